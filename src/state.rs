@@ -1,0 +1,493 @@
+//! The console's whole state. `update` changes it; the UI only reads it.
+//!
+//! Rows are kept once per pane, tagged with their source. Each pane also keeps a *view*: the
+//! indices of its rows that pass the filter, in sort order. The view is rebuilt in `update`
+//! when data, filter or sort change, so drawing a frame only slices it — with 100,000 audit
+//! rows a frame still builds only the rows that fit on screen.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use ratatui_textarea::TextArea;
+
+use crate::model::{
+    AlertRow, AuditRow, HostRow, HostStatus, JobRow, SessionRow, SourceRow, SourceStatus,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Pane {
+    Hosts,
+    Sessions,
+    Jobs,
+    Alerts,
+    Audit,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 5] = [
+        Pane::Hosts,
+        Pane::Sessions,
+        Pane::Jobs,
+        Pane::Alerts,
+        Pane::Audit,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Hosts => "Hosts",
+            Pane::Sessions => "Sessions",
+            Pane::Jobs => "Jobs",
+            Pane::Alerts => "Alerts",
+            Pane::Audit => "Audit",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Pane::ALL.iter().position(|&p| p == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> Pane {
+        Pane::ALL[(self.index() + 1) % Pane::ALL.len()]
+    }
+
+    pub fn prev(self) -> Pane {
+        Pane::ALL[(self.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]
+    }
+
+    /// Column headers, in display order. Sorting cycles through them.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Pane::Hosts => &[
+                "NAME", "KIND", "STATUS", "LATENCY", "CPU", "MEM", "DISK", "VERSION", "AGE",
+            ],
+            Pane::Sessions => &["SOURCE", "USER", "CLIENT", "STATE", "SINCE", "AGE"],
+            Pane::Jobs => &[
+                "ID", "ACTION", "TARGET", "OPERATOR", "STATE", "PROGRESS", "STARTED", "DURATION",
+            ],
+            Pane::Alerts => &["SEVERITY", "NAME", "TARGET", "SINCE", "SILENCED", "STATE"],
+            Pane::Audit => &[
+                "TIME",
+                "OPERATOR",
+                "ACTION",
+                "TARGET",
+                "OUTCOME",
+                "REQUEST ID",
+            ],
+        }
+    }
+
+    /// The sort a pane starts with: (column, descending).
+    fn default_sort(self) -> (usize, bool) {
+        match self {
+            Pane::Hosts => (2, false),    // worst status first
+            Pane::Sessions => (4, false), // oldest session first
+            Pane::Jobs => (6, true),      // newest job first
+            Pane::Alerts => (0, false),   // most severe first
+            Pane::Audit => (0, true),     // newest record first
+        }
+    }
+}
+
+/// Sorting, filtering and selection of one pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaneView {
+    pub sort_column: usize,
+    pub sort_desc: bool,
+    pub filter: String,
+    /// Indices into the pane's rows that pass the filter, in display order.
+    pub rows: Vec<usize>,
+    /// Position in `rows` of the selected row.
+    pub selected: usize,
+}
+
+impl PaneView {
+    fn new(pane: Pane) -> PaneView {
+        let (sort_column, sort_desc) = pane.default_sort();
+        PaneView {
+            sort_column,
+            sort_desc,
+            filter: String::new(),
+            rows: Vec::new(),
+            selected: 0,
+        }
+    }
+
+    /// The index into the pane's rows of the selected row, if any row is visible.
+    pub fn selected_row(&self) -> Option<usize> {
+        self.rows.get(self.selected).copied()
+    }
+}
+
+/// All rows, per pane, from every source and from the store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Data {
+    pub hosts: Vec<HostRow>,
+    pub sessions: Vec<SessionRow>,
+    pub jobs: Vec<JobRow>,
+    pub alerts: Vec<AlertRow>,
+    pub audit: Vec<AuditRow>,
+}
+
+impl Data {
+    pub fn len(&self, pane: Pane) -> usize {
+        match pane {
+            Pane::Hosts => self.hosts.len(),
+            Pane::Sessions => self.sessions.len(),
+            Pane::Jobs => self.jobs.len(),
+            Pane::Alerts => self.alerts.len(),
+            Pane::Audit => self.audit.len(),
+        }
+    }
+
+    pub fn is_empty(&self, pane: Pane) -> bool {
+        self.len(pane) == 0
+    }
+}
+
+/// What sits on top of the panes and takes the keys.
+#[derive(Debug, Default)]
+pub enum Overlay {
+    #[default]
+    None,
+    Help {
+        scroll: u16,
+    },
+    /// The selected row of the focused pane, every field.
+    Detail {
+        scroll: u16,
+    },
+    /// The focused pane's filter being typed.
+    Filter(Box<TextArea<'static>>),
+    /// `:` — type a command's name.
+    Palette {
+        input: Box<TextArea<'static>>,
+        selected: usize,
+    },
+    /// Poller health for every source.
+    Sources {
+        selected: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Mode {
+    pub read_only: bool,
+    pub wall: bool,
+}
+
+#[derive(Debug)]
+pub struct AppState {
+    pub now: DateTime<Utc>,
+    pub operator: String,
+    /// Where the store lives, passwords masked, for the status bar.
+    pub store_label: String,
+    /// The last store error, shown in the status bar until the store answers again.
+    pub store_error: Option<String>,
+    pub mode: Mode,
+    pub size: (u16, u16),
+    pub focus: Pane,
+    /// Show the focused pane alone even on a screen big enough for the dashboard.
+    pub zoomed: bool,
+    pub overlay: Overlay,
+    pub data: Data,
+    pub views: [PaneView; 5],
+    /// Every configured source, in configuration order.
+    pub sources: Vec<SourceRow>,
+    /// Which panes each source feeds, so an Alerts pane fed only by failing sources can say
+    /// "NO DATA" instead of looking green.
+    pub alert_sources: Vec<String>,
+    /// Set whenever something visible changed; the loop draws and clears it.
+    pub dirty: bool,
+    pub quitting: bool,
+}
+
+impl AppState {
+    pub fn new(operator: String, store_label: String, mode: Mode, now: DateTime<Utc>) -> AppState {
+        AppState {
+            now,
+            operator,
+            store_label,
+            store_error: None,
+            mode,
+            size: (80, 24),
+            focus: Pane::Hosts,
+            zoomed: false,
+            overlay: Overlay::None,
+            data: Data::default(),
+            views: Pane::ALL.map(PaneView::new),
+            sources: Vec::new(),
+            alert_sources: Vec::new(),
+            dirty: true,
+            quitting: false,
+        }
+    }
+
+    pub fn view(&self, pane: Pane) -> &PaneView {
+        &self.views[pane.index()]
+    }
+
+    pub fn view_mut(&mut self, pane: Pane) -> &mut PaneView {
+        &mut self.views[pane.index()]
+    }
+
+    pub fn source(&self, name: &str) -> Option<&SourceRow> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    /// Data is stale when it is older than twice its source's poll interval. Rows from the
+    /// store (no configured source) are never stale.
+    pub fn is_stale(&self, source: &str, observed_at: DateTime<Utc>) -> bool {
+        match self.source(source) {
+            Some(s) if s.every_s > 0 => {
+                (self.now - observed_at).num_seconds() > 2 * s.every_s as i64
+            }
+            _ => false,
+        }
+    }
+
+    /// A host's status as shown: its reported status, or `stale` when its data is old.
+    pub fn host_status(&self, host: &HostRow) -> HostStatus {
+        if self.is_stale(&host.source, host.observed_at) {
+            HostStatus::Stale
+        } else {
+            host.status
+        }
+    }
+
+    /// A source's status as shown: `stale` when its last success is too old.
+    pub fn source_status(&self, source: &SourceRow) -> SourceStatus {
+        match (source.status, source.last_success) {
+            (SourceStatus::Ok, Some(at)) if self.is_stale(&source.name, at) => SourceStatus::Stale,
+            (status, _) => status,
+        }
+    }
+
+    /// (ok, failing, stale) counts for the status bar.
+    pub fn source_counts(&self) -> (usize, usize, usize) {
+        self.sources
+            .iter()
+            .fold((0, 0, 0), |(ok, failing, stale), s| {
+                match self.source_status(s) {
+                    SourceStatus::Ok => (ok + 1, failing, stale),
+                    SourceStatus::Failing => (ok, failing + 1, stale),
+                    SourceStatus::Stale => (ok, failing, stale + 1),
+                    SourceStatus::Pending => (ok, failing, stale),
+                }
+            })
+    }
+
+    /// True when every source that feeds the Alerts pane is failing or stale: an empty pane
+    /// would then lie, so it says NO DATA.
+    pub fn alerts_have_no_data(&self) -> bool {
+        !self.alert_sources.is_empty()
+            && self.alert_sources.iter().all(|name| {
+                self.source(name).is_none_or(|s| {
+                    matches!(
+                        self.source_status(s),
+                        SourceStatus::Failing | SourceStatus::Stale
+                    )
+                })
+            })
+    }
+
+    /// Rows a page holds, from the terminal height (the dashboard shows about a third).
+    pub fn page_rows(&self) -> usize {
+        let height = self.size.1 as usize;
+        let visible = if self.is_dashboard() {
+            height / 3
+        } else {
+            height
+        };
+        visible.saturating_sub(6).max(1)
+    }
+
+    /// The dashboard (all five panes) needs 120×35; smaller screens show one pane with tabs.
+    pub fn is_dashboard(&self) -> bool {
+        !self.zoomed && !self.mode.wall && self.size.0 >= 120 && self.size.1 >= 35
+    }
+
+    /// Rebuild a pane's view from its rows, filter and sort, keeping the selection on the same
+    /// row where it is still visible.
+    pub fn rebuild_view(&mut self, pane: Pane) {
+        let now = self.now;
+        let view = &self.views[pane.index()];
+        let previously_selected = view.selected_row();
+        let needle = view.filter.to_lowercase();
+        let (column, desc) = (view.sort_column, view.sort_desc);
+        let mut rows: Vec<usize> = (0..self.data.len(pane))
+            .filter(|&i| needle.is_empty() || self.row_text(pane, i).contains(&needle))
+            .collect();
+        rows.sort_by(|&a, &b| {
+            let order = self.compare(pane, column, a, b, now);
+            if desc { order.reverse() } else { order }
+        });
+        let view = &mut self.views[pane.index()];
+        view.selected = previously_selected
+            .and_then(|row| rows.iter().position(|&r| r == row))
+            .unwrap_or(0)
+            .min(rows.len().saturating_sub(1));
+        view.rows = rows;
+    }
+
+    pub fn rebuild_all_views(&mut self) {
+        for pane in Pane::ALL {
+            self.rebuild_view(pane);
+        }
+    }
+
+    /// The text a filter matches against: every visible field, lower-cased.
+    fn row_text(&self, pane: Pane, i: usize) -> String {
+        let fields: Vec<&str> = match pane {
+            Pane::Hosts => {
+                let h = &self.data.hosts[i];
+                vec![
+                    &h.source,
+                    &h.name,
+                    &h.kind,
+                    h.status.as_str(),
+                    h.version.as_deref().unwrap_or(""),
+                ]
+            }
+            Pane::Sessions => {
+                let s = &self.data.sessions[i];
+                vec![&s.source, &s.user, &s.client, &s.state]
+            }
+            Pane::Jobs => {
+                let j = &self.data.jobs[i];
+                vec![&j.id, &j.action, &j.target, &j.operator, &j.state]
+            }
+            Pane::Alerts => {
+                let a = &self.data.alerts[i];
+                vec![
+                    &a.source,
+                    &a.name,
+                    a.severity.as_str(),
+                    a.state.as_str(),
+                    &a.target,
+                    &a.summary,
+                ]
+            }
+            Pane::Audit => {
+                let a = &self.data.audit[i];
+                vec![&a.operator, &a.action, &a.target, &a.outcome, &a.request_id]
+            }
+        };
+        fields.join(" ").to_lowercase()
+    }
+
+    fn compare(
+        &self,
+        pane: Pane,
+        column: usize,
+        a: usize,
+        b: usize,
+        now: DateTime<Utc>,
+    ) -> Ordering {
+        fn opt<T: PartialOrd>(a: Option<T>, b: Option<T>) -> Ordering {
+            // Unknown values sort last whatever the direction of the known ones.
+            match (a, b) {
+                (Some(a), Some(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            }
+        }
+        let d = &self.data;
+        match pane {
+            Pane::Hosts => {
+                let (x, y) = (&d.hosts[a], &d.hosts[b]);
+                match column {
+                    1 => x.kind.cmp(&y.kind),
+                    2 => self.host_status(x).cmp(&self.host_status(y)),
+                    3 => opt(x.latency_ms, y.latency_ms),
+                    4 => opt(x.cpu_pct, y.cpu_pct),
+                    5 => opt(x.mem_pct, y.mem_pct),
+                    6 => opt(x.disk_pct, y.disk_pct),
+                    7 => opt(x.version.as_ref(), y.version.as_ref()),
+                    8 => y.observed_at.cmp(&x.observed_at),
+                    _ => Ordering::Equal,
+                }
+                .then_with(|| x.name.cmp(&y.name))
+            }
+            Pane::Sessions => {
+                let (x, y) = (&d.sessions[a], &d.sessions[b]);
+                match column {
+                    0 => x.source.cmp(&y.source),
+                    1 => x.user.cmp(&y.user),
+                    2 => x.client.cmp(&y.client),
+                    3 => x.state.cmp(&y.state),
+                    4 => opt(x.since, y.since),
+                    5 => y.observed_at.cmp(&x.observed_at),
+                    _ => Ordering::Equal,
+                }
+                .then_with(|| x.user.cmp(&y.user))
+            }
+            Pane::Jobs => {
+                let (x, y) = (&d.jobs[a], &d.jobs[b]);
+                match column {
+                    0 => x.id.cmp(&y.id),
+                    1 => x.action.cmp(&y.action),
+                    2 => x.target.cmp(&y.target),
+                    3 => x.operator.cmp(&y.operator),
+                    4 => x.state.cmp(&y.state),
+                    5 => opt(x.progress, y.progress),
+                    6 => opt(x.started, y.started),
+                    7 => opt(x.duration_s(now), y.duration_s(now)),
+                    _ => Ordering::Equal,
+                }
+                .then_with(|| x.id.cmp(&y.id))
+            }
+            Pane::Alerts => {
+                let (x, y) = (&d.alerts[a], &d.alerts[b]);
+                match column {
+                    0 => x.severity.cmp(&y.severity).then(x.state.cmp(&y.state)),
+                    1 => x.name.cmp(&y.name),
+                    2 => x.target.cmp(&y.target),
+                    3 => opt(x.since, y.since),
+                    4 => x.silenced.cmp(&y.silenced),
+                    5 => x.state.cmp(&y.state),
+                    _ => Ordering::Equal,
+                }
+                .then_with(|| x.name.cmp(&y.name))
+                .then_with(|| x.target.cmp(&y.target))
+            }
+            Pane::Audit => {
+                let (x, y) = (&d.audit[a], &d.audit[b]);
+                match column {
+                    0 => x.time.cmp(&y.time).then(x.seq.cmp(&y.seq)),
+                    1 => x.operator.cmp(&y.operator),
+                    2 => x.action.cmp(&y.action),
+                    3 => x.target.cmp(&y.target),
+                    4 => x.outcome.cmp(&y.outcome),
+                    5 => x.request_id.cmp(&y.request_id),
+                    _ => Ordering::Equal,
+                }
+                .then_with(|| x.seq.cmp(&y.seq))
+            }
+        }
+    }
+}
+
+/// Rows grouped by the source that reported them, for replacing one source's rows at a time.
+pub fn replace_source_rows<T>(
+    rows: &mut Vec<T>,
+    source: &str,
+    fresh: Vec<T>,
+    source_of: impl Fn(&T) -> &str,
+) {
+    rows.retain(|row| source_of(row) != source);
+    rows.extend(fresh);
+}
+
+/// Severity counts of firing alerts, for the status bar and the wall.
+pub fn firing_counts(alerts: &[AlertRow]) -> BTreeMap<crate::model::Severity, usize> {
+    let mut counts = BTreeMap::new();
+    for alert in alerts
+        .iter()
+        .filter(|a| a.state == crate::model::AlertState::Firing && !a.silenced)
+    {
+        *counts.entry(alert.severity).or_insert(0) += 1;
+    }
+    counts
+}
