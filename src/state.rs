@@ -491,3 +491,17 @@ pub fn firing_counts(alerts: &[AlertRow]) -> BTreeMap<crate::model::Severity, us
     }
     counts
 }
+
+/// Commands whose name contains every word typed into the palette, in declaration order.
+pub fn palette_matches(query: &str) -> Vec<crate::msg::Command> {
+    let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    crate::msg::Command::ALL
+        .iter()
+        .copied()
+        .filter(|c| !matches!(c, crate::msg::Command::Submit | crate::msg::Command::Cancel))
+        .filter(|c| {
+            let name = c.name();
+            words.iter().all(|w| name.contains(w.as_str()))
+        })
+        .collect()
+}
