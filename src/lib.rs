@@ -7,4 +7,6 @@
 pub mod config;
 pub mod model;
 pub mod msg;
+pub mod snapshot;
+pub mod sources;
 pub mod state;

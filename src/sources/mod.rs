@@ -1,0 +1,574 @@
+//! The pollers and their supervisor.
+//!
+//! Each configured source runs as its own task: poll, report a [`Msg::SourcePolled`], sleep
+//! until the next slot (measured from the start of the poll, so slow polls do not make the
+//! schedule drift), and back off exponentially while it keeps failing. A poll that outlives its
+//! `timeout` is cancelled and reported as an error; one source never holds up another, and a
+//! shared semaphore bounds how many polls run at once.
+//!
+//! Every kind of source lives in its own file (`local.rs`, …) as a struct built from its spec
+//! that implements [`Poller`]. [`SourcePoller`] dispatches over them, so adding a kind is one new
+//! file plus one arm in [`SourcePoller::new`] and [`SourcePoller::poll`].
+
+pub mod local;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::config::{SourceConfig, SourceSpec};
+use crate::model::{Observation, SourceRow, SourceStatus};
+use crate::msg::Msg;
+
+pub use local::LocalPoller;
+
+/// How many polls may run at the same time across all sources; enough for a large estate,
+/// small enough that a config with hundreds of sources cannot exhaust sockets or blocking threads.
+pub const MAX_CONCURRENT_POLLS: usize = 64;
+
+/// A failing source is never retried less often than this (unless its own `every` is longer).
+const MAX_BACKOFF: Duration = Duration::from_secs(5 * 60);
+
+/// …and never backs off beyond this multiple of its `every`.
+const MAX_BACKOFF_FACTOR: u32 = 8;
+
+/// Why one poll of one source failed. The `Display` form is what the Sources view shows, so it
+/// is one short line that says what went wrong, not a chain of causes.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("timed out after {}", humantime::format_duration(*.0))]
+    Timeout(Duration),
+    /// The blocking worker that reads the machine died (a panic inside a system call wrapper).
+    #[error("reading {what} failed: {reason}")]
+    Worker { what: &'static str, reason: String },
+}
+
+/// One kind of source: something that can be asked, again and again, what it sees now.
+///
+/// Implementors keep whatever they need between polls (an HTTP client, the previous CPU
+/// counters, when an alert started firing) in `self`.
+pub trait Poller {
+    fn poll(&mut self) -> impl Future<Output = Result<Observation, SourceError>> + Send;
+}
+
+/// The poller of each configured kind.
+#[derive(Debug)]
+pub enum SourcePoller {
+    Local(LocalPoller),
+}
+
+impl SourcePoller {
+    /// Builds the poller for `source`. Fallible because some kinds need set-up (a TLS client,
+    /// a parsed URL) that can fail; such a failure is reported like a failed poll.
+    pub fn new(source: &SourceConfig) -> Result<SourcePoller, SourceError> {
+        Ok(match &source.spec {
+            SourceSpec::Local(limits) => {
+                SourcePoller::Local(LocalPoller::new(&source.name, limits.clone()))
+            }
+        })
+    }
+}
+
+impl Poller for SourcePoller {
+    async fn poll(&mut self) -> Result<Observation, SourceError> {
+        match self {
+            SourcePoller::Local(poller) => poller.poll().await,
+        }
+    }
+}
+
+/// Starts one task per source and returns at once; each task reports through `tx` and ends when
+/// `shutdown` turns `true` (or its sender is dropped) or when `tx` is closed.
+pub fn spawn(
+    sources: Vec<SourceConfig>,
+    tx: mpsc::Sender<Msg>,
+    shutdown: watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_POLLS));
+    sources
+        .into_iter()
+        .map(|source| {
+            let schedule = Schedule {
+                name: source.name.clone(),
+                every: source.every,
+                timeout: source.timeout,
+            };
+            let poller = SourcePoller::new(&source);
+            tokio::spawn(run_source(
+                schedule,
+                poller,
+                tx.clone(),
+                shutdown.clone(),
+                Arc::clone(&permits),
+            ))
+        })
+        .collect()
+}
+
+/// What the loop of one source needs to know besides its poller.
+#[derive(Debug, Clone)]
+struct Schedule {
+    name: String,
+    every: Duration,
+    timeout: Duration,
+}
+
+/// The life of one source: poll, report, sleep, until shutdown.
+///
+/// Generic over the poller so the timing can be tested with fakes under paused time.
+async fn run_source<P: Poller>(
+    schedule: Schedule,
+    poller: Result<P, SourceError>,
+    tx: mpsc::Sender<Msg>,
+    mut shutdown: watch::Receiver<bool>,
+    permits: Arc<Semaphore>,
+) {
+    let mut poller = poller;
+    let mut consecutive_failures: u32 = 0;
+    loop {
+        let started = Instant::now();
+        let polled = tokio::select! {
+            biased;
+            () = shutdown_requested(&mut shutdown) => return,
+            polled = async {
+                // Closing the semaphore is never done, so a failed acquire cannot happen; if it
+                // ever did, polling without a permit is better than stopping the source.
+                let _permit = permits.acquire().await.ok();
+                match &mut poller {
+                    Ok(poller) => timed_poll(poller, schedule.timeout).await,
+                    Err(setup) => TimedPoll::failed(setup.to_string()),
+                }
+            } => polled,
+        };
+        consecutive_failures = if polled.result.is_ok() {
+            0
+        } else {
+            consecutive_failures.saturating_add(1)
+        };
+        let message = Msg::SourcePolled {
+            source: schedule.name.clone(),
+            at: polled.at,
+            latency_ms: polled.latency_ms,
+            result: polled.result,
+        };
+        if tx.send(message).await.is_err() {
+            return;
+        }
+        let delay = backoff_delay(schedule.every, consecutive_failures, fastrand::f64());
+        tokio::select! {
+            biased;
+            () = shutdown_requested(&mut shutdown) => return,
+            () = tokio::time::sleep_until(started + delay) => {}
+        }
+    }
+}
+
+/// Resolves when the console is shutting down: the flag turned `true` or nobody holds the
+/// sender any more.
+async fn shutdown_requested(shutdown: &mut watch::Receiver<bool>) {
+    // An error means the sender is gone, which is a shutdown too.
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// How long after the start of a poll the next one starts.
+///
+/// `consecutive_failures` counts the failed polls in a row, including the one just finished.
+/// A healthy source, and one that failed once, keep their interval, so a single blip does not
+/// delay noticing recovery; after that the wait doubles per failure up to
+/// `min(8 × every, 5 min)` (but never below `every`). `jitter` in `0.0..1.0` shortens a backed-off
+/// wait by up to a fifth so sources that failed together (a network outage) do not retry in
+/// lockstep.
+pub fn backoff_delay(every: Duration, consecutive_failures: u32, jitter: f64) -> Duration {
+    if consecutive_failures <= 1 {
+        return every;
+    }
+    let cap = (every * MAX_BACKOFF_FACTOR).min(MAX_BACKOFF.max(every));
+    // 2^(failures-1) overflows u32 quickly; beyond 2^16 the cap has long been reached.
+    let doublings = (consecutive_failures - 1).min(16);
+    let backed_off = every.saturating_mul(1 << doublings).min(cap);
+    let jitter = jitter.clamp(0.0, 1.0);
+    backed_off.mul_f64(1.0 - 0.2 * jitter).max(every)
+}
+
+/// The outcome of one poll with its timing.
+#[derive(Debug)]
+struct TimedPoll {
+    at: DateTime<Utc>,
+    latency_ms: u64,
+    result: Result<Observation, String>,
+}
+
+impl TimedPoll {
+    fn failed(error: String) -> TimedPoll {
+        TimedPoll {
+            at: Utc::now(),
+            latency_ms: 0,
+            result: Err(error),
+        }
+    }
+}
+
+/// Polls once within `timeout`; `at` is when the poll finished, the moment its data is as fresh
+/// as it will be.
+async fn timed_poll<P: Poller>(poller: &mut P, timeout: Duration) -> TimedPoll {
+    let started = Instant::now();
+    let result = match tokio::time::timeout(timeout, poller.poll()).await {
+        Ok(Ok(observation)) => Ok(observation),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_elapsed) => Err(SourceError::Timeout(timeout).to_string()),
+    };
+    TimedPoll {
+        at: Utc::now(),
+        latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        result,
+    }
+}
+
+/// One source's answer to `ondeck snapshot`.
+#[derive(Debug, Clone)]
+pub struct PollReport {
+    pub source: String,
+    pub kind: &'static str,
+    pub every: Duration,
+    pub at: DateTime<Utc>,
+    pub latency_ms: u64,
+    pub result: Result<Observation, String>,
+}
+
+/// Polls every source once, concurrently (bounded like the supervisor), each within its own
+/// timeout, and returns the reports in configuration order.
+pub async fn poll_once_all(sources: &[SourceConfig]) -> Vec<PollReport> {
+    futures_util::stream::iter(sources)
+        .map(|source| async move {
+            let polled = match SourcePoller::new(source) {
+                Ok(mut poller) => timed_poll(&mut poller, source.timeout).await,
+                Err(setup) => TimedPoll::failed(setup.to_string()),
+            };
+            PollReport {
+                source: source.name.clone(),
+                kind: source.kind(),
+                every: source.every,
+                at: polled.at,
+                latency_ms: polled.latency_ms,
+                result: polled.result,
+            }
+        })
+        .buffered(MAX_CONCURRENT_POLLS)
+        .collect()
+        .await
+}
+
+/// The Sources view row of a source that has not been polled yet.
+pub fn pending_row(name: &str, kind: &str, every: Duration) -> SourceRow {
+    SourceRow {
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+        status: SourceStatus::Pending,
+        last_success: None,
+        last_error: None,
+        consecutive_failures: 0,
+        latency_ms: None,
+        every_s: every.as_secs(),
+    }
+}
+
+/// Folds one poll's outcome into the source's health row.
+///
+/// `last_error` describes the current failure streak: it is cleared by the next success, so an
+/// `ok` source never shows an old error as if it were current.
+pub fn apply_poll(
+    row: &mut SourceRow,
+    at: DateTime<Utc>,
+    latency_ms: u64,
+    result: &Result<Observation, String>,
+) {
+    row.latency_ms = Some(latency_ms);
+    match result {
+        Ok(_) => {
+            row.status = SourceStatus::Ok;
+            row.last_success = Some(at);
+            row.last_error = None;
+            row.consecutive_failures = 0;
+        }
+        Err(error) => {
+            row.status = SourceStatus::Failing;
+            row.last_error = Some(error.clone());
+            row.consecutive_failures = row.consecutive_failures.saturating_add(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+
+    fn every_10s() -> Duration {
+        Duration::from_secs(10)
+    }
+
+    #[test]
+    fn healthy_and_once_failed_sources_keep_their_interval() {
+        assert_eq!(backoff_delay(every_10s(), 0, 0.7), every_10s());
+        assert_eq!(backoff_delay(every_10s(), 1, 0.7), every_10s());
+    }
+
+    #[test]
+    fn backoff_doubles_per_failure_then_caps_at_eight_intervals() {
+        let delays: Vec<u64> = (2..=7)
+            .map(|n| backoff_delay(every_10s(), n, 0.0).as_secs())
+            .collect();
+        assert_eq!(delays, [20, 40, 80, 80, 80, 80]);
+        assert_eq!(backoff_delay(every_10s(), u32::MAX, 0.0).as_secs(), 80);
+    }
+
+    #[test]
+    fn backoff_caps_at_five_minutes_for_slow_sources() {
+        let every = Duration::from_secs(60);
+        assert_eq!(backoff_delay(every, 3, 0.0), Duration::from_secs(240));
+        assert_eq!(backoff_delay(every, 4, 0.0), MAX_BACKOFF);
+        assert_eq!(backoff_delay(every, 30, 0.0), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn a_source_slower_than_the_cap_is_never_polled_faster_than_configured() {
+        let every = Duration::from_secs(600);
+        assert_eq!(backoff_delay(every, 5, 0.0), every);
+        assert_eq!(backoff_delay(every, 5, 0.99), every);
+    }
+
+    #[test]
+    fn jitter_shortens_a_backoff_by_at_most_a_fifth() {
+        let full = backoff_delay(every_10s(), 4, 0.0);
+        let most = backoff_delay(every_10s(), 4, 1.0);
+        let some = backoff_delay(every_10s(), 4, 0.5);
+        assert_eq!(full, Duration::from_secs(80));
+        assert_eq!(most, Duration::from_secs(64));
+        assert!(most < some && some < full);
+        // Out-of-range jitter is clamped rather than trusted.
+        assert_eq!(backoff_delay(every_10s(), 4, 7.0), most);
+    }
+
+    #[test]
+    fn apply_poll_counts_failures_and_clears_them_on_success() {
+        let t0 = Utc::now();
+        let mut row = pending_row("web", "http", every_10s());
+        assert_eq!(row.status, SourceStatus::Pending);
+        assert_eq!(row.every_s, 10);
+
+        apply_poll(&mut row, t0, 12, &Ok(Observation::default()));
+        assert_eq!(row.status, SourceStatus::Ok);
+        assert_eq!(row.last_success, Some(t0));
+        assert_eq!(row.latency_ms, Some(12));
+
+        let t1 = t0 + chrono::Duration::seconds(10);
+        apply_poll(&mut row, t1, 3000, &Err("timed out after 3s".into()));
+        apply_poll(&mut row, t1, 3000, &Err("connection refused".into()));
+        assert_eq!(row.status, SourceStatus::Failing);
+        assert_eq!(row.consecutive_failures, 2);
+        assert_eq!(row.last_error.as_deref(), Some("connection refused"));
+        assert_eq!(
+            row.last_success,
+            Some(t0),
+            "a failure keeps the last success"
+        );
+        assert_eq!(row.latency_ms, Some(3000));
+
+        let t2 = t1 + chrono::Duration::seconds(20);
+        apply_poll(&mut row, t2, 8, &Ok(Observation::default()));
+        assert_eq!(row.status, SourceStatus::Ok);
+        assert_eq!(row.consecutive_failures, 0);
+        assert_eq!(row.last_error, None);
+        assert_eq!(row.last_success, Some(t2));
+    }
+
+    /// What a scripted poll does.
+    enum Step {
+        Hang,
+        Take(Duration),
+        Fail(&'static str),
+    }
+
+    /// A poller that follows a script and records when each poll started.
+    struct Scripted {
+        steps: VecDeque<Step>,
+        starts: mpsc::UnboundedSender<Instant>,
+    }
+
+    impl Poller for Scripted {
+        async fn poll(&mut self) -> Result<Observation, SourceError> {
+            let _ = self.starts.send(Instant::now());
+            match self.steps.pop_front() {
+                Some(Step::Hang) => std::future::pending().await,
+                Some(Step::Take(duration)) => {
+                    tokio::time::sleep(duration).await;
+                    Ok(Observation::default())
+                }
+                Some(Step::Fail(reason)) => Err(SourceError::Worker {
+                    what: "script",
+                    reason: reason.to_owned(),
+                }),
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    struct Harness {
+        results: mpsc::Receiver<Msg>,
+        starts: mpsc::UnboundedReceiver<Instant>,
+        stop: watch::Sender<bool>,
+        task: JoinHandle<()>,
+    }
+
+    fn start(steps: Vec<Step>, every: Duration, timeout: Duration) -> Harness {
+        let (tx, results) = mpsc::channel(16);
+        let (starts_tx, starts) = mpsc::unbounded_channel();
+        let (stop, shutdown) = watch::channel(false);
+        let poller = Scripted {
+            steps: steps.into(),
+            starts: starts_tx,
+        };
+        let schedule = Schedule {
+            name: "scripted".into(),
+            every,
+            timeout,
+        };
+        let task = tokio::spawn(run_source(
+            schedule,
+            Ok(poller),
+            tx,
+            shutdown,
+            Arc::new(Semaphore::new(1)),
+        ));
+        Harness {
+            results,
+            starts,
+            stop,
+            task,
+        }
+    }
+
+    async fn next_result(harness: &mut Harness) -> Result<Observation, String> {
+        match harness.results.recv().await {
+            Some(Msg::SourcePolled { source, result, .. }) => {
+                assert_eq!(source, "scripted");
+                result
+            }
+            other => panic!("expected a poll result, got {other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_poll_times_out_and_the_next_poll_still_happens() {
+        let mut harness = start(
+            vec![Step::Hang, Step::Take(Duration::from_millis(5))],
+            every_10s(),
+            Duration::from_secs(3),
+        );
+        assert_eq!(
+            next_result(&mut harness).await,
+            Err("timed out after 3s".to_owned())
+        );
+        assert!(next_result(&mut harness).await.is_ok());
+        let first = harness.starts.recv().await.unwrap();
+        let second = harness.starts.recv().await.unwrap();
+        // One failure keeps the interval, measured from the start of the hung poll.
+        assert_eq!(second - first, every_10s());
+        harness.stop.send(true).unwrap();
+        harness.task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_polls_do_not_make_the_schedule_drift() {
+        let slow = || Step::Take(Duration::from_secs(4));
+        let mut harness = start(
+            vec![slow(), slow(), slow()],
+            every_10s(),
+            Duration::from_secs(5),
+        );
+        for _ in 0..3 {
+            assert!(next_result(&mut harness).await.is_ok());
+        }
+        let t0 = harness.starts.recv().await.unwrap();
+        let t1 = harness.starts.recv().await.unwrap();
+        let t2 = harness.starts.recv().await.unwrap();
+        assert_eq!(t1 - t0, every_10s());
+        assert_eq!(t2 - t0, every_10s() * 2);
+        harness.stop.send(true).unwrap();
+        harness.task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn repeated_failures_back_off() {
+        let mut harness = start(
+            vec![Step::Fail("a"), Step::Fail("b"), Step::Fail("c")],
+            every_10s(),
+            Duration::from_secs(3),
+        );
+        for expected in ["reading script failed: a", "reading script failed: b"] {
+            assert_eq!(next_result(&mut harness).await, Err(expected.to_owned()));
+        }
+        assert!(next_result(&mut harness).await.is_err());
+        let t0 = harness.starts.recv().await.unwrap();
+        let t1 = harness.starts.recv().await.unwrap();
+        let t2 = harness.starts.recv().await.unwrap();
+        assert_eq!(t1 - t0, every_10s());
+        // After the second failure the wait is 20 s less up to a fifth of jitter.
+        let backed_off = t2 - t1;
+        assert!(backed_off > every_10s(), "{backed_off:?}");
+        assert!(backed_off <= every_10s() * 2, "{backed_off:?}");
+        harness.stop.send(true).unwrap();
+        harness.task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_cancels_a_poll_in_flight() {
+        let mut harness = start(vec![Step::Hang], every_10s(), Duration::from_secs(3600));
+        harness.starts.recv().await.unwrap();
+        harness.stop.send(true).unwrap();
+        harness.task.await.unwrap();
+        assert!(harness.results.recv().await.is_none(), "nothing reported");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_source_that_cannot_be_set_up_reports_why() {
+        let (tx, mut results) = mpsc::channel(4);
+        let (stop, shutdown) = watch::channel(false);
+        let schedule = Schedule {
+            name: "broken".into(),
+            every: every_10s(),
+            timeout: Duration::from_secs(3),
+        };
+        let setup: Result<Scripted, SourceError> = Err(SourceError::Worker {
+            what: "the client set-up",
+            reason: "no such certificate".into(),
+        });
+        let task = tokio::spawn(run_source(
+            schedule,
+            setup,
+            tx,
+            shutdown,
+            Arc::new(Semaphore::new(1)),
+        ));
+        for _ in 0..2 {
+            match results.recv().await {
+                Some(Msg::SourcePolled { result, .. }) => {
+                    assert_eq!(
+                        result,
+                        Err("reading the client set-up failed: no such certificate".to_owned())
+                    );
+                }
+                other => panic!("expected a poll result, got {other:?}"),
+            }
+        }
+        stop.send(true).unwrap();
+        task.await.unwrap();
+    }
+}

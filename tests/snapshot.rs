@@ -1,0 +1,333 @@
+//! `ondeck snapshot`: gathering, exit codes, JSON and text.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ondeck::model::{
+    AlertRow, AlertState, AuditRow, HostRow, HostStatus, JobRow, Observation, SessionRow, Severity,
+    SourceStatus,
+};
+use ondeck::snapshot::{Snapshot, build, exit_code, format_text, to_json};
+use ondeck::sources::PollReport;
+use serde_json::Value;
+
+fn t(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000 + seconds, 0).unwrap()
+}
+
+fn host(source: &str, name: &str, status: HostStatus, observed_at: DateTime<Utc>) -> HostRow {
+    HostRow {
+        source: source.into(),
+        name: name.into(),
+        kind: "http".into(),
+        status,
+        latency_ms: Some(42),
+        cpu_pct: Some(12.5),
+        mem_pct: None,
+        disk_pct: None,
+        load1: None,
+        uptime_s: None,
+        version: Some("1.4.2".into()),
+        observed_at,
+        fields: BTreeMap::from([("tls_days_left".to_owned(), serde_json::json!(40))]),
+    }
+}
+
+fn alert(name: &str, severity: Severity, state: AlertState, silenced: bool) -> AlertRow {
+    AlertRow {
+        source: "prom".into(),
+        name: name.into(),
+        severity,
+        state,
+        target: "api-1.example.com".into(),
+        since: Some(t(-600)),
+        silenced,
+        summary: "something is off".into(),
+        fingerprint: String::new(),
+        observed_at: t(-5),
+    }
+}
+
+fn report(source: &str, result: Result<Observation, String>) -> PollReport {
+    PollReport {
+        source: source.into(),
+        kind: "http",
+        every: Duration::from_secs(10),
+        at: t(-5),
+        latency_ms: 42,
+        result,
+    }
+}
+
+fn audit(seq: i64) -> AuditRow {
+    AuditRow {
+        source: "store".into(),
+        seq,
+        time: t(-1000 + seq),
+        operator: "alice".into(),
+        action: "backup-db".into(),
+        target: "db1".into(),
+        outcome: "SUCCEEDED".into(),
+        request_id: format!("req-{seq}"),
+        detail: String::new(),
+    }
+}
+
+fn job() -> JobRow {
+    JobRow {
+        source: "store".into(),
+        id: "j-1".into(),
+        action: "backup-db".into(),
+        target: "db1".into(),
+        operator: "alice".into(),
+        state: "RUNNING".into(),
+        progress: Some(0.5),
+        started: Some(t(-90)),
+        finished: None,
+        observed_at: t(0),
+    }
+}
+
+fn operator_session() -> SessionRow {
+    SessionRow {
+        source: "ondeck".into(),
+        user: "alice".into(),
+        client: "192.0.2.7".into(),
+        state: "active".into(),
+        since: Some(t(-3600)),
+        observed_at: t(0),
+        fields: BTreeMap::new(),
+    }
+}
+
+fn sample() -> Snapshot {
+    let api = Observation {
+        hosts: vec![host("api", "api-1.example.com", HostStatus::Up, t(-5))],
+        alerts: vec![
+            alert(
+                "TLSCertExpiring",
+                Severity::Warning,
+                AlertState::Firing,
+                false,
+            ),
+            alert("ServiceDown", Severity::Critical, AlertState::Firing, true),
+        ],
+        ..Observation::default()
+    };
+    build(
+        vec![
+            report("api", Ok(api)),
+            report("bao", Err("timed out after 3s".into())),
+        ],
+        vec![job()],
+        vec![audit(2), audit(1)],
+        vec![operator_session()],
+        t(0),
+    )
+}
+
+#[test]
+fn build_gathers_every_source_and_the_store() {
+    let snapshot = sample();
+    assert_eq!(snapshot.hosts.len(), 1);
+    assert_eq!(snapshot.jobs.len(), 1);
+    assert_eq!(snapshot.sessions.len(), 1);
+    let names: Vec<&str> = snapshot.alerts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["ServiceDown", "TLSCertExpiring"],
+        "most severe first"
+    );
+    let seqs: Vec<i64> = snapshot.audit.iter().map(|a| a.seq).collect();
+    assert_eq!(seqs, [1, 2], "oldest first");
+
+    let [api, bao] = &snapshot.sources[..] else {
+        panic!("two source rows: {:?}", snapshot.sources)
+    };
+    assert_eq!(api.status, SourceStatus::Ok);
+    assert_eq!(api.last_success, Some(t(-5)));
+    assert_eq!(bao.status, SourceStatus::Failing);
+    assert_eq!(bao.last_error.as_deref(), Some("timed out after 3s"));
+    assert_eq!(bao.consecutive_failures, 1);
+    assert_eq!(bao.every_s, 10);
+}
+
+fn with_alerts(alerts: Vec<AlertRow>) -> Snapshot {
+    let observation = Observation {
+        alerts,
+        ..Observation::default()
+    };
+    build(
+        vec![report("prom", Ok(observation))],
+        vec![],
+        vec![],
+        vec![],
+        t(0),
+    )
+}
+
+#[test]
+fn exit_code_says_how_bad_it_is() {
+    use AlertState::Firing;
+    use Severity::{Critical, Info, Warning};
+    assert_eq!(exit_code(&with_alerts(vec![])), 0);
+    assert_eq!(
+        exit_code(&with_alerts(vec![alert("A", Info, Firing, false)])),
+        0
+    );
+    assert_eq!(
+        exit_code(&with_alerts(vec![alert("A", Warning, Firing, false)])),
+        1
+    );
+    assert_eq!(
+        exit_code(&with_alerts(vec![
+            alert("A", Warning, Firing, false),
+            alert("B", Critical, Firing, false),
+        ])),
+        2
+    );
+}
+
+#[test]
+fn silenced_pending_and_resolved_alerts_do_not_count() {
+    use AlertState::{Firing, Pending, Resolved};
+    let quiet = with_alerts(vec![
+        alert("A", Severity::Critical, Firing, true),
+        alert("B", Severity::Critical, Pending, false),
+        alert("C", Severity::Critical, Resolved, false),
+    ]);
+    assert_eq!(exit_code(&quiet), 0);
+}
+
+#[test]
+fn a_failing_source_is_a_warning_and_a_down_host_is_critical() {
+    let failing = build(
+        vec![report("bao", Err("connection refused".into()))],
+        vec![],
+        vec![],
+        vec![],
+        t(0),
+    );
+    assert_eq!(exit_code(&failing), 1);
+
+    let down = Observation {
+        hosts: vec![host("api", "api-1.example.com", HostStatus::Down, t(0))],
+        ..Observation::default()
+    };
+    let down = build(vec![report("api", Ok(down))], vec![], vec![], vec![], t(0));
+    assert_eq!(exit_code(&down), 2);
+
+    // The silenced critical alert in the sample is ignored; the warning and the failing source
+    // are what count.
+    assert_eq!(exit_code(&sample()), 1);
+}
+
+fn keys(row: &Value) -> Vec<&str> {
+    row.as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn json_has_the_documented_shape() {
+    let json: Value = serde_json::from_str(&to_json(&sample())).unwrap();
+    for array in ["hosts", "sessions", "jobs", "alerts", "audit", "sources"] {
+        let rows = json[array].as_array().unwrap_or_else(|| panic!("{array}"));
+        assert!(!rows.is_empty(), "{array} has the sample's rows");
+        for row in rows {
+            assert!(
+                row["source"].is_string(),
+                "{array} row without source: {row}"
+            );
+        }
+    }
+
+    let host = &json["hosts"][0];
+    for key in ["name", "kind", "status", "latency_ms", "age_s"] {
+        assert!(keys(host).contains(&key), "host lacks {key}: {host}");
+    }
+    assert_eq!(host["status"], "up");
+    assert_eq!(host["age_s"], 5);
+    assert_eq!(host["latency_ms"], 42);
+    assert_eq!(
+        host["tls_days_left"],
+        Value::Null,
+        "kind fields stay under fields"
+    );
+    assert_eq!(host["fields"]["tls_days_left"], 40);
+
+    let alert = &json["alerts"][0];
+    for key in ["name", "severity", "state", "target", "since", "silenced"] {
+        assert!(keys(alert).contains(&key), "alert lacks {key}: {alert}");
+    }
+    assert_eq!(alert["severity"], "critical");
+    assert_eq!(alert["state"], "firing");
+    assert_eq!(alert["silenced"], true);
+
+    let failing = &json["sources"][1];
+    for key in ["name", "kind", "status", "last_success", "last_error"] {
+        assert!(
+            keys(failing).contains(&key),
+            "source lacks {key}: {failing}"
+        );
+    }
+    assert_eq!(failing["source"], "bao");
+    assert_eq!(failing["status"], "failing");
+    assert_eq!(failing["last_success"], Value::Null);
+    assert_eq!(failing["last_error"], "timed out after 3s");
+}
+
+#[test]
+fn text_report_has_every_section_with_aligned_columns() {
+    let text = format_text(&sample());
+    let sections = [
+        "HOSTS",
+        "SESSIONS",
+        "JOBS",
+        "ALERTS",
+        "AUDIT (tail)",
+        "SOURCES",
+    ];
+    let positions: Vec<usize> = sections
+        .iter()
+        .map(|title| {
+            text.find(&format!("\n{title}\n"))
+                .unwrap_or_else(|| panic!("no {title} in\n{text}"))
+        })
+        .collect();
+    assert!(positions.is_sorted(), "sections in pane order:\n{text}");
+
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines
+        .iter()
+        .position(|line| line.trim_start().starts_with("NAME") && line.contains("LAST ERROR"))
+        .unwrap();
+    let column = |line: &str, cell: &str| line.find(cell).unwrap();
+    let error_column = column(lines[header], "LAST ERROR");
+    assert_eq!(
+        column(lines[header + 2], "timed out after 3s"),
+        error_column,
+        "{text}"
+    );
+    assert_eq!(
+        column(lines[header + 1], "api"),
+        column(lines[header], "NAME")
+    );
+    assert!(text.contains("ServiceDown"));
+    assert!(text.contains("50%"), "job progress:\n{text}");
+}
+
+#[test]
+fn empty_sections_say_so_and_the_audit_tail_is_short() {
+    let many: Vec<AuditRow> = (1..=50).map(audit).collect();
+    let snapshot = build(vec![], vec![], many, vec![], t(0));
+    let text = format_text(&snapshot);
+    assert!(text.contains("HOSTS\n  (none)\n"), "{text}");
+    assert!(text.contains("req-50"));
+    assert!(text.contains("req-31"));
+    assert!(!text.contains("req-30\n") && !text.contains("req-30 "));
+    assert_eq!(exit_code(&snapshot), 0);
+}
