@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -37,6 +37,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5 * 60);
 
 /// …and never backs off beyond this multiple of its `every`.
 const MAX_BACKOFF_FACTOR: u32 = 8;
+
+/// The shortest wait between two polls of a source, whatever `every` says: polling faster only
+/// loads the systems being watched, and a zero interval would spin.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Why one poll of one source failed. The `Display` form is what the Sources view shows, so it
 /// is one short line that says what went wrong, not a chain of causes.
@@ -124,12 +128,11 @@ struct Schedule {
 /// Generic over the poller so the timing can be tested with fakes under paused time.
 async fn run_source<P: Poller>(
     schedule: Schedule,
-    poller: Result<P, SourceError>,
+    mut poller: Result<P, SourceError>,
     tx: mpsc::Sender<Msg>,
     mut shutdown: watch::Receiver<bool>,
     permits: Arc<Semaphore>,
 ) {
-    let mut poller = poller;
     let mut consecutive_failures: u32 = 0;
     loop {
         let started = Instant::now();
@@ -157,14 +160,22 @@ async fn run_source<P: Poller>(
             latency_ms: polled.latency_ms,
             result: polled.result,
         };
-        if tx.send(message).await.is_err() {
-            return;
-        }
-        let delay = backoff_delay(schedule.every, consecutive_failures, fastrand::f64());
+        // A full queue must not keep the task alive past shutdown.
         tokio::select! {
             biased;
             () = shutdown_requested(&mut shutdown) => return,
-            () = tokio::time::sleep_until(started + delay) => {}
+            sent = tx.send(message) => if sent.is_err() { return },
+        }
+        let delay = backoff_delay(schedule.every, consecutive_failures, fastrand::f64());
+        // An interval too long to represent means "never again"; only shutdown ends the wait.
+        let next_poll = match started.checked_add(delay) {
+            Some(next_poll) => tokio::time::sleep_until(next_poll).left_future(),
+            None => std::future::pending().right_future(),
+        };
+        tokio::select! {
+            biased;
+            () = shutdown_requested(&mut shutdown) => return,
+            () = next_poll => {}
         }
     }
 }
@@ -183,17 +194,27 @@ async fn shutdown_requested(shutdown: &mut watch::Receiver<bool>) {
 /// delay noticing recovery; after that the wait doubles per failure up to
 /// `min(8 × every, 5 min)` (but never below `every`). `jitter` in `0.0..1.0` shortens a backed-off
 /// wait by up to a fifth so sources that failed together (a network outage) do not retry in
-/// lockstep.
+/// lockstep. No wait is shorter than a second.
 pub fn backoff_delay(every: Duration, consecutive_failures: u32, jitter: f64) -> Duration {
+    let every = every.max(MIN_INTERVAL);
     if consecutive_failures <= 1 {
         return every;
     }
-    let cap = (every * MAX_BACKOFF_FACTOR).min(MAX_BACKOFF.max(every));
+    let cap = every
+        .saturating_mul(MAX_BACKOFF_FACTOR)
+        .min(MAX_BACKOFF.max(every));
     // 2^(failures-1) overflows u32 quickly; beyond 2^16 the cap has long been reached.
     let doublings = (consecutive_failures - 1).min(16);
     let backed_off = every.saturating_mul(1 << doublings).min(cap);
-    let jitter = jitter.clamp(0.0, 1.0);
-    backed_off.mul_f64(1.0 - 0.2 * jitter).max(every)
+    // A NaN jitter clamps to NaN; treat it as none.
+    let jitter = if jitter.is_nan() {
+        0.0
+    } else {
+        jitter.clamp(0.0, 1.0)
+    };
+    backed_off
+        .saturating_sub(backed_off.mul_f64(0.2 * jitter))
+        .max(every)
 }
 
 /// The outcome of one poll with its timing.
@@ -342,6 +363,21 @@ mod tests {
         let every = Duration::from_secs(600);
         assert_eq!(backoff_delay(every, 5, 0.0), every);
         assert_eq!(backoff_delay(every, 5, 0.99), every);
+    }
+
+    #[test]
+    fn absurd_intervals_neither_spin_nor_overflow() {
+        assert_eq!(backoff_delay(Duration::ZERO, 0, 0.0), MIN_INTERVAL);
+        assert_eq!(
+            backoff_delay(Duration::ZERO, 3, 0.5),
+            MIN_INTERVAL * 4 * 9 / 10
+        );
+        assert_eq!(backoff_delay(Duration::MAX, 0, 0.0), Duration::MAX);
+        assert_eq!(backoff_delay(Duration::MAX, 9, 1.0), Duration::MAX);
+        assert_eq!(
+            backoff_delay(every_10s(), 4, f64::NAN),
+            Duration::from_secs(80)
+        );
     }
 
     #[test]
@@ -526,6 +562,60 @@ mod tests {
         assert!(backed_off <= every_10s() * 2, "{backed_off:?}");
         harness.stop.send(true).unwrap();
         harness.task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sources_wait_for_a_free_permit() {
+        let (tx, mut results) = mpsc::channel(4);
+        let (starts_tx, mut starts) = mpsc::unbounded_channel();
+        let (stop, shutdown) = watch::channel(false);
+        let permits = Arc::new(Semaphore::new(1));
+        let tasks: Vec<JoinHandle<()>> = ["a", "b"]
+            .into_iter()
+            .map(|name| {
+                let poller = Scripted {
+                    steps: vec![Step::Take(Duration::from_secs(5))].into(),
+                    starts: starts_tx.clone(),
+                };
+                let schedule = Schedule {
+                    name: name.into(),
+                    every: Duration::from_secs(60),
+                    timeout: Duration::from_secs(30),
+                };
+                tokio::spawn(run_source(
+                    schedule,
+                    Ok(poller),
+                    tx.clone(),
+                    shutdown.clone(),
+                    Arc::clone(&permits),
+                ))
+            })
+            .collect();
+        for _ in 0..2 {
+            assert!(matches!(
+                results.recv().await,
+                Some(Msg::SourcePolled { result: Ok(_), .. })
+            ));
+        }
+        let first = starts.recv().await.unwrap();
+        let second = starts.recv().await.unwrap();
+        assert_eq!(second - first, Duration::from_secs(5), "one poll at a time");
+        stop.send(true).unwrap();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_closed_queue_ends_the_task() {
+        let mut harness = start(
+            vec![Step::Take(Duration::from_millis(1))],
+            every_10s(),
+            Duration::from_secs(3),
+        );
+        harness.results.close();
+        harness.task.await.unwrap();
+        assert!(harness.starts.recv().await.is_some());
     }
 
     #[tokio::test(start_paused = true)]
