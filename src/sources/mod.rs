@@ -51,6 +51,9 @@ pub enum SourceError {
     /// The blocking worker that reads the machine died (a panic inside a system call wrapper).
     #[error("reading {what} failed: {reason}")]
     Worker { what: &'static str, reason: String },
+    /// A kind the configuration accepts but this build cannot poll yet.
+    #[error("polling `{0}` sources is not built yet")]
+    Unsupported(&'static str),
 }
 
 /// One kind of source: something that can be asked, again and again, what it sees now.
@@ -75,6 +78,7 @@ impl SourcePoller {
             SourceSpec::Local(limits) => {
                 SourcePoller::Local(LocalPoller::new(&source.name, limits.clone()))
             }
+            _ => return Err(SourceError::Unsupported(source.kind())),
         })
     }
 }
