@@ -10,6 +10,7 @@
 //! that implements [`Poller`]. [`SourcePoller`] dispatches over them, so adding a kind is one new
 //! file plus one arm in [`SourcePoller::new`] and [`SourcePoller::poll`].
 
+pub mod fetch;
 pub mod local;
 
 use std::future::Future;
@@ -51,6 +52,24 @@ pub enum SourceError {
     /// The blocking worker that reads the machine died (a panic inside a system call wrapper).
     #[error("reading {what} failed: {reason}")]
     Worker { what: &'static str, reason: String },
+    /// The request never got an answer (refused, timed out, DNS, TLS).
+    #[error("{url}: {reason}")]
+    Http { url: String, reason: String },
+    /// An answer that says something is wrong, with the start of its body.
+    #[error("{url} answered {status}: {body}")]
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
+    /// An answer that is not what the API documents (bad or truncated JSON, missing fields).
+    #[error("unexpected {what}: {reason}")]
+    BadResponse { what: String, reason: String },
+    #[error("answer larger than {} MiB, not read", .0 / (1024 * 1024))]
+    TooLarge(usize),
+    /// The poller could not be set up from its configuration (bad header, unreadable secret).
+    #[error("{0}")]
+    Setup(String),
     /// A kind the configuration accepts but this build cannot poll yet.
     #[error("polling `{0}` sources is not built yet")]
     Unsupported(&'static str),

@@ -1,0 +1,165 @@
+//! The HTTP requests every HTTP-speaking source makes: one client per source, an
+//! `X-Request-ID` on every request, a cap on how much of a body is read, and errors short
+//! enough for the Sources view.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde::de::DeserializeOwned;
+
+use super::SourceError;
+use crate::config::mask_url;
+
+/// No health endpoint or API list ondeck reads is anywhere near this; a larger answer is a
+/// misconfigured URL (a log file, a dump) and is cut off rather than read into memory.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// The header that lets an operator find ondeck's request in the server's own logs.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// One answer, whatever its status: some APIs (OpenBao's health) answer states with non-2xx.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub latency_ms: u64,
+    pub request_id: String,
+    /// The server certificate (DER), for https with TLS info requested.
+    pub peer_certificate: Option<Vec<u8>>,
+}
+
+impl Fetched {
+    /// The body as JSON of type `T`; `what` names the document in the error.
+    pub fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, SourceError> {
+        serde_json::from_slice(&self.body).map_err(|e| SourceError::BadResponse {
+            what: what.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Fail unless the status is 2xx, quoting the start of the body (APIs explain themselves
+    /// there).
+    pub fn require_success(self, url: &str) -> Result<Fetched, SourceError> {
+        if (200..300).contains(&self.status) {
+            return Ok(self);
+        }
+        let snippet: String = String::from_utf8_lossy(&self.body)
+            .chars()
+            .take(120)
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        Err(SourceError::Status {
+            url: mask_url(url),
+            status: self.status,
+            body: snippet,
+        })
+    }
+}
+
+/// A client for one source. `timeout` bounds a whole request; `verify_tls = false` is for lab
+/// hosts with self-signed certificates and is never the default.
+pub fn client(timeout: Duration, verify_tls: bool) -> Result<reqwest::Client, SourceError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .tls_info(true)
+        .danger_accept_invalid_certs(!verify_tls)
+        .user_agent(concat!("ondeck/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| SourceError::Setup(e.to_string()))
+}
+
+/// GET `url` with `headers`, reading at most [`MAX_BODY_BYTES`].
+pub async fn get(
+    client: &reqwest::Client,
+    url: &str,
+    headers: &HeaderMap,
+) -> Result<Fetched, SourceError> {
+    send(client.get(url).headers(headers.clone()), url).await
+}
+
+/// Send a prepared request (any method) with an `X-Request-ID`, reading at most
+/// [`MAX_BODY_BYTES`] of the answer.
+pub async fn send(request: reqwest::RequestBuilder, url: &str) -> Result<Fetched, SourceError> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let started = Instant::now();
+    let response = request
+        .header(REQUEST_ID_HEADER, &request_id)
+        .send()
+        .await
+        .map_err(|e| transport_error(url, &e))?;
+    let status = response.status().as_u16();
+    let peer_certificate = response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|info| info.peer_certificate().map(<[u8]>::to_vec));
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_BODY_BYTES as u64)
+    {
+        return Err(SourceError::TooLarge(MAX_BODY_BYTES));
+    }
+    let mut response = response;
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(url, &e))?
+    {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(SourceError::TooLarge(MAX_BODY_BYTES));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Fetched {
+        status,
+        body,
+        latency_ms: started.elapsed().as_millis() as u64,
+        request_id,
+        peer_certificate,
+    })
+}
+
+/// Headers from name/value pairs, or a setup error naming the bad one (never its value).
+pub fn headers<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, String)>,
+) -> Result<HeaderMap, SourceError> {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| SourceError::Setup(format!("`{name}` is not a valid header name")))?;
+        let mut value = HeaderValue::from_str(&value).map_err(|_| {
+            SourceError::Setup(format!("the value of header `{name}` is not valid"))
+        })?;
+        value.set_sensitive(true);
+        map.insert(header, value);
+    }
+    Ok(map)
+}
+
+/// One line that says what failed: refused, timed out, DNS, TLS — not reqwest's cause chain.
+fn transport_error(url: &str, error: &reqwest::Error) -> SourceError {
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    // The innermost cause is the one an operator recognises ("Connection refused",
+    // "invalid peer certificate: Expired", "failed to lookup address").
+    while let Some(cause) = source {
+        reason = cause.to_string();
+        source = cause.source();
+    }
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "cannot connect"
+    } else if error.is_body() || error.is_decode() {
+        "broken answer"
+    } else {
+        "request failed"
+    };
+    SourceError::Http {
+        url: mask_url(url),
+        reason: format!("{kind}: {reason}"),
+    }
+}
