@@ -217,11 +217,23 @@ impl Store {
         &self,
         since: Option<DateTime<Utc>>,
     ) -> Result<Vec<AuditRow>, StoreError> {
-        let since_ms = since.map_or(i64::MIN, |t| t.timestamp_millis());
-        let sql = format!("{SELECT_RECORDS} WHERE time_ms >= $1 ORDER BY seq");
-        let records: Vec<AuditRecord> = on_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(since_ms).fetch_all(pool).await
-        })
+        // Without a bound, a plain scan in seq order; a `time_ms >= MIN` bound would send
+        // SQLite through the time index and a sort of every row.
+        let records: Vec<AuditRecord> = match since {
+            None => {
+                let sql = format!("{SELECT_RECORDS} ORDER BY seq");
+                on_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)
+            }
+            Some(since) => {
+                let sql = format!("{SELECT_RECORDS} WHERE time_ms >= $1 ORDER BY seq");
+                on_pool!(self, pool => {
+                    sqlx::query_as(&sql)
+                        .bind(since.timestamp_millis())
+                        .fetch_all(pool)
+                        .await
+                })
+            }
+        }
         .map_err(|e| self.error(e))?;
         records.into_iter().map(|r| self.audit_row(r)).collect()
     }

@@ -239,8 +239,15 @@ impl Store {
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(db) => sqlite_code(db.as_ref())
-                .is_some_and(|code| code == SQLITE_BUSY || code == SQLITE_LOCKED),
+            sqlx::Error::Database(db) => {
+                let sqlite_busy = sqlite_code(db.as_ref())
+                    .is_some_and(|code| code == SQLITE_BUSY || code == SQLITE_LOCKED);
+                // SQLSTATE class 08 is a lost connection, 57P0x a server shutting down.
+                let postgres_gone = db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some_and(|pg| pg.code().starts_with("08") || pg.code().starts_with("57P"));
+                sqlite_busy || postgres_gone
+            }
             _ => false,
         };
         if unavailable {
@@ -256,18 +263,13 @@ impl Store {
         }
     }
 
-    fn corrupt(&self, what: String, reason: impl fmt::Display) -> StoreError {
-        StoreError::Corrupt {
-            store: self.label.clone(),
-            what,
-            reason: reason.to_string(),
-        }
-    }
-
     /// Converts a stored unix-millisecond time, which only a hand edit can put out of range.
     fn time(&self, ms: i64, what: impl FnOnce() -> String) -> Result<DateTime<Utc>, StoreError> {
-        DateTime::from_timestamp_millis(ms)
-            .ok_or_else(|| self.corrupt(what(), format!("time {ms} ms is out of range")))
+        DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt {
+            store: self.label.clone(),
+            what: what(),
+            reason: format!("time {ms} ms is out of range"),
+        })
     }
 }
 
@@ -387,7 +389,13 @@ async fn open_postgres(url: &str) -> Result<Store, StoreError> {
         // Two consoles starting at once can race on IF NOT EXISTS; the loser sees a unique
         // violation on the catalog, and the schema is there all the same.
         if !is_unique_violation(&e) {
-            return Err(store.error(e));
+            return Err(match store.error(e) {
+                StoreError::Query { store, source } => StoreError::Migration {
+                    store,
+                    reason: format!("cannot create the schema {PG_SCHEMA}: {source}"),
+                },
+                unavailable => unavailable,
+            });
         }
     }
     POSTGRES_MIGRATIONS
