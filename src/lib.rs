@@ -4,9 +4,11 @@
 //! (what happens, pure), `ui` (drawing, pure), `sources` (pollers), `store` (audit log and job
 //! ledger), `config` (configuration, themes, keymaps).
 
+pub mod audit_cmd;
 pub mod config;
 pub mod model;
 pub mod msg;
 pub mod snapshot;
 pub mod sources;
 pub mod state;
+pub mod store;
