@@ -8,3 +8,4 @@ pub mod config;
 pub mod model;
 pub mod msg;
 pub mod state;
+pub mod ui;
