@@ -347,7 +347,6 @@ pub(super) fn draw(
     let selected = view.selected.min(view.rows.len() - 1);
     let offset = scroll_offset(selected, view.rows.len(), body_height);
     let end = (offset + body_height).min(view.rows.len());
-    let base = theme.style(Role::Base);
     let stale = theme.style(Role::StatusStale);
     let rows = view.rows[offset..end].iter().map(|&row| {
         let (fields, is_stale) = fields(state, pane, row);
@@ -356,7 +355,9 @@ pub(super) fn draw(
             .enumerate()
             .filter(|&(c, _)| widths.get(c).is_some_and(|&w| w > 0))
             .map(|(c, field)| cell(field, c));
-        Row::new(cells).style(if is_stale { stale } else { base })
+        // Fresh rows take the screen's base style, filled once for the whole frame.
+        let row = Row::new(cells);
+        if is_stale { row.style(stale) } else { row }
     });
 
     let table = Table::new(
@@ -367,8 +368,7 @@ pub(super) fn draw(
             .map(|&w| Constraint::Length(w)),
     )
     .header(header)
-    .column_spacing(COLUMN_SPACING)
-    .style(base);
+    .column_spacing(COLUMN_SPACING);
     if focused {
         let table = table
             .row_highlight_style(theme.style(Role::Selected))
