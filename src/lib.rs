@@ -2,7 +2,8 @@
 //!
 //! The file tree follows the concerns: `app` (the event loop), `msg` + `update` + `state`
 //! (what happens, pure), `ui` (drawing, pure), `sources` (pollers), `store` (audit log and job
-//! ledger), `config` (configuration, themes, keymaps).
+//! ledger), `config` (configuration, themes, keymaps), `snapshot` and `audit_cmd` (the
+//! non-interactive commands).
 
 pub mod audit_cmd;
 pub mod config;
@@ -12,3 +13,4 @@ pub mod snapshot;
 pub mod sources;
 pub mod state;
 pub mod store;
+pub mod ui;

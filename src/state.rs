@@ -64,8 +64,11 @@ impl Pane {
             Pane::Sessions => &["SOURCE", "USER", "CLIENT", "STATE", "SINCE", "AGE"],
             Pane::Jobs => &[
                 "ID", "ACTION", "TARGET", "OPERATOR", "STATE", "PROGRESS", "STARTED", "DURATION",
+                "AGE",
             ],
-            Pane::Alerts => &["SEVERITY", "NAME", "TARGET", "SINCE", "SILENCED", "STATE"],
+            Pane::Alerts => &[
+                "SEVERITY", "NAME", "TARGET", "SINCE", "SILENCED", "STATE", "AGE",
+            ],
             Pane::Audit => &[
                 "TIME",
                 "OPERATOR",
@@ -434,6 +437,7 @@ impl AppState {
                     5 => opt(x.progress, y.progress),
                     6 => opt(x.started, y.started),
                     7 => opt(x.duration_s(now), y.duration_s(now)),
+                    8 => y.observed_at.cmp(&x.observed_at),
                     _ => Ordering::Equal,
                 }
                 .then_with(|| x.id.cmp(&y.id))
@@ -447,6 +451,7 @@ impl AppState {
                     3 => opt(x.since, y.since),
                     4 => x.silenced.cmp(&y.silenced),
                     5 => x.state.cmp(&y.state),
+                    6 => y.observed_at.cmp(&x.observed_at),
                     _ => Ordering::Equal,
                 }
                 .then_with(|| x.name.cmp(&y.name))

@@ -103,7 +103,7 @@ impl Store {
             sqlx::query_as(
                 "SELECT id, operator, client, host, pid, started_at, last_seen_at \
                  FROM operator_sessions WHERE ended_at IS NULL AND last_seen_at >= $1 \
-                 ORDER BY started_at, id",
+                 ORDER BY started_at, operator, id",
             )
             .bind(cutoff)
             .fetch_all(pool)

@@ -1,0 +1,136 @@
+//! `Enter`: every field of the selected row, including kind-specific `fields`.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{popup, scrolled};
+use crate::config::theme::Role;
+use crate::state::{AppState, Pane};
+use crate::ui::{Ui, layout, text};
+
+pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, scroll: u16) {
+    let state = ui.state;
+    let pane = state.focus;
+    let area = layout::popup(body, 70, 80, 50, 10);
+    let inner = popup(frame, area, ui, &format!("{} — detail", pane.title()));
+    if inner.is_empty() {
+        return;
+    }
+    let lines = match state
+        .view(pane)
+        .selected_row()
+        .and_then(|row| fields(state, pane, row))
+    {
+        Some((fields, observed_at, stale)) => {
+            let mut lines = vec![Line::from(Span::styled(
+                format!(
+                    "data read {} ago{}",
+                    text::age(state.now, observed_at),
+                    if stale { " — STALE" } else { "" }
+                ),
+                ui.theme
+                    .style(if stale { Role::StatusStale } else { Role::Dim }),
+            ))];
+            let key_width = fields
+                .iter()
+                .map(|(k, _)| k.chars().count())
+                .max()
+                .unwrap_or(0);
+            let key_style = ui.theme.style(Role::Header);
+            lines.extend(fields.into_iter().map(|(key, value)| {
+                Line::from(vec![
+                    Span::styled(format!("{key:<key_width$}  "), key_style),
+                    Span::raw(value),
+                ])
+            }));
+            lines
+        }
+        None => vec![Line::from(Span::styled(
+            "No row selected.",
+            ui.theme.style(Role::Dim),
+        ))],
+    };
+    scrolled(frame, inner, ui.theme, lines, scroll);
+}
+
+/// (name, value) pairs, when the row was read, and whether that is stale.
+type RowDetail = (Vec<(String, String)>, DateTime<Utc>, bool);
+
+/// The row's fields as (name, value) pairs, when it was read, and whether that is stale.
+///
+/// The row's serde form is the JSON schema of `ondeck snapshot --json`, so the detail view
+/// shows exactly the fields the schema documents, including ones added later, without a
+/// hand-kept list per pane.
+fn fields(state: &AppState, pane: Pane, row: usize) -> Option<RowDetail> {
+    let d = &state.data;
+    let (value, source, observed_at) = match pane {
+        Pane::Hosts => d
+            .hosts
+            .get(row)
+            .map(|r| (json(r), &r.source, r.observed_at))?,
+        Pane::Sessions => d
+            .sessions
+            .get(row)
+            .map(|r| (json(r), &r.source, r.observed_at))?,
+        Pane::Jobs => d
+            .jobs
+            .get(row)
+            .map(|r| (json(r), &r.source, r.observed_at))?,
+        Pane::Alerts => d
+            .alerts
+            .get(row)
+            .map(|r| (json(r), &r.source, r.observed_at))?,
+        Pane::Audit => d.audit.get(row).map(|r| (json(r), &r.source, r.time))?,
+    };
+    let stale = pane != Pane::Audit && state.is_stale(source, observed_at);
+    let mut fields = Vec::new();
+    flatten("", &value, &mut fields);
+    Some((fields, observed_at, stale))
+}
+
+fn json(row: &impl Serialize) -> Value {
+    serde_json::to_value(row).unwrap_or(Value::Null)
+}
+
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                let name = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&name, value, out);
+            }
+        }
+        Value::Null => out.push((prefix.to_owned(), "-".to_owned())),
+        Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+        other => out.push((prefix.to_owned(), other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_fields_are_flattened_with_dotted_names() {
+        let value = serde_json::json!({"name": "bao-1", "fields": {"sealed": true, "t": 3}, "version": null});
+        let mut out = Vec::new();
+        flatten("", &value, &mut out);
+        assert_eq!(
+            out,
+            vec![
+                ("fields.sealed".to_owned(), "true".to_owned()),
+                ("fields.t".to_owned(), "3".to_owned()),
+                ("name".to_owned(), "bao-1".to_owned()),
+                ("version".to_owned(), "-".to_owned()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,100 @@
+//! `:`: type part of a command's name, pick it from the list.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui_textarea::TextArea;
+
+use super::popup;
+use crate::config::keymap::KeyContext;
+use crate::config::theme::Role;
+use crate::state::palette_matches;
+use crate::ui::{Ui, layout, text};
+
+const PROMPT: &str = ": ";
+const NAME_COLUMN: usize = 16;
+const KEY_COLUMN: usize = 12;
+
+pub(super) fn draw(
+    frame: &mut Frame,
+    body: Rect,
+    ui: &Ui,
+    input: &TextArea<'static>,
+    selected: usize,
+) {
+    let query = input.lines().join(" ");
+    let matches = palette_matches(&query);
+    // Sized to its content, in the upper part of the screen where the eye already is.
+    let wanted_height = u16::try_from(matches.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(4);
+    let width = body.width.min(80);
+    let height = wanted_height.min(body.height);
+    let area = Rect {
+        x: body.x + (body.width - width) / 2,
+        y: body.y + (body.height - height) / 4,
+        width,
+        height,
+    };
+    let inner = popup(frame, area, ui, "Command palette");
+    if inner.is_empty() {
+        return;
+    }
+    let [input_line, rule, list] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+
+    let theme = ui.theme;
+    let [prompt_area, field] =
+        Layout::horizontal([Constraint::Length(PROMPT.len() as u16), Constraint::Fill(1)])
+            .areas(input_line);
+    frame.render_widget(
+        Paragraph::new(PROMPT).style(theme.style(Role::Input)),
+        prompt_area,
+    );
+    frame.render_widget(input, field);
+    frame.render_widget(
+        Paragraph::new("─".repeat(usize::from(rule.width))).style(theme.style(Role::DialogBorder)),
+        rule,
+    );
+
+    if matches.is_empty() {
+        frame.render_widget(
+            Paragraph::new(format!("no command matches \"{query}\"")).style(theme.style(Role::Dim)),
+            list,
+        );
+        return;
+    }
+    let selected = selected.min(matches.len() - 1);
+    let height = usize::from(list.height);
+    let offset = layout::scroll_offset(selected, matches.len(), height);
+    let lines: Vec<Line> = matches
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, &command)| {
+            let keys = text::keys(ui.keymap, &[KeyContext::Global], command).unwrap_or_default();
+            let (marker, style) = if i == selected {
+                ("▶ ", theme.style(Role::Selected))
+            } else {
+                ("  ", theme.style(Role::Dialog))
+            };
+            Line::from(vec![
+                Span::raw(marker),
+                Span::styled(
+                    format!("{:<NAME_COLUMN$} ", command.name()),
+                    theme.style(Role::TitleFocused),
+                ),
+                Span::styled(format!("{keys:<KEY_COLUMN$} "), theme.style(Role::Dim)),
+                Span::raw(command.description()),
+            ])
+            .style(style)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), list);
+}

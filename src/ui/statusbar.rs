@@ -1,0 +1,192 @@
+//! The bottom line. Left to right in order of urgency — mode badges, firing alerts, sources,
+//! operator, store — so a narrow terminal drops the least urgent parts, whole, from the right;
+//! the clock and the help key stay pinned on the right.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use unicode_width::UnicodeWidthStr;
+
+use crate::config::keymap::KeyContext;
+use crate::config::theme::Role;
+use crate::msg::Command;
+use crate::state::firing_counts;
+use crate::ui::panes::severity_role;
+use crate::ui::{Ui, text};
+
+const SEPARATOR: &str = " │ ";
+
+/// One part of the bar: its full wording, then shorter ones to try when space is short.
+type Segment<'a> = Vec<Vec<Span<'a>>>;
+
+pub(super) fn draw(frame: &mut Frame, area: Rect, ui: &Ui) {
+    let bar = ui.theme.style(Role::StatusBar);
+    let mut right = vec![
+        Span::styled(SEPARATOR, bar),
+        Span::styled(format!("{} UTC", text::hh_mm(ui.state.now)), bar),
+    ];
+    if let Some(keys) = text::keys(ui.keymap, &[KeyContext::Global], Command::Help) {
+        right.push(Span::styled(SEPARATOR, bar));
+        right.push(Span::styled(format!("{keys} help"), bar));
+    }
+    right.push(Span::styled(" ", bar));
+    let right = Line::from(right);
+    let right_width = u16::try_from(right.width()).unwrap_or(u16::MAX);
+    let [left_area, right_area] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(right_width)]).areas(area);
+
+    let left = fit_segments(segments(ui, bar), usize::from(left_area.width), bar);
+    frame.render_widget(Paragraph::new(Line::from(left)).style(bar), left_area);
+    frame.render_widget(Paragraph::new(right).style(bar), right_area);
+}
+
+/// Takes segments in order, each in the longest wording that still fits, and stops at the
+/// first that does not fit at all.
+fn fit_segments<'a>(segments: Vec<Segment<'a>>, width: usize, bar: Style) -> Vec<Span<'a>> {
+    let spans_width = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
+    let mut line = vec![Span::styled(" ", bar)];
+    let mut used = 1;
+    let count = segments.len();
+    for (i, wordings) in segments.into_iter().enumerate() {
+        let separator = if i == 0 { 0 } else { SEPARATOR.width() };
+        if used + separator >= width {
+            break;
+        }
+        let room = width - used - separator;
+        // The last segment (the store's address) is worth showing cut rather than not at all.
+        let cut = (i + 1 == count)
+            .then(|| wordings.first().cloned())
+            .flatten();
+        let fitting = wordings
+            .into_iter()
+            .find(|spans| spans_width(spans) <= room)
+            .or_else(|| cut_to_fit(cut, room));
+        let Some(spans) = fitting else { break };
+        if separator > 0 {
+            line.push(Span::styled(SEPARATOR, bar));
+        }
+        used += separator + spans_width(&spans);
+        line.extend(spans);
+    }
+    line
+}
+
+/// `spans` cut to `width` columns with a trailing `…`; `None` when too little would be left.
+fn cut_to_fit(spans: Option<Vec<Span<'_>>>, width: usize) -> Option<Vec<Span<'_>>> {
+    const WORTH_SHOWING: usize = 12;
+    if width < WORTH_SHOWING {
+        return None;
+    }
+    let mut left = width;
+    let mut cut = Vec::new();
+    for span in spans? {
+        if left == 0 {
+            break;
+        }
+        let span_width = span.width();
+        let text = text::fit(span.content, u16::try_from(left).unwrap_or(u16::MAX));
+        left -= span_width.min(left);
+        cut.push(Span::styled(text, span.style));
+    }
+    Some(cut)
+}
+
+fn segments<'a>(ui: &Ui<'a>, bar: Style) -> Vec<Segment<'a>> {
+    let Ui { state, theme, .. } = *ui;
+    let mut segments = Vec::new();
+
+    let badge = theme.style(Role::StatusBarMode);
+    let mut badges = Vec::new();
+    if state.mode.read_only {
+        badges.push(Span::styled(" READ-ONLY ", badge));
+    }
+    if state.mode.wall {
+        if !badges.is_empty() {
+            badges.push(Span::styled(" ", bar));
+        }
+        badges.push(Span::styled(" WALL ", badge));
+    }
+    if !badges.is_empty() {
+        segments.push(vec![badges]);
+    }
+
+    if state.alerts_have_no_data() {
+        segments.push(vec![vec![Span::styled(
+            "alerts NO DATA",
+            theme.style(Role::NoData),
+        )]]);
+    } else {
+        let counts = firing_counts(&state.data.alerts);
+        if counts.is_empty() {
+            segments.push(vec![vec![Span::styled("no alerts firing", bar)]]);
+        } else {
+            let wording = |short: bool| {
+                let mut spans = Vec::new();
+                for (severity, count) in &counts {
+                    if !spans.is_empty() {
+                        spans.push(Span::styled(" ", bar));
+                    }
+                    let name = severity.as_str();
+                    let name = if short { &name[..4] } else { name };
+                    spans.push(Span::styled(
+                        format!("{count} {name}"),
+                        theme.style(severity_role(*severity)),
+                    ));
+                }
+                spans
+            };
+            segments.push(vec![wording(false), wording(true)]);
+        }
+    }
+
+    let (ok, failing, stale) = state.source_counts();
+    let failing_style = if failing > 0 {
+        theme.style(Role::Error)
+    } else {
+        bar
+    };
+    let stale_style = if stale > 0 {
+        theme.style(Role::StatusStale)
+    } else {
+        bar
+    };
+    segments.push(vec![
+        vec![
+            Span::styled(format!("sources {ok} ok, "), bar),
+            Span::styled(format!("{failing} failing"), failing_style),
+            Span::styled(", ", bar),
+            Span::styled(format!("{stale} stale"), stale_style),
+        ],
+        vec![
+            Span::styled(format!("src {ok} ok "), bar),
+            Span::styled(format!("{failing} fail"), failing_style),
+            Span::styled(" ", bar),
+            Span::styled(format!("{stale} stale"), stale_style),
+        ],
+    ]);
+
+    // A failing store means actions cannot be audited: that outranks who is logged in.
+    let operator = vec![vec![Span::styled(state.operator.as_str(), bar)]];
+    match &state.store_error {
+        Some(error) => {
+            segments.push(vec![
+                vec![Span::styled(
+                    format!("store ERROR: {error}"),
+                    theme.style(Role::Error),
+                )],
+                vec![Span::styled("store ERROR", theme.style(Role::Error))],
+            ]);
+            segments.push(operator);
+        }
+        None => {
+            segments.push(operator);
+            segments.push(vec![vec![Span::styled(
+                format!("store {}", state.store_label),
+                bar,
+            )]]);
+        }
+    }
+    segments
+}

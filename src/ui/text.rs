@@ -1,0 +1,98 @@
+//! Formatting of cell values shared by the panes and overlays.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use chrono::{DateTime, Timelike, Utc};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use crate::config::keymap::{KeyContext, Keymap};
+use crate::model::format_age;
+use crate::msg::Command;
+
+const ELLIPSIS: char = '…';
+
+/// How long ago `at` was, rounded: `42s`, `5m`.
+pub fn age(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
+    format_age((now - at).num_seconds())
+}
+
+/// `42%`, or `-` when the source does not report it.
+pub fn percent(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v.is_finite() => format!("{:.0}%", v.clamp(0.0, 999.0)),
+        _ => "-".to_owned(),
+    }
+}
+
+pub fn hh_mm(at: DateTime<Utc>) -> String {
+    format!("{:02}:{:02}", at.hour(), at.minute())
+}
+
+pub fn hh_mm_ss(at: DateTime<Utc>) -> String {
+    format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second())
+}
+
+/// `3m 12s`: humantime's wording, which operators read the same way in the logs.
+pub fn duration(seconds: i64) -> String {
+    humantime::format_duration(Duration::from_secs(seconds.max(0).unsigned_abs())).to_string()
+}
+
+/// The keys bound to `command`, from the first context in `contexts` that binds it, joined for
+/// display (`q, ctrl-c`); `None` when no context binds it.
+pub fn keys(keymap: &Keymap, contexts: &[KeyContext], command: Command) -> Option<String> {
+    contexts.iter().find_map(|&context| {
+        let keys = keymap.keys_for(context, command);
+        (!keys.is_empty()).then(|| keys.join(", "))
+    })
+}
+
+/// `text` cut to `width` columns, ending in `…` when something was cut.
+pub fn fit<'a>(text: impl Into<Cow<'a, str>>, width: u16) -> Cow<'a, str> {
+    let text = text.into();
+    let width = usize::from(width);
+    if text.width() <= width {
+        return text;
+    }
+    let mut cut = String::with_capacity(width + ELLIPSIS.len_utf8());
+    let mut used = 0;
+    for ch in text.chars() {
+        let w = ch.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        cut.push(ch);
+        used += w;
+    }
+    if width > 0 {
+        cut.push(ELLIPSIS);
+    }
+    Cow::Owned(cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_rounds_and_marks_unknown() {
+        assert_eq!(percent(Some(41.6)), "42%");
+        assert_eq!(percent(None), "-");
+        assert_eq!(percent(Some(f64::NAN)), "-");
+    }
+
+    #[test]
+    fn duration_reads_like_the_logs() {
+        assert_eq!(duration(192), "3m 12s");
+        assert_eq!(duration(-5), "0s");
+    }
+
+    #[test]
+    fn cut_values_end_with_an_ellipsis() {
+        assert_eq!(fit("backup-proofpass-db", 10), "backup-pr…");
+        assert_eq!(fit("api-prod", 8), "api-prod");
+        assert_eq!(fit("api-prod", 1), "…");
+        assert_eq!(fit("api-prod", 0), "");
+        assert_eq!(fit("日本語のホスト", 5), "日本…");
+    }
+}

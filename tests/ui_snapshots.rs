@@ -1,0 +1,775 @@
+//! The screen, as text: one snapshot per pane, layout, overlay and edge state.
+//!
+//! Review a changed snapshot by reading it (`cargo insta review`): these are how the team sees
+//! the screen without running the console.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use insta::assert_snapshot;
+use ondeck::config::keymap::Keymap;
+use ondeck::config::theme::Theme;
+use ondeck::model::{
+    AlertRow, AlertState, AuditRow, HostRow, HostStatus, JobRow, SessionRow, Severity, SourceRow,
+    SourceStatus,
+};
+use ondeck::msg::Command;
+use ondeck::state::{AppState, Mode, Overlay, Pane};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui_textarea::{CursorMove, TextArea};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 11, 20, 14, 5, 30).unwrap()
+}
+
+fn ago(seconds: i64) -> DateTime<Utc> {
+    now() - Duration::seconds(seconds)
+}
+
+/// The shipped default keymap: snapshots show the keys a user really gets.
+fn keymap() -> Keymap {
+    Keymap::load("default").expect("the shipped default keymap loads")
+}
+
+fn theme() -> Theme {
+    Theme::load("default").expect("the shipped default theme loads")
+}
+
+fn source(name: &str, kind: &str, status: SourceStatus, every_s: u64) -> SourceRow {
+    SourceRow {
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+        status,
+        last_success: (status != SourceStatus::Pending).then(|| ago(4)),
+        last_error: None,
+        consecutive_failures: 0,
+        latency_ms: (status != SourceStatus::Pending).then_some(38),
+        every_s,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn host(
+    source: &str,
+    name: &str,
+    kind: &str,
+    status: HostStatus,
+    latency_ms: Option<u64>,
+    usage: Option<(f64, f64, f64)>,
+    version: Option<&str>,
+    age_s: i64,
+) -> HostRow {
+    HostRow {
+        source: source.to_owned(),
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+        status,
+        latency_ms,
+        cpu_pct: usage.map(|u| u.0),
+        mem_pct: usage.map(|u| u.1),
+        disk_pct: usage.map(|u| u.2),
+        load1: None,
+        uptime_s: None,
+        version: version.map(str::to_owned),
+        observed_at: ago(age_s),
+        fields: BTreeMap::new(),
+    }
+}
+
+fn session(source: &str, user: &str, client: &str, state: &str, since_s: i64) -> SessionRow {
+    SessionRow {
+        source: source.to_owned(),
+        user: user.to_owned(),
+        client: client.to_owned(),
+        state: state.to_owned(),
+        since: Some(ago(since_s)),
+        observed_at: ago(3),
+        fields: BTreeMap::new(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn job(
+    id: &str,
+    action: &str,
+    target: &str,
+    operator: &str,
+    state: &str,
+    progress: Option<f64>,
+    started_s: Option<i64>,
+    finished_s: Option<i64>,
+) -> JobRow {
+    JobRow {
+        source: "store".to_owned(),
+        id: id.to_owned(),
+        action: action.to_owned(),
+        target: target.to_owned(),
+        operator: operator.to_owned(),
+        state: state.to_owned(),
+        progress,
+        started: started_s.map(ago),
+        finished: finished_s.map(ago),
+        observed_at: ago(2),
+    }
+}
+
+fn alert(
+    source: &str,
+    name: &str,
+    severity: Severity,
+    state: AlertState,
+    target: &str,
+    since_s: i64,
+    silenced: bool,
+) -> AlertRow {
+    AlertRow {
+        source: source.to_owned(),
+        name: name.to_owned(),
+        severity,
+        state,
+        target: target.to_owned(),
+        since: Some(ago(since_s)),
+        silenced,
+        summary: String::new(),
+        fingerprint: String::new(),
+        observed_at: ago(6),
+    }
+}
+
+fn audit(
+    seq: i64,
+    age_s: i64,
+    operator: &str,
+    action: &str,
+    target: &str,
+    outcome: &str,
+) -> AuditRow {
+    AuditRow {
+        source: "store".to_owned(),
+        seq,
+        time: ago(age_s),
+        operator: operator.to_owned(),
+        action: action.to_owned(),
+        target: target.to_owned(),
+        outcome: outcome.to_owned(),
+        request_id: format!("req-7f3a{seq:04}"),
+        detail: String::new(),
+    }
+}
+
+/// A night on call: an OpenBao node sealed, a DEV API down, a Proxmox VM running hot, an
+/// install job waiting for approval and an Alertmanager that stopped answering.
+fn fixture(width: u16, height: u16) -> AppState {
+    let mut state = AppState::new(
+        "alice".to_owned(),
+        "sqlite:~/.local/share/ondeck/ondeck.db".to_owned(),
+        Mode::default(),
+        now(),
+    );
+    state.size = (width, height);
+    let mut alertmanager = source("alertmanager", "alertmanager", SourceStatus::Failing, 15);
+    alertmanager.last_success = Some(ago(1260));
+    alertmanager.consecutive_failures = 7;
+    alertmanager.latency_ms = None;
+    alertmanager.last_error = Some(
+        "GET http://127.0.0.1:9093/api/v2/alerts: error sending request: tcp connect error: \
+         Connection refused (os error 111); retrying in 40s"
+            .to_owned(),
+    );
+    state.sources = vec![
+        source("local", "local", SourceStatus::Ok, 10),
+        source("api-prod", "http", SourceStatus::Ok, 10),
+        source("api-dev", "http", SourceStatus::Ok, 10),
+        source("bao", "openbao", SourceStatus::Ok, 15),
+        source("pve", "proxmox", SourceStatus::Ok, 30),
+        source("prometheus", "prometheus", SourceStatus::Ok, 15),
+        alertmanager,
+        source("hub-db", "postgres", SourceStatus::Ok, 30),
+        source("kasm", "kasm", SourceStatus::Ok, 30),
+    ];
+    state.alert_sources = vec!["prometheus".to_owned(), "alertmanager".to_owned()];
+
+    let mut sealed = host(
+        "bao",
+        "bao-1",
+        "openbao",
+        HostStatus::Down,
+        Some(12),
+        None,
+        Some("2.1.0"),
+        5,
+    );
+    sealed.fields = BTreeMap::from([
+        ("initialized".to_owned(), true.into()),
+        ("sealed".to_owned(), true.into()),
+        ("t".to_owned(), 3.into()),
+        ("n".to_owned(), 5.into()),
+        ("progress".to_owned(), 1.into()),
+        ("ha_mode".to_owned(), "standby".into()),
+    ]);
+    state.data.hosts = vec![
+        host(
+            "api-prod",
+            "api-prod",
+            "http",
+            HostStatus::Up,
+            Some(42),
+            None,
+            Some("v1.14.2"),
+            4,
+        ),
+        host(
+            "api-dev",
+            "api-dev",
+            "http",
+            HostStatus::Down,
+            Some(3000),
+            None,
+            Some("v1.15.0-rc1"),
+            4,
+        ),
+        sealed,
+        host(
+            "bao",
+            "bao-2",
+            "openbao",
+            HostStatus::Up,
+            Some(9),
+            None,
+            Some("2.1.0"),
+            5,
+        ),
+        host(
+            "pve",
+            "pve-node1",
+            "proxmox",
+            HostStatus::Up,
+            Some(3),
+            Some((35.2, 61.8, 48.0)),
+            Some("8.2.4"),
+            12,
+        ),
+        host(
+            "pve",
+            "vm-101-kasm",
+            "qemu",
+            HostStatus::Degraded,
+            None,
+            Some((71.4, 80.3, 55.0)),
+            None,
+            12,
+        ),
+        host(
+            "pve",
+            "vm-102-pfsense",
+            "qemu",
+            HostStatus::Up,
+            None,
+            Some((8.0, 22.5, 31.0)),
+            None,
+            12,
+        ),
+        host(
+            "pve",
+            "vm-103-db",
+            "qemu",
+            HostStatus::Degraded,
+            None,
+            Some((22.0, 45.1, 83.6)),
+            None,
+            12,
+        ),
+        // Its last poll was five minutes ago: the row must say stale, not up.
+        host(
+            "pve",
+            "vm-104-edge",
+            "qemu",
+            HostStatus::Up,
+            None,
+            Some((4.0, 12.0, 20.0)),
+            None,
+            300,
+        ),
+        host(
+            "local",
+            "ops-console",
+            "local",
+            HostStatus::Up,
+            None,
+            Some((12.5, 40.2, 63.9)),
+            Some("Debian 12"),
+            3,
+        ),
+    ];
+    state.data.sessions = vec![
+        session("kasm", "alice", "192.0.2.14 chrome", "running", 2700),
+        session("kasm", "bob", "192.0.2.31 firefox", "running", 600),
+        session("kasm", "carol", "198.51.100.7 chrome", "idle", 14_400),
+        session("hub-db", "proofpass", "127.0.0.1:51234", "active", 45),
+        session("hub-db", "proofpass", "127.0.0.1:51236", "idle", 3600),
+        session("local", "alice", "pts/0 192.0.2.14", "ondeck", 900),
+    ];
+    state.data.jobs = vec![
+        job(
+            "5d1c9e2a-0b7f-4e44-9a61-2f7f0c8e1d01",
+            "install_cert",
+            "WS-0142",
+            "agent",
+            "REQUESTED",
+            None,
+            None,
+            None,
+        ),
+        job(
+            "8a0f3b17-6c2d-4f0e-8b5a-91c3d2e4f502",
+            "install_cert",
+            "WS-0117",
+            "bob",
+            "PENDING",
+            None,
+            Some(240),
+            None,
+        ),
+        job(
+            "c4e2a9d0-13f8-4b6e-a7c5-5e0d9b8f7a03",
+            "backup-proofpass-db",
+            "proofpass",
+            "alice",
+            "RUNNING",
+            Some(0.42),
+            Some(95),
+            None,
+        ),
+        job(
+            "f0b9d8c7-2a1e-4d3c-9b8a-7e6f5d4c3b04",
+            "vzdump",
+            "vm-103-db",
+            "pve",
+            "DONE",
+            Some(1.0),
+            Some(30_000),
+            Some(29_190),
+        ),
+        job(
+            "0e1d2c3b-4a59-4687-b9a0-c1d2e3f4a505",
+            "rollback-prod",
+            "api-prod",
+            "carol",
+            "FAILED",
+            Some(0.8),
+            Some(7200),
+            Some(7080),
+        ),
+    ];
+    state.data.alerts = vec![
+        alert(
+            "prometheus",
+            "ServiceDown",
+            Severity::Critical,
+            AlertState::Firing,
+            "api-dev",
+            540,
+            false,
+        ),
+        alert(
+            "prometheus",
+            "HighCPUUsage",
+            Severity::Warning,
+            AlertState::Firing,
+            "vm-101-kasm",
+            1500,
+            false,
+        ),
+        alert(
+            "prometheus",
+            "DiskSpaceLow",
+            Severity::Warning,
+            AlertState::Firing,
+            "vm-103-db:/var",
+            7300,
+            true,
+        ),
+        alert(
+            "prometheus",
+            "HighDatabaseConnections",
+            Severity::Warning,
+            AlertState::Pending,
+            "hub-db",
+            60,
+            false,
+        ),
+        alert(
+            "prometheus",
+            "OpenBaoSealed",
+            Severity::Critical,
+            AlertState::Firing,
+            "bao-1",
+            300,
+            false,
+        ),
+        alert(
+            "prometheus",
+            "TLSCertExpiry",
+            Severity::Info,
+            AlertState::Firing,
+            "api.example.com",
+            86_400,
+            false,
+        ),
+    ];
+    state.data.audit = vec![
+        audit(1, 90_000, "agent", "INSTALL_REQUESTED", "WS-0117", "ok"),
+        audit(2, 89_000, "bob", "INSTALL_APPROVED", "WS-0117", "ok"),
+        audit(3, 64_800, "system", "CERT_REMOVED_18H", "WS-0099", "ok"),
+        audit(4, 7200, "carol", "rollback-prod", "api-prod", "REQUESTED"),
+        audit(5, 7080, "carol", "rollback-prod", "api-prod", "FAILED"),
+        audit(6, 600, "agent", "INSTALL_REQUESTED", "WS-0142", "ok"),
+        audit(
+            7,
+            95,
+            "alice",
+            "backup-proofpass-db",
+            "proofpass",
+            "REQUESTED",
+        ),
+        audit(8, 60, "alice", "unseal-bao", "bao-1", "FAILED"),
+        audit(9, 30, "bob", "INSTALL_DENIED", "WS-0120", "ok"),
+    ];
+    state.rebuild_all_views();
+    state
+}
+
+fn render(state: &AppState) -> Terminal<TestBackend> {
+    render_with(state, &theme())
+}
+
+fn render_with(state: &AppState, theme: &Theme) -> Terminal<TestBackend> {
+    let (width, height) = state.size;
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| ondeck::ui::draw(frame, state, theme, &keymap()))
+        .unwrap();
+    terminal
+}
+
+fn text_input(text: &str) -> Box<TextArea<'static>> {
+    let mut input = TextArea::from([text]);
+    input.move_cursor(CursorMove::End);
+    Box::new(input)
+}
+
+fn screen_text(terminal: &Terminal<TestBackend>) -> String {
+    terminal.backend().to_string()
+}
+
+#[test]
+fn hosts_pane_80x24() {
+    let state = fixture(80, 24);
+    assert_snapshot!(render(&state).backend());
+}
+
+#[test]
+fn sessions_pane_80x24() {
+    let mut state = fixture(80, 24);
+    state.focus = Pane::Sessions;
+    assert_snapshot!(render(&state).backend());
+}
+
+#[test]
+fn jobs_pane_80x24() {
+    let mut state = fixture(80, 24);
+    state.focus = Pane::Jobs;
+    assert_snapshot!(render(&state).backend());
+}
+
+#[test]
+fn alerts_pane_80x24() {
+    let mut state = fixture(80, 24);
+    state.focus = Pane::Alerts;
+    assert_snapshot!(render(&state).backend());
+}
+
+#[test]
+fn audit_pane_80x24() {
+    let mut state = fixture(80, 24);
+    state.focus = Pane::Audit;
+    assert_snapshot!(render(&state).backend());
+}
+
+#[test]
+fn dashboard_120x35() {
+    let state = fixture(120, 35);
+    assert!(state.is_dashboard());
+    assert_snapshot!(render(&state).backend());
+}
+
+#[test]
+fn dashboard_160x48() {
+    let mut state = fixture(160, 48);
+    state.focus = Pane::Alerts;
+    state.mode.read_only = true;
+    assert_snapshot!(render(&state).backend());
+}
+
+#[test]
+fn zoomed_pane_on_a_dashboard_sized_screen_shows_tabs() {
+    let mut state = fixture(120, 35);
+    state.zoomed = true;
+    state.focus = Pane::Jobs;
+    let text = screen_text(&render(&state));
+    assert!(text.contains("▶Jobs 5"), "{text}");
+    assert!(
+        !text.contains(" Audit 9/9"),
+        "other panes are hidden: {text}"
+    );
+}
+
+#[test]
+fn wall_160x48() {
+    let mut state = fixture(160, 48);
+    state.mode = Mode {
+        read_only: true,
+        wall: true,
+    };
+    state.focus = Pane::Alerts;
+    assert_snapshot!(render(&state).backend());
+}
+
+#[test]
+fn help_overlay() {
+    let mut state = fixture(120, 35);
+    state.overlay = Overlay::Help { scroll: 0 };
+    assert_snapshot!(render(&state).backend());
+}
+
+#[test]
+fn help_lists_every_binding_of_the_keymap() {
+    let mut state = fixture(120, 60);
+    state.overlay = Overlay::Help { scroll: 0 };
+    let text = screen_text(&render(&state));
+    for command in [Command::Quit, Command::ShowSources, Command::Cancel] {
+        assert!(text.contains(command.description()), "{command:?}: {text}");
+    }
+    assert!(text.contains("q, ctrl-c"), "{text}");
+}
+
+#[test]
+fn detail_overlay_of_a_sealed_openbao_node() {
+    let mut state = fixture(80, 24);
+    let sealed = state
+        .view(Pane::Hosts)
+        .rows
+        .iter()
+        .position(|&i| state.data.hosts[i].name == "bao-1")
+        .unwrap();
+    state.view_mut(Pane::Hosts).selected = sealed;
+    state.overlay = Overlay::Detail { scroll: 0 };
+    assert_snapshot!(render(&state).backend());
+}
+
+#[test]
+fn filter_overlay() {
+    let mut state = fixture(80, 24);
+    state.view_mut(Pane::Hosts).filter = "vm-".to_owned();
+    state.rebuild_view(Pane::Hosts);
+    state.overlay = Overlay::Filter(text_input("vm-"));
+    assert_snapshot!(render(&state).backend());
+}
+
+#[test]
+fn palette_overlay() {
+    let mut state = fixture(80, 24);
+    state.overlay = Overlay::Palette {
+        input: text_input("focus"),
+        selected: 2,
+    };
+    assert_snapshot!(render(&state).backend());
+}
+
+#[test]
+fn sources_overlay_shows_the_failing_source_error_in_full() {
+    let mut state = fixture(120, 35);
+    let failing = state
+        .sources
+        .iter()
+        .position(|s| s.name == "alertmanager")
+        .unwrap();
+    state.overlay = Overlay::Sources { selected: failing };
+    let terminal = render(&state);
+    let text = screen_text(&terminal);
+    assert!(text.contains("retrying in 40s"), "{text}");
+    assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn waiting_for_first_poll() {
+    let mut state = AppState::new(
+        "alice".to_owned(),
+        "sqlite:~/.local/share/ondeck/ondeck.db".to_owned(),
+        Mode::default(),
+        now(),
+    );
+    state.sources = vec![
+        source("local", "local", SourceStatus::Pending, 10),
+        source("prometheus", "prometheus", SourceStatus::Pending, 15),
+    ];
+    state.alert_sources = vec!["prometheus".to_owned()];
+    state.rebuild_all_views();
+    assert_snapshot!(render(&state).backend());
+}
+
+#[test]
+fn alerts_no_data_when_every_alert_source_fails() {
+    let mut state = fixture(80, 24);
+    state.data.alerts.clear();
+    for source in &mut state.sources {
+        if source.name == "prometheus" {
+            source.status = SourceStatus::Failing;
+            source.last_error = Some("HTTP 503 Service Unavailable".to_owned());
+        }
+    }
+    state.rebuild_all_views();
+    state.focus = Pane::Alerts;
+    let terminal = render(&state);
+    let text = screen_text(&terminal);
+    assert!(
+        text.contains("NO DATA — every alert source is failing"),
+        "{text}"
+    );
+    assert!(!text.contains("no alerts firing"), "{text}");
+    assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn alerts_empty_with_healthy_sources_says_none_firing() {
+    let mut state = fixture(80, 24);
+    state.data.alerts.clear();
+    state.sources.retain(|s| s.name != "alertmanager");
+    state.rebuild_all_views();
+    state.focus = Pane::Alerts;
+    let text = screen_text(&render(&state));
+    assert!(text.contains("no alerts firing"), "{text}");
+    assert!(!text.contains("NO DATA"), "{text}");
+}
+
+#[test]
+fn a_stale_host_is_shown_stale_not_up() {
+    let state = fixture(80, 24);
+    let text = screen_text(&render(&state));
+    let line = text
+        .lines()
+        .find(|l| l.contains("vm-104-edge"))
+        .expect("the stale host is on screen");
+    assert!(line.contains("stale"), "{line}");
+    assert!(line.contains("5m"), "its age is shown: {line}");
+}
+
+#[test]
+fn status_bar_shows_operator_sources_alerts_clock_and_help_key() {
+    let mut state = fixture(160, 48);
+    state.mode.read_only = true;
+    let text = screen_text(&render(&state));
+    let status = text.lines().last().unwrap();
+    for expected in [
+        "READ-ONLY",
+        "2 critical 1 warning 1 info",
+        "sources 8 ok, 1 failing, 0 stale",
+        "alice",
+        "14:05 UTC",
+        "? help",
+    ] {
+        assert!(status.contains(expected), "{expected:?} in {status}");
+    }
+}
+
+#[test]
+fn status_bar_shows_a_store_error() {
+    let mut state = fixture(160, 48);
+    state.store_error = Some("database is locked".to_owned());
+    let text = screen_text(&render(&state));
+    let status = text.lines().last().unwrap();
+    assert!(
+        status.contains("store ERROR: database is locked"),
+        "{status}"
+    );
+}
+
+#[test]
+fn only_the_rows_around_the_selection_are_drawn() {
+    let mut state = fixture(80, 24);
+    state.data.audit = (0..100_000)
+        .map(|seq| audit(seq, 100_000 - seq, "alice", "backup", "proofpass", "ok"))
+        .collect();
+    state.rebuild_view(Pane::Audit);
+    state.focus = Pane::Audit;
+    // Newest first; select the oldest record, the last row of the view.
+    state.view_mut(Pane::Audit).selected = 99_999;
+    let text = screen_text(&render(&state));
+    assert!(text.contains("req-7f3a0000"), "oldest record shown: {text}");
+    assert!(
+        !text.contains("req-7f3a99999"),
+        "newest scrolled away: {text}"
+    );
+}
+
+/// Every shipped theme must render the busiest screens.
+#[test]
+fn every_theme_renders() {
+    let names: Vec<&str> = Theme::builtin_names().collect();
+    assert!(names.len() >= 4, "shipped themes: {names:?}");
+    for name in names {
+        let theme = Theme::load(name).expect("a shipped theme loads");
+        for (width, height, wall) in [(80, 24, false), (160, 48, false), (160, 48, true)] {
+            let mut state = fixture(width, height);
+            state.mode.wall = wall;
+            let text = screen_text(&render_with(&state, &theme));
+            assert!(
+                text.contains("api-prod"),
+                "theme {name} at {width}x{height}"
+            );
+        }
+    }
+}
+
+#[test]
+fn tiny_and_empty_screens_do_not_panic() {
+    let overlays: [fn() -> Overlay; 6] = [
+        || Overlay::None,
+        || Overlay::Help { scroll: u16::MAX },
+        || Overlay::Detail { scroll: u16::MAX },
+        || Overlay::Filter(text_input("prod")),
+        || Overlay::Palette {
+            input: text_input("zzz"),
+            selected: 99,
+        },
+        || Overlay::Sources { selected: 99 },
+    ];
+    let sizes = [
+        (0, 0),
+        (1, 1),
+        (10, 3),
+        (20, 5),
+        (40, 10),
+        (80, 1),
+        (1, 80),
+        (120, 35),
+        (119, 34),
+    ];
+    for (width, height) in sizes {
+        for overlay in overlays {
+            for (wall, zoomed) in [(false, false), (true, false), (false, true)] {
+                let mut state = fixture(width, height);
+                state.mode.wall = wall;
+                state.zoomed = zoomed;
+                state.overlay = overlay();
+                // The terminal may have been resized since the state last heard of it.
+                state.size = (width.saturating_add(50), height.saturating_add(20));
+                let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+                terminal
+                    .draw(|frame| ondeck::ui::draw(frame, &state, &theme(), &keymap()))
+                    .unwrap();
+            }
+        }
+    }
+}
