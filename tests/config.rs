@@ -483,3 +483,32 @@ fn unknown_theme_and_keymap_names_list_what_is_available() {
         "{keymap}"
     );
 }
+
+#[test]
+fn unresolvable_secrets_are_listed_by_where_they_are_configured() {
+    let config = config::load(Some(&fixture("config/full.toml"))).unwrap();
+    let labels: Vec<String> = config.secrets().into_iter().map(|(l, _)| l).collect();
+    assert!(
+        labels.contains(&"source `kasm` api_key".to_owned()),
+        "{labels:?}"
+    );
+    assert!(
+        labels.contains(&"action `backup-db` database".to_owned()),
+        "{labels:?}"
+    );
+
+    let problems = config::unresolvable_secrets(&config);
+    // PATH is set; KASM_API_KEY is not in a test environment.
+    assert!(
+        problems
+            .iter()
+            .all(|p| !p.starts_with("source `certhub-db` url")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("source `kasm` api_key:") && p.contains("KASM_API_KEY")),
+        "{problems:?}"
+    );
+}
