@@ -110,9 +110,8 @@ impl KeyChord {
             (Some(c), None) => KeyCode::Char(c),
             _ => named_key(rest).ok_or_else(|| {
                 format!(
-                    "`{text}` is not a key.{} Keys are one character (`q`, `?`, `G`) or a name ({}), optionally after `ctrl-`, `alt-`, `shift-`.",
+                    "`{text}` is not a key.{} Keys are one character (`q`, `?`, `G`) or a name ({KEY_NAMES_HELP}), optionally after `ctrl-`, `alt-`, `shift-`.",
                     suggestion(&rest.to_ascii_lowercase(), KEY_NAMES.iter().map(|(n, _)| *n)),
-                    KEY_NAMES.iter().map(|(n, _)| *n).filter(|n| !n.starts_with('f') || *n == "f1").collect::<Vec<_>>().join(", ") + ", f1…f12"
                 )
             })?,
         };
@@ -172,6 +171,8 @@ impl KeyChord {
         }
     }
 }
+
+const KEY_NAMES_HELP: &str = "enter, esc, tab, shift-tab, up, down, left, right, pageup, pagedown, home, end, space, backspace, delete, insert, f1…f12";
 
 const KEY_NAMES: [(&str, KeyCode); 30] = [
     ("enter", KeyCode::Enter),

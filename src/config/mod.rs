@@ -42,6 +42,57 @@ impl Config {
     pub fn action(&self, name: &str) -> Option<&ActionConfig> {
         self.actions.iter().find(|a| a.name == name)
     }
+
+    /// Every secret reference with where it is configured (`source \`pg\` url`).
+    pub fn secrets(&self) -> Vec<(String, &Secret)> {
+        let mut found = Vec::new();
+        for source in &self.sources {
+            let label = |key: &str| format!("source `{}` {key}", source.name);
+            match &source.spec {
+                SourceSpec::Http(http) => found.extend(
+                    http.headers
+                        .iter()
+                        .map(|(name, value)| (label(&format!("header {name}")), value)),
+                ),
+                SourceSpec::Postgres(pg) => found.push((label("url"), &pg.url)),
+                SourceSpec::Proxmox(pve) => found.push((label("token"), &pve.token)),
+                SourceSpec::Kasm(kasm) => {
+                    found.push((label("api_key"), &kasm.api_key));
+                    found.push((label("api_key_secret"), &kasm.api_key_secret));
+                }
+                SourceSpec::Local(_)
+                | SourceSpec::Prometheus(_)
+                | SourceSpec::Alertmanager(_)
+                | SourceSpec::OpenBao(_)
+                | SourceSpec::Release(_) => {}
+            }
+        }
+        for action in &self.actions {
+            let label = format!("action `{}` database", action.name);
+            match &action.spec {
+                ActionSpec::PgBackup(backup) => found.push((label, &backup.database)),
+                ActionSpec::PgRestore(restore) => found.push((label, &restore.database)),
+                _ => {}
+            }
+        }
+        found
+    }
+}
+
+/// Secrets that cannot be resolved now (an unset variable, an unreadable file), one message
+/// each, for `ondeck check` to warn about. The configuration stays valid: a secret is needed
+/// only when its source polls or its action runs, and may be provided later.
+pub fn unresolvable_secrets(config: &Config) -> Vec<String> {
+    config
+        .secrets()
+        .into_iter()
+        .filter_map(|(label, secret)| {
+            secret
+                .resolve()
+                .err()
+                .map(|error| format!("{label}: {error}"))
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone)]

@@ -1037,7 +1037,7 @@ fn check_reference(
             reference.span.clone(),
             &reference.key,
             format!(
-                "a `{}` action needs a {wanted} source, but `{}` is a `{}` source.",
+                "an action of kind `{}` needs a source of kind {wanted}, but `{}` is of kind `{}`.",
                 reference.action_kind,
                 source.name,
                 source.kind()
