@@ -5,6 +5,7 @@
 //! ledger), `config` (configuration, themes, keymaps), `snapshot` and `audit_cmd` (the
 //! non-interactive commands).
 
+pub mod app;
 pub mod audit_cmd;
 pub mod config;
 pub mod model;
@@ -14,3 +15,4 @@ pub mod sources;
 pub mod state;
 pub mod store;
 pub mod ui;
+pub mod update;

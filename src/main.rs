@@ -1,1 +1,244 @@
-fn main() {}
+//! The `ondeck` command line: the console, and the non-interactive commands for scripts.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use color_eyre::eyre::{Result, WrapErr};
+
+use ondeck::app::{self, Console};
+use ondeck::config::keymap::Keymap;
+use ondeck::config::theme::Theme;
+use ondeck::config::{self, Config};
+use ondeck::state::Mode;
+use ondeck::store::Store;
+use ondeck::{audit_cmd, snapshot, sources};
+
+/// A terminal operations console: live hosts, sessions, jobs, alerts and audit log, with
+/// confirmed, audited operator actions.
+#[derive(Debug, Parser)]
+#[command(name = "ondeck", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// Configuration file (default: $ONDECK_CONFIG, then <config dir>/ondeck/config.toml, then
+    /// the embedded default).
+    #[arg(long, global = true, env = "ONDECK_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// No action can be started.
+    #[arg(long)]
+    read_only: bool,
+    /// NOC wall mode: read-only, large tiles, high-contrast theme.
+    #[arg(long)]
+    wall: bool,
+    /// Theme name (from themes/ or the user config dir) or path; overrides the configuration.
+    #[arg(long, global = true, value_name = "NAME|PATH")]
+    theme: Option<String>,
+    /// Keymap name (default, vim, emacs, or the user config dir) or path; overrides the
+    /// configuration.
+    #[arg(long, global = true, value_name = "NAME|PATH")]
+    keymap: Option<String>,
+    /// Print the embedded default configuration, a starting point for your own.
+    #[arg(long)]
+    print_default_config: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate the configuration, theme and keymap; errors name file, line and key.
+    Check,
+    /// Poll every source once and print hosts, sessions, jobs, alerts and the audit tail.
+    /// Exit code 0 = nothing firing, 1 = warnings, 2 = critical.
+    Snapshot {
+        /// One JSON object (schema in the README).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the audit log.
+    Audit {
+        /// Only records newer than this, e.g. 30m, 12h, 7d.
+        #[arg(long, value_name = "DUR")]
+        since: Option<humantime::Duration>,
+        /// A JSON array of records.
+        #[arg(long)]
+        json: bool,
+        /// Check the hash chain and name the first broken record.
+        #[arg(long)]
+        verify: bool,
+    },
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success; for `snapshot`, nothing firing; for `audit --verify`, the chain is intact
+  1  an error (bad configuration, unusable terminal, unreachable store); for `snapshot`,
+     warnings firing or a source failing; for `audit --verify`, a broken chain
+  2  bad command line; for `snapshot`, critical alerts firing";
+
+fn main() -> ExitCode {
+    if let Err(error) = color_eyre::install() {
+        eprintln!("ondeck: {error}");
+    }
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ondeck: could not start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            tracing::error!("{error:?}");
+            eprintln!("ondeck: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    if cli.print_default_config {
+        print!("{}", config::default_config_text());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = load_config(&cli)?;
+    match cli.command {
+        Some(Command::Check) => {
+            theme_for(&cli, &config)?;
+            keymap_for(&cli, &config)?;
+            println!("{}", config::summary(&config));
+            // Secrets are read when used, so a missing one is a warning here, not an error:
+            // the file is valid, the machine it runs on may just not have the variable yet.
+            for problem in config::unresolvable_secrets(&config) {
+                eprintln!("warning: {problem}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Snapshot { json }) => snapshot_command(&config, json).await,
+        Some(Command::Audit {
+            since,
+            json,
+            verify,
+        }) => audit_command(&config, since, json, verify).await,
+        None => {
+            let theme = theme_for(&cli, &config)?;
+            let keymap = keymap_for(&cli, &config)?;
+            app::ensure_interactive_terminal()?;
+            let store = Store::open(&config.store.url).await?;
+            let mode = Mode {
+                read_only: cli.read_only || cli.wall || config.console.read_only,
+                wall: cli.wall,
+            };
+            app::run(Console {
+                config,
+                theme,
+                keymap,
+                mode,
+                store,
+            })
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config> {
+    let path = cli.config.clone().or_else(config::default_config_path);
+    Ok(config::load(path.as_deref())?)
+}
+
+fn theme_for(cli: &Cli, config: &Config) -> Result<Theme> {
+    let name = match (&cli.theme, cli.wall) {
+        (Some(name), _) => name.as_str(),
+        (None, true) => "high-contrast",
+        (None, false) => config.console.theme.as_str(),
+    };
+    Ok(Theme::resolve(name)?)
+}
+
+fn keymap_for(cli: &Cli, config: &Config) -> Result<Keymap> {
+    let name = cli.keymap.as_deref().unwrap_or(&config.console.keymap);
+    Ok(Keymap::load(name)?)
+}
+
+async fn snapshot_command(config: &Config, json: bool) -> Result<ExitCode> {
+    let reports = sources::poll_once_all(&config.sources).await;
+    // A snapshot is most useful when something is broken, so an unreachable store is reported
+    // on stderr and the sources are still shown.
+    let (jobs, audit, sessions) = match Store::open(&config.store.url).await {
+        Ok(store) => (
+            store.jobs(1_000).await.unwrap_or_default(),
+            store.audit_tail(20).await.unwrap_or_default(),
+            store.operator_sessions().await.unwrap_or_default(),
+        ),
+        Err(error) => {
+            eprintln!("ondeck: the store is not readable, jobs and audit are left out: {error}");
+            Default::default()
+        }
+    };
+    let snapshot = snapshot::build(reports, jobs, audit, sessions, chrono::Utc::now());
+    if json {
+        println!("{}", snapshot::to_json(&snapshot));
+    } else {
+        print!("{}", snapshot::format_text(&snapshot));
+    }
+    Ok(ExitCode::from(snapshot::exit_code(&snapshot) as u8))
+}
+
+async fn audit_command(
+    config: &Config,
+    since: Option<humantime::Duration>,
+    json: bool,
+    verify: bool,
+) -> Result<ExitCode> {
+    let store = Store::open(&config.store.url).await?;
+    if verify {
+        let report = store.verify_audit().await?;
+        println!("{}", audit_cmd::format_verify(&report));
+        return Ok(if report.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    let since = since
+        .map(|d| chrono::Duration::from_std(d.into()))
+        .transpose()
+        .wrap_err("--since is too long")?
+        .map(|d| chrono::Utc::now() - d);
+    let rows = store.audit_since(since).await?;
+    if json {
+        println!("{}", audit_cmd::format_json(&rows)?);
+    } else {
+        print!("{}", audit_cmd::format_table(&rows));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Logs go to a file under the user state directory, never to the terminal the UI owns.
+fn init_logging() {
+    let Some(dirs) = directories::ProjectDirs::from("", "", "ondeck") else {
+        return;
+    };
+    let dir = dirs
+        .state_dir()
+        .unwrap_or_else(|| dirs.data_local_dir())
+        .to_path_buf();
+    let file = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("ondeck.log"))
+    });
+    // A console that cannot log still works; the operator needs the screen more than the log.
+    let Ok(file) = file else { return };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ONDECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AuditRow, JobRow, Observation};
+use crate::model::{AuditRow, JobRow, Observation, SessionRow};
 
 /// The keymap vocabulary: what a key (or the command palette) can ask for.
 ///
@@ -156,10 +156,11 @@ pub enum Msg {
         latency_ms: u64,
         result: Result<Observation, String>,
     },
-    /// The store's job ledger and audit tail, read afresh.
+    /// The store's job ledger, audit tail and open operator consoles, read afresh.
     StoreLoaded {
         jobs: Vec<JobRow>,
         audit: Vec<AuditRow>,
+        sessions: Vec<SessionRow>,
     },
     /// The store could not be read; the message is shown in the status bar.
     StoreFailed(String),
@@ -171,8 +172,6 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Quit,
-    /// Re-read the job ledger and audit tail from the store.
-    ReloadStore,
 }
 
 #[cfg(test)]

@@ -261,7 +261,7 @@ impl Store {
     fn audit_row(&self, r: AuditRecord) -> Result<AuditRow, StoreError> {
         let seq = r.seq;
         Ok(AuditRow {
-            source: "store".to_string(),
+            source: super::STORE_SOURCE.to_string(),
             seq,
             time: self.time(r.time_ms, || format!("audit record {seq}"))?,
             operator: r.operator,

@@ -245,7 +245,7 @@ impl Store {
             .map(|r| {
                 let what = || format!("job {}", r.id);
                 Ok(JobRow {
-                    source: "store".to_string(),
+                    source: super::STORE_SOURCE.to_string(),
                     started: Some(self.time(r.started_at, what)?),
                     finished: r.finished_at.map(|ms| self.time(ms, what)).transpose()?,
                     id: r.id,

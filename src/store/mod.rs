@@ -36,6 +36,11 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 /// PostgreSQL schema holding ondeck's tables (and sqlx's migration ledger), so a store URL that
 /// points at an application's database never collides with that application's own `jobs`,
 /// `audit` or `_sqlx_migrations` tables.
+/// The `source` of audit and job rows read from the store.
+pub const STORE_SOURCE: &str = "store";
+/// The `source` of the operator-session rows: ondeck's own consoles.
+pub const OPERATOR_SESSIONS_SOURCE: &str = "ondeck";
+
 const PG_SCHEMA: &str = "ondeck";
 
 /// How long a writer waits for another process's SQLite write lock before giving up.

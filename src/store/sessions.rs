@@ -122,7 +122,7 @@ impl Store {
                     ("last_seen".to_string(), last_seen.to_rfc3339().into()),
                 ]);
                 Ok(SessionRow {
-                    source: "ondeck".to_string(),
+                    source: super::OPERATOR_SESSIONS_SOURCE.to_string(),
                     user: r.operator,
                     client: if r.client.is_empty() {
                         r.host

@@ -37,28 +37,48 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, ui: &Ui) {
     let [left_area, right_area] =
         Layout::horizontal([Constraint::Fill(1), Constraint::Length(right_width)]).areas(area);
 
-    let left = fit_segments(segments(ui, bar), usize::from(left_area.width), bar);
+    let width = usize::from(left_area.width);
+    let all = segments(ui, bar);
+    // Long wordings when everything but the store's address fits; otherwise short ones, so the
+    // operator is not dropped for the sake of spelling out "failing".
+    let (mut left, placed) = fit_segments(all.clone(), width, bar, false);
+    if placed + 1 < all.len() {
+        (left, _) = fit_segments(all, width, bar, true);
+    }
     frame.render_widget(Paragraph::new(Line::from(left)).style(bar), left_area);
     frame.render_widget(Paragraph::new(right).style(bar), right_area);
 }
 
-/// Takes segments in order, each in the longest wording that still fits, and stops at the
-/// first that does not fit at all.
-fn fit_segments<'a>(segments: Vec<Segment<'a>>, width: usize, bar: Style) -> Vec<Span<'a>> {
+/// Takes segments in order, each in the longest (or, with `short`, the shortest) wording that
+/// still fits, and stops at the first that does not fit at all. Returns the spans and how many
+/// segments were placed.
+fn fit_segments<'a>(
+    segments: Vec<Segment<'a>>,
+    width: usize,
+    bar: Style,
+    short: bool,
+) -> (Vec<Span<'a>>, usize) {
     let spans_width = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
     let mut line = vec![Span::styled(" ", bar)];
     let mut used = 1;
     let count = segments.len();
-    for (i, wordings) in segments.into_iter().enumerate() {
+    let mut placed = 0;
+    for (i, mut wordings) in segments.into_iter().enumerate() {
+        if short {
+            wordings.reverse();
+        }
         let separator = if i == 0 { 0 } else { SEPARATOR.width() };
         if used + separator >= width {
             break;
         }
         let room = width - used - separator;
         // The last segment (the store's address) is worth showing cut rather than not at all.
-        let cut = (i + 1 == count)
-            .then(|| wordings.first().cloned())
-            .flatten();
+        let longest = if short {
+            wordings.last()
+        } else {
+            wordings.first()
+        };
+        let cut = (i + 1 == count).then(|| longest.cloned()).flatten();
         let fitting = wordings
             .into_iter()
             .find(|spans| spans_width(spans) <= room)
@@ -69,8 +89,9 @@ fn fit_segments<'a>(segments: Vec<Segment<'a>>, width: usize, bar: Style) -> Vec
         }
         used += separator + spans_width(&spans);
         line.extend(spans);
+        placed += 1;
     }
-    line
+    (line, placed)
 }
 
 /// `spans` cut to `width` columns with a trailing `…`; `None` when too little would be left.

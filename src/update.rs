@@ -1,0 +1,324 @@
+//! `update(state, msg) -> effects`: every change to the console's state happens here.
+//!
+//! Pure and synchronous: no I/O, no clock reads (time arrives in messages), so every
+//! behaviour is testable by feeding messages and looking at the state and effects.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+use ratatui_textarea::TextArea;
+
+use crate::config::keymap::{KeyContext, Keymap};
+use crate::model::Observation;
+use crate::msg::{Command, Effect, Msg};
+use crate::state::{AppState, Overlay, Pane, palette_matches, replace_source_rows};
+
+/// The keymap contexts that apply in the state's current overlay, most specific first.
+pub fn key_contexts(state: &AppState) -> &'static [KeyContext] {
+    match state.overlay {
+        Overlay::Filter(_) | Overlay::Palette { .. } => &[KeyContext::Input],
+        Overlay::Help { .. } | Overlay::Detail { .. } | Overlay::Sources { .. } => {
+            &[KeyContext::Dialog, KeyContext::Global]
+        }
+        Overlay::None => &[KeyContext::Global],
+    }
+}
+
+/// Turn a key press into a message through the keymap. Keys a text field would take stay raw;
+/// other unbound keys are dropped so they cannot wake a redraw.
+pub fn translate_key(state: &AppState, keymap: &Keymap, key: KeyEvent) -> Option<Msg> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let contexts = key_contexts(state);
+    if let Some(command) = contexts.iter().find_map(|&ctx| keymap.lookup(ctx, &key)) {
+        return Some(Msg::Command(command));
+    }
+    contexts
+        .contains(&KeyContext::Input)
+        .then_some(Msg::Key(key))
+}
+
+pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Command(command) => on_command(state, command),
+        Msg::Key(key) => {
+            on_text_key(state, key);
+            Vec::new()
+        }
+        Msg::Resize { width, height } => {
+            state.size = (width, height);
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            // The clock shows minutes and staleness flips at deadlines the loop wakes for, so a
+            // tick is only worth a frame when one of those changed.
+            let before = (
+                state.now.timestamp() / 60,
+                state.source_counts(),
+                state.alerts_have_no_data(),
+            );
+            state.now = now;
+            let after = (
+                state.now.timestamp() / 60,
+                state.source_counts(),
+                state.alerts_have_no_data(),
+            );
+            if before != after || has_stale_rows_changed(state) {
+                state.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::SourcePolled {
+            source,
+            at,
+            latency_ms,
+            result,
+        } => {
+            state.now = state.now.max(at);
+            if let Some(row) = state.sources.iter_mut().find(|s| s.name == source) {
+                crate::sources::apply_poll(row, at, latency_ms, &result);
+            }
+            if let Ok(observation) = result {
+                replace_observation(state, &source, observation);
+            }
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::StoreLoaded {
+            jobs,
+            audit,
+            sessions,
+        } => {
+            replace_observation(
+                state,
+                crate::store::STORE_SOURCE,
+                Observation {
+                    jobs,
+                    audit,
+                    ..Observation::default()
+                },
+            );
+            replace_source_rows(
+                &mut state.data.sessions,
+                crate::store::OPERATOR_SESSIONS_SOURCE,
+                sessions,
+                |s| &s.source,
+            );
+            state.rebuild_view(Pane::Sessions);
+            state.store_error = None;
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::StoreFailed(error) => {
+            state.store_error = Some(error);
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::Signal(_) => quit(state),
+    }
+}
+
+/// A source's rows in every pane are replaced by what its latest poll saw.
+fn replace_observation(state: &mut AppState, source: &str, observation: Observation) {
+    let Observation {
+        hosts,
+        sessions,
+        jobs,
+        alerts,
+        audit,
+    } = observation;
+    let data = &mut state.data;
+    replace_source_rows(&mut data.hosts, source, hosts, |r| &r.source);
+    replace_source_rows(&mut data.sessions, source, sessions, |r| &r.source);
+    replace_source_rows(&mut data.jobs, source, jobs, |r| &r.source);
+    replace_source_rows(&mut data.alerts, source, alerts, |r| &r.source);
+    replace_source_rows(&mut data.audit, source, audit, |r| &r.source);
+    state.rebuild_all_views();
+}
+
+/// Stale host rows sort as stale, so a view must be re-sorted when staleness changes.
+fn has_stale_rows_changed(state: &mut AppState) -> bool {
+    let view = state.view(Pane::Hosts);
+    let before: Vec<usize> = view.rows.clone();
+    state.rebuild_view(Pane::Hosts);
+    state.view(Pane::Hosts).rows != before
+}
+
+fn quit(state: &mut AppState) -> Vec<Effect> {
+    state.quitting = true;
+    vec![Effect::Quit]
+}
+
+fn on_command(state: &mut AppState, command: Command) -> Vec<Effect> {
+    if command == Command::Quit {
+        return quit(state);
+    }
+    state.dirty = true;
+    match &mut state.overlay {
+        Overlay::None => on_pane_command(state, command),
+        Overlay::Help { scroll } | Overlay::Detail { scroll } => {
+            match command {
+                Command::MoveUp => *scroll = scroll.saturating_sub(1),
+                Command::MoveDown => *scroll = scroll.saturating_add(1),
+                Command::PageUp => *scroll = scroll.saturating_sub(10),
+                Command::PageDown => *scroll = scroll.saturating_add(10),
+                Command::Top => *scroll = 0,
+                Command::Close | Command::Cancel | Command::Submit | Command::Help => {
+                    state.overlay = Overlay::None
+                }
+                _ => state.dirty = false,
+            }
+            Vec::new()
+        }
+        Overlay::Sources { selected } => {
+            let last = state.sources.len().saturating_sub(1);
+            match command {
+                Command::MoveUp => *selected = selected.saturating_sub(1),
+                Command::MoveDown => *selected = (*selected + 1).min(last),
+                Command::Top => *selected = 0,
+                Command::Bottom => *selected = last,
+                Command::Close | Command::Cancel | Command::Submit | Command::ShowSources => {
+                    state.overlay = Overlay::None
+                }
+                _ => state.dirty = false,
+            }
+            Vec::new()
+        }
+        Overlay::Filter(_) => {
+            match command {
+                Command::Submit => state.overlay = Overlay::None,
+                Command::Cancel | Command::Close => {
+                    state.overlay = Overlay::None;
+                    set_filter(state, String::new());
+                }
+                _ => state.dirty = false,
+            }
+            Vec::new()
+        }
+        Overlay::Palette { input, selected } => {
+            let matches = palette_matches(&input_text(input));
+            match command {
+                Command::MoveUp => *selected = selected.saturating_sub(1),
+                Command::MoveDown => {
+                    *selected = (*selected + 1).min(matches.len().saturating_sub(1))
+                }
+                Command::Submit => {
+                    let chosen = matches.get(*selected).copied();
+                    state.overlay = Overlay::None;
+                    if let Some(chosen) = chosen {
+                        return on_command(state, chosen);
+                    }
+                }
+                Command::Cancel | Command::Close => state.overlay = Overlay::None,
+                _ => state.dirty = false,
+            }
+            Vec::new()
+        }
+    }
+}
+
+fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
+    let focus = state.focus;
+    let page = state.page_rows();
+    let view = state.view_mut(focus);
+    let last = view.rows.len().saturating_sub(1);
+    match command {
+        Command::FocusNext => state.focus = focus.next(),
+        Command::FocusPrev => state.focus = focus.prev(),
+        Command::FocusHosts => state.focus = Pane::Hosts,
+        Command::FocusSessions => state.focus = Pane::Sessions,
+        Command::FocusJobs => state.focus = Pane::Jobs,
+        Command::FocusAlerts => state.focus = Pane::Alerts,
+        Command::FocusAudit => state.focus = Pane::Audit,
+        Command::MoveUp => view.selected = view.selected.saturating_sub(1),
+        Command::MoveDown => view.selected = (view.selected + 1).min(last),
+        Command::PageUp => view.selected = view.selected.saturating_sub(page),
+        Command::PageDown => view.selected = (view.selected + page).min(last),
+        Command::Top => view.selected = 0,
+        Command::Bottom => view.selected = last,
+        Command::SortNext => {
+            view.sort_column = (view.sort_column + 1) % focus.columns().len();
+            state.rebuild_view(focus);
+        }
+        Command::SortReverse => {
+            view.sort_desc = !view.sort_desc;
+            state.rebuild_view(focus);
+        }
+        Command::OpenDetail => {
+            if view.selected_row().is_some() {
+                state.overlay = Overlay::Detail { scroll: 0 };
+            } else {
+                state.dirty = false;
+            }
+        }
+        Command::Filter => {
+            let mut input = TextArea::new(vec![view.filter.clone()]);
+            input.move_cursor(ratatui_textarea::CursorMove::End);
+            state.overlay = Overlay::Filter(Box::new(input));
+        }
+        Command::Palette => {
+            state.overlay = Overlay::Palette {
+                input: Box::default(),
+                selected: 0,
+            }
+        }
+        Command::Help => state.overlay = Overlay::Help { scroll: 0 },
+        Command::ShowSources => state.overlay = Overlay::Sources { selected: 0 },
+        Command::Zoom => state.zoomed = !state.zoomed,
+        // Escape on a filtered pane clears the filter: the quickest way back to everything.
+        Command::Close | Command::Cancel if !view.filter.is_empty() => {
+            set_filter(state, String::new())
+        }
+        Command::Close | Command::Cancel if state.zoomed => state.zoomed = false,
+        Command::Close | Command::Cancel | Command::Submit | Command::Quit => state.dirty = false,
+    }
+    Vec::new()
+}
+
+/// A key typed into the filter or the palette.
+fn on_text_key(state: &mut AppState, key: KeyEvent) {
+    match &mut state.overlay {
+        Overlay::Filter(input) => {
+            // Keys the text field ignores (function keys, …) change nothing.
+            let changed = input.input(key);
+            let text = input_text(input);
+            if changed {
+                set_filter(state, text);
+                state.dirty = true;
+            }
+        }
+        Overlay::Palette { input, selected } => {
+            // The palette's list is navigated with the arrows whatever the keymap says, as in
+            // every other picker; the text field has only one line to move in anyway.
+            let count = palette_matches(&input_text(input)).len();
+            match key.code {
+                KeyCode::Up => *selected = selected.saturating_sub(1),
+                KeyCode::Down => *selected = (*selected + 1).min(count.saturating_sub(1)),
+                _ => {
+                    if !input.input(key) {
+                        return;
+                    }
+                    *selected = 0;
+                }
+            }
+            state.dirty = true;
+        }
+        _ => {}
+    }
+}
+
+fn input_text(input: &TextArea<'_>) -> String {
+    input.lines().join(" ")
+}
+
+fn set_filter(state: &mut AppState, filter: String) {
+    let focus = state.focus;
+    if state.view(focus).filter != filter {
+        state.view_mut(focus).filter = filter;
+        state.rebuild_view(focus);
+        state.dirty = true;
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,491 @@
+//! Message in, state and effects out: one test per behaviour, no terminal, no sleeps.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::model::{
+    AlertRow, AlertState, AuditRow, HostRow, HostStatus, JobRow, SessionRow, Severity, SourceRow,
+    SourceStatus,
+};
+use crate::state::Mode;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()
+}
+
+fn source(name: &str, every_s: u64) -> SourceRow {
+    SourceRow {
+        name: name.into(),
+        kind: "http".into(),
+        status: SourceStatus::Pending,
+        last_success: None,
+        last_error: None,
+        consecutive_failures: 0,
+        latency_ms: None,
+        every_s,
+    }
+}
+
+fn host(source: &str, name: &str, status: HostStatus, at: DateTime<Utc>) -> HostRow {
+    HostRow {
+        source: source.into(),
+        name: name.into(),
+        kind: "http".into(),
+        status,
+        latency_ms: Some(12),
+        cpu_pct: None,
+        mem_pct: None,
+        disk_pct: None,
+        load1: None,
+        uptime_s: None,
+        version: None,
+        observed_at: at,
+        fields: Default::default(),
+    }
+}
+
+fn alert(source: &str, name: &str, severity: Severity) -> AlertRow {
+    AlertRow {
+        source: source.into(),
+        name: name.into(),
+        severity,
+        state: AlertState::Firing,
+        target: "api".into(),
+        since: Some(t0()),
+        silenced: false,
+        summary: String::new(),
+        fingerprint: String::new(),
+        observed_at: t0(),
+    }
+}
+
+fn state() -> AppState {
+    let mut s = AppState::new("alice".into(), "sqlite:test".into(), Mode::default(), t0());
+    s.sources = vec![source("api-prod", 10), source("api-dev", 10)];
+    s.alert_sources = vec!["api-prod".into(), "api-dev".into()];
+    s
+}
+
+fn polled(source: &str, at: DateTime<Utc>, result: Result<Observation, String>) -> Msg {
+    Msg::SourcePolled {
+        source: source.into(),
+        at,
+        latency_ms: 7,
+        result,
+    }
+}
+
+fn hosts(source: &str, names: &[&str], at: DateTime<Utc>) -> Observation {
+    Observation {
+        hosts: names
+            .iter()
+            .map(|n| host(source, n, HostStatus::Up, at))
+            .collect(),
+        ..Observation::default()
+    }
+}
+
+fn visible_hosts(s: &AppState) -> Vec<String> {
+    s.view(Pane::Hosts)
+        .rows
+        .iter()
+        .map(|&i| s.data.hosts[i].name.clone())
+        .collect()
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn type_text(s: &mut AppState, text: &str) {
+    for c in text.chars() {
+        update(s, Msg::Key(key(KeyCode::Char(c))));
+    }
+}
+
+#[test]
+fn quit_and_signals_end_the_loop() {
+    let mut s = state();
+    assert_eq!(
+        update(&mut s, Msg::Command(Command::Quit)),
+        vec![Effect::Quit]
+    );
+    assert!(s.quitting);
+    let mut s = state();
+    assert_eq!(update(&mut s, Msg::Signal("SIGHUP")), vec![Effect::Quit]);
+}
+
+#[test]
+fn focus_cycles_through_the_five_panes_both_ways() {
+    let mut s = state();
+    let mut seen = vec![s.focus];
+    for _ in 0..5 {
+        update(&mut s, Msg::Command(Command::FocusNext));
+        seen.push(s.focus);
+    }
+    assert_eq!(
+        seen,
+        vec![
+            Pane::Hosts,
+            Pane::Sessions,
+            Pane::Jobs,
+            Pane::Alerts,
+            Pane::Audit,
+            Pane::Hosts
+        ]
+    );
+    update(&mut s, Msg::Command(Command::FocusPrev));
+    assert_eq!(s.focus, Pane::Audit);
+    update(&mut s, Msg::Command(Command::FocusAlerts));
+    assert_eq!(s.focus, Pane::Alerts);
+}
+
+#[test]
+fn a_poll_replaces_only_its_own_sources_rows() {
+    let mut s = state();
+    update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &["a", "b"], t0()))),
+    );
+    update(
+        &mut s,
+        polled("api-dev", t0(), Ok(hosts("api-dev", &["c"], t0()))),
+    );
+    assert_eq!(visible_hosts(&s), ["a", "b", "c"]);
+
+    update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &["d"], t0()))),
+    );
+    assert_eq!(visible_hosts(&s), ["c", "d"]);
+    let prod = s.source("api-prod").unwrap();
+    assert_eq!(prod.status, SourceStatus::Ok);
+    assert_eq!(prod.last_success, Some(t0()));
+    assert_eq!(prod.latency_ms, Some(7));
+}
+
+#[test]
+fn a_failed_poll_keeps_the_last_rows_and_records_the_error() {
+    let mut s = state();
+    update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &["a"], t0()))),
+    );
+    let later = t0() + Duration::seconds(10);
+    update(
+        &mut s,
+        polled("api-prod", later, Err("connection refused".into())),
+    );
+    assert_eq!(visible_hosts(&s), ["a"]);
+    let prod = s.source("api-prod").unwrap();
+    assert_eq!(prod.status, SourceStatus::Failing);
+    assert_eq!(prod.last_error.as_deref(), Some("connection refused"));
+    assert_eq!(prod.consecutive_failures, 1);
+    assert_eq!(s.source_counts(), (0, 1, 0));
+}
+
+#[test]
+fn old_data_turns_stale_on_the_clock_tick() {
+    let mut s = state();
+    update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &["a"], t0()))),
+    );
+    s.dirty = false;
+    update(&mut s, Msg::Tick(t0() + Duration::seconds(15)));
+    assert_eq!(s.host_status(&s.data.hosts[0]), HostStatus::Up);
+    update(&mut s, Msg::Tick(t0() + Duration::seconds(21)));
+    assert_eq!(s.host_status(&s.data.hosts[0]), HostStatus::Stale);
+    assert!(s.dirty, "a row turning stale must be drawn");
+    assert_eq!(s.source_counts(), (0, 0, 1));
+}
+
+#[test]
+fn an_idle_tick_within_the_same_minute_draws_nothing() {
+    let mut s = state();
+    s.dirty = false;
+    update(&mut s, Msg::Tick(t0() + Duration::seconds(30)));
+    assert!(!s.dirty);
+    update(&mut s, Msg::Tick(t0() + Duration::seconds(60)));
+    assert!(s.dirty, "the clock's minute changed");
+}
+
+#[test]
+fn alerts_pane_says_no_data_when_every_alert_source_fails() {
+    let mut s = state();
+    update(&mut s, polled("api-prod", t0(), Err("timeout".into())));
+    assert!(!s.alerts_have_no_data(), "api-dev has not failed yet");
+    update(&mut s, polled("api-dev", t0(), Err("timeout".into())));
+    assert!(s.alerts_have_no_data());
+    update(&mut s, polled("api-dev", t0(), Ok(Observation::default())));
+    assert!(!s.alerts_have_no_data());
+}
+
+#[test]
+fn the_filter_narrows_rows_as_you_type_and_escape_clears_it() {
+    let mut s = state();
+    update(
+        &mut s,
+        polled(
+            "api-prod",
+            t0(),
+            Ok(hosts("api-prod", &["db-1", "db-2", "web-1"], t0())),
+        ),
+    );
+    update(&mut s, Msg::Command(Command::Filter));
+    assert!(matches!(s.overlay, Overlay::Filter(_)));
+    type_text(&mut s, "db");
+    assert_eq!(visible_hosts(&s), ["db-1", "db-2"]);
+    type_text(&mut s, "-2");
+    assert_eq!(visible_hosts(&s), ["db-2"]);
+
+    update(&mut s, Msg::Command(Command::Submit));
+    assert!(matches!(s.overlay, Overlay::None));
+    assert_eq!(s.view(Pane::Hosts).filter, "db-2");
+
+    update(&mut s, Msg::Command(Command::Close));
+    assert_eq!(s.view(Pane::Hosts).filter, "");
+    assert_eq!(visible_hosts(&s).len(), 3);
+}
+
+#[test]
+fn sorting_cycles_columns_and_reverses() {
+    let mut s = state();
+    let mut obs = hosts("api-prod", &["b", "a", "c"], t0());
+    obs.hosts[0].latency_ms = Some(300);
+    obs.hosts[1].latency_ms = Some(100);
+    obs.hosts[2].latency_ms = Some(200);
+    update(&mut s, polled("api-prod", t0(), Ok(obs)));
+    // Default: by status, then name.
+    assert_eq!(visible_hosts(&s), ["a", "b", "c"]);
+    update(&mut s, Msg::Command(Command::SortNext));
+    assert_eq!(s.view(Pane::Hosts).sort_column, 3, "LATENCY");
+    assert_eq!(visible_hosts(&s), ["a", "c", "b"]);
+    update(&mut s, Msg::Command(Command::SortReverse));
+    assert_eq!(visible_hosts(&s), ["b", "c", "a"]);
+}
+
+#[test]
+fn down_status_sorts_before_up() {
+    let mut s = state();
+    let mut obs = hosts("api-prod", &["a", "b"], t0());
+    obs.hosts[1].status = HostStatus::Down;
+    update(&mut s, polled("api-prod", t0(), Ok(obs)));
+    assert_eq!(visible_hosts(&s), ["b", "a"]);
+}
+
+#[test]
+fn moving_is_clamped_to_the_rows() {
+    let mut s = state();
+    s.size = (80, 24);
+    let names: Vec<String> = (0..50).map(|i| format!("h{i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &refs, t0()))),
+    );
+    update(&mut s, Msg::Command(Command::MoveUp));
+    assert_eq!(s.view(Pane::Hosts).selected, 0);
+    update(&mut s, Msg::Command(Command::PageDown));
+    assert_eq!(s.view(Pane::Hosts).selected, s.page_rows());
+    update(&mut s, Msg::Command(Command::Bottom));
+    assert_eq!(s.view(Pane::Hosts).selected, 49);
+    update(&mut s, Msg::Command(Command::MoveDown));
+    assert_eq!(s.view(Pane::Hosts).selected, 49);
+    update(&mut s, Msg::Command(Command::Top));
+    assert_eq!(s.view(Pane::Hosts).selected, 0);
+}
+
+#[test]
+fn the_selection_follows_its_row_when_data_arrives() {
+    let mut s = state();
+    update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &["b", "c"], t0()))),
+    );
+    update(&mut s, Msg::Command(Command::MoveDown));
+    assert_eq!(visible_hosts(&s)[s.view(Pane::Hosts).selected], "c");
+    update(
+        &mut s,
+        polled("api-dev", t0(), Ok(hosts("api-dev", &["a"], t0()))),
+    );
+    assert_eq!(visible_hosts(&s)[s.view(Pane::Hosts).selected], "c");
+}
+
+#[test]
+fn detail_opens_only_on_a_row_and_scrolls() {
+    let mut s = state();
+    update(&mut s, Msg::Command(Command::OpenDetail));
+    assert!(matches!(s.overlay, Overlay::None));
+    update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &["a"], t0()))),
+    );
+    update(&mut s, Msg::Command(Command::OpenDetail));
+    update(&mut s, Msg::Command(Command::MoveDown));
+    assert!(matches!(s.overlay, Overlay::Detail { scroll: 1 }));
+    update(&mut s, Msg::Command(Command::Close));
+    assert!(matches!(s.overlay, Overlay::None));
+}
+
+#[test]
+fn the_palette_runs_the_chosen_command() {
+    let mut s = state();
+    update(&mut s, Msg::Command(Command::Palette));
+    type_text(&mut s, "focus al");
+    update(&mut s, Msg::Command(Command::Submit));
+    assert!(matches!(s.overlay, Overlay::None));
+    assert_eq!(s.focus, Pane::Alerts);
+
+    update(&mut s, Msg::Command(Command::Palette));
+    type_text(&mut s, "focus");
+    update(&mut s, Msg::Key(key(KeyCode::Down)));
+    update(&mut s, Msg::Command(Command::Submit));
+    assert_eq!(s.focus, Pane::Alerts.prev(), "second match is focus_prev");
+}
+
+#[test]
+fn help_sources_and_zoom_open_and_close() {
+    let mut s = state();
+    update(&mut s, Msg::Command(Command::Help));
+    assert!(matches!(s.overlay, Overlay::Help { .. }));
+    update(&mut s, Msg::Command(Command::Help));
+    assert!(matches!(s.overlay, Overlay::None));
+
+    update(&mut s, Msg::Command(Command::ShowSources));
+    update(&mut s, Msg::Command(Command::MoveDown));
+    update(&mut s, Msg::Command(Command::MoveDown));
+    assert!(matches!(s.overlay, Overlay::Sources { selected: 1 }));
+    update(&mut s, Msg::Command(Command::Cancel));
+    assert!(matches!(s.overlay, Overlay::None));
+
+    s.size = (160, 48);
+    assert!(s.is_dashboard());
+    update(&mut s, Msg::Command(Command::Zoom));
+    assert!(!s.is_dashboard());
+    update(&mut s, Msg::Command(Command::Close));
+    assert!(s.is_dashboard());
+}
+
+#[test]
+fn resize_switches_between_dashboard_and_tabs() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::Resize {
+            width: 120,
+            height: 35,
+        },
+    );
+    assert!(s.is_dashboard());
+    update(
+        &mut s,
+        Msg::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    assert!(!s.is_dashboard());
+    s.mode.wall = true;
+    update(
+        &mut s,
+        Msg::Resize {
+            width: 200,
+            height: 60,
+        },
+    );
+    assert!(!s.is_dashboard(), "the wall has its own layout");
+}
+
+#[test]
+fn store_rows_arrive_and_store_errors_show() {
+    let mut s = state();
+    let job = JobRow {
+        source: crate::store::STORE_SOURCE.into(),
+        id: "j1".into(),
+        action: "backup".into(),
+        target: "db".into(),
+        operator: "alice".into(),
+        state: "RUNNING".into(),
+        progress: Some(0.5),
+        started: Some(t0()),
+        finished: None,
+        observed_at: t0(),
+    };
+    let audit = AuditRow {
+        source: crate::store::STORE_SOURCE.into(),
+        seq: 1,
+        time: t0(),
+        operator: "alice".into(),
+        action: "backup".into(),
+        target: "db".into(),
+        outcome: "REQUESTED".into(),
+        request_id: "r1".into(),
+        detail: String::new(),
+    };
+    let me = SessionRow {
+        source: crate::store::OPERATOR_SESSIONS_SOURCE.into(),
+        user: "alice".into(),
+        client: "local".into(),
+        state: "active".into(),
+        since: Some(t0()),
+        observed_at: t0(),
+        fields: Default::default(),
+    };
+    update(&mut s, Msg::StoreFailed("database is locked".into()));
+    assert_eq!(s.store_error.as_deref(), Some("database is locked"));
+    update(
+        &mut s,
+        Msg::StoreLoaded {
+            jobs: vec![job],
+            audit: vec![audit],
+            sessions: vec![me],
+        },
+    );
+    assert_eq!(s.store_error, None);
+    assert_eq!(s.view(Pane::Jobs).rows.len(), 1);
+    assert_eq!(s.view(Pane::Audit).rows.len(), 1);
+    assert_eq!(s.view(Pane::Sessions).rows.len(), 1);
+}
+
+#[test]
+fn alerts_sort_most_severe_first() {
+    let mut s = state();
+    let obs = Observation {
+        alerts: vec![
+            alert("api-prod", "DiskSpaceLow", Severity::Warning),
+            alert("api-prod", "Info", Severity::Info),
+            alert("api-prod", "ServiceDown", Severity::Critical),
+        ],
+        ..Observation::default()
+    };
+    update(&mut s, polled("api-prod", t0(), Ok(obs)));
+    let names: Vec<&str> = s
+        .view(Pane::Alerts)
+        .rows
+        .iter()
+        .map(|&i| s.data.alerts[i].name.as_str())
+        .collect();
+    assert_eq!(names, ["ServiceDown", "DiskSpaceLow", "Info"]);
+}
+
+#[test]
+fn keys_go_through_the_keymap_and_text_goes_to_inputs() {
+    let keymap = Keymap::load("default").expect("default keymap");
+    let mut s = state();
+    let q = key(KeyCode::Char('q'));
+    assert!(matches!(
+        translate_key(&s, &keymap, q),
+        Some(Msg::Command(Command::Quit))
+    ));
+    update(&mut s, Msg::Command(Command::Filter));
+    assert!(matches!(translate_key(&s, &keymap, q), Some(Msg::Key(_))));
+    assert!(matches!(
+        translate_key(&s, &keymap, key(KeyCode::Esc)),
+        Some(Msg::Command(Command::Cancel))
+    ));
+    update(&mut s, Msg::Command(Command::Cancel));
+    // An unbound key outside a text field is dropped: it must not cost a frame.
+    assert!(translate_key(&s, &keymap, key(KeyCode::F(12))).is_none());
+}

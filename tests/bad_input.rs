@@ -1,0 +1,123 @@
+//! Bad input gives a one-paragraph error and a non-zero exit: never a panic, never a garbled
+//! terminal.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::pty::{Screen, terminal_restored};
+
+fn ondeck(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ondeck"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("USER", "alice")
+        .env("TERM", "xterm-256color")
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run ondeck")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn assert_clean_failure(out: &Output, needles: &[&str]) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "exit code; stderr:\n{err}");
+    assert!(!err.contains("panicked"), "panicked:\n{err}");
+    for needle in needles {
+        assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
+    }
+}
+
+#[test]
+fn malformed_config_names_file_and_line() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("broken.toml");
+    std::fs::write(
+        &path,
+        "[console]\noperator = \"alice\"\nthem = \"default\"\n",
+    )
+    .unwrap();
+    let out = ondeck(
+        home.path(),
+        &["check", "--config", path.to_str().unwrap()],
+        &[],
+    );
+    assert_clean_failure(&out, &["broken.toml", ":3", "them", "theme"]);
+
+    std::fs::write(&path, "[console\noperator = \"alice\"\n").unwrap();
+    let out = ondeck(home.path(), &["--config", path.to_str().unwrap()], &[]);
+    assert_clean_failure(&out, &["broken.toml", ":1"]);
+}
+
+#[test]
+fn unknown_theme_and_broken_keymap_are_clear_errors() {
+    let home = tempfile::tempdir().unwrap();
+    let out = ondeck(home.path(), &["check", "--theme", "no-such-theme"], &[]);
+    assert_clean_failure(&out, &["no-such-theme", "monochrome"]);
+
+    let keymap = home.path().join("keys.toml");
+    std::fs::write(&keymap, "[global]\nq = \"quit\"\nx = \"explode\"\n").unwrap();
+    let out = ondeck(
+        home.path(),
+        &["check", "--keymap", keymap.to_str().unwrap()],
+        &[],
+    );
+    assert_clean_failure(&out, &["keys.toml", ":3", "explode"]);
+}
+
+#[test]
+fn dumb_terminal_is_refused_before_the_screen_is_touched() {
+    let home = tempfile::tempdir().unwrap();
+    let out = ondeck(home.path(), &[], &[("TERM", "dumb")]);
+    assert_clean_failure(&out, &["dumb", "ondeck snapshot"]);
+    assert!(
+        out.stdout.is_empty(),
+        "wrote to the terminal: {:?}",
+        out.stdout
+    );
+}
+
+#[test]
+fn unwritable_data_dir_is_a_clear_error_and_the_terminal_stays_usable() {
+    let home = tempfile::tempdir().unwrap();
+    // A directory cannot be created under a regular file, whoever runs the test.
+    let blocker = home.path().join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    let data = blocker.join("data");
+    let data = data.to_str().unwrap();
+
+    let out = ondeck(home.path(), &["audit"], &[("XDG_DATA_HOME", data)]);
+    assert_clean_failure(&out, &["not-a-dir"]);
+
+    let mut screen = Screen::start(home.path(), &[], 80, 24, &[("XDG_DATA_HOME", data)]);
+    assert_eq!(screen.wait_exit(), 1);
+    let raw = screen.raw_output();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains("not-a-dir"), "error not shown: {text}");
+    assert!(!text.contains("\x1b[?1049h") || terminal_restored(&raw));
+}
+
+#[test]
+fn print_default_config_is_a_valid_config() {
+    let home = tempfile::tempdir().unwrap();
+    let out = ondeck(home.path(), &["--print-default-config"], &[]);
+    assert!(out.status.success());
+    let path = home.path().join("default.toml");
+    std::fs::write(&path, &out.stdout).unwrap();
+    let out = ondeck(
+        home.path(),
+        &["check", "--config", path.to_str().unwrap()],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}

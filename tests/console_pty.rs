@@ -1,0 +1,107 @@
+//! The real binary in a pseudo-terminal, on its embedded default, driven by keystrokes.
+
+mod common;
+
+use common::pty::{Screen, terminal_restored};
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// The local host's row: its name as a word, with measured percentages.
+fn host_row_shown(screen: &str, host: &str) -> bool {
+    screen.lines().any(|line| {
+        line.contains('%')
+            && line
+                .split_whitespace()
+                .any(|word| word.trim_matches(['▶', '┃', '│']) == host)
+    })
+}
+
+#[test]
+fn small_terminal_shows_one_pane_with_tabs_and_real_local_data() {
+    let home = tempfile::tempdir().unwrap();
+    let mut screen = Screen::start(home.path(), &[], 80, 24, &[]);
+    let host = hostname();
+    // The local host row, with measured CPU and memory, arrives from the first poll.
+    let first = screen.wait_for("the local host row with data", |s| {
+        host_row_shown(s, &host) && s.contains("Sessions")
+    });
+    for tab in ["Hosts", "Sessions", "Jobs", "Alerts", "Audit"] {
+        assert!(first.contains(tab), "tab {tab} missing:\n{first}");
+    }
+    assert!(
+        first.contains("alice"),
+        "operator missing from status bar:\n{first}"
+    );
+
+    // Tab moves to the Sessions pane, where this console's own operator session is listed.
+    screen.type_keys("\t");
+    screen.wait_for("the Sessions pane with this console", |s| {
+        s.contains("USER") && s.contains("CLIENT") && s.contains("alice")
+    });
+
+    // Back to Hosts, then filter on a name that matches nothing, then on the host itself.
+    screen.type_keys("1/zz-no-such-host");
+    screen.wait_for("the filter applied", |s| {
+        s.contains("zz-no-such-host") && !host_row_shown(s, &host)
+    });
+    screen.type_keys("\x1b");
+    screen.wait_for("the filter cleared", |s| host_row_shown(s, &host));
+
+    // Help is generated from the keymap.
+    screen.type_keys("?");
+    screen.wait_for_text("Quit ondeck");
+    screen.type_keys("\x1b");
+    screen.wait_for("help closed", |s| !s.contains("Quit ondeck"));
+
+    screen.type_keys("q");
+    assert_eq!(screen.wait_exit(), 0);
+    assert!(
+        terminal_restored(&screen.raw_output()),
+        "terminal not restored"
+    );
+}
+
+#[test]
+fn large_terminal_shows_the_dashboard_of_five_panes() {
+    let home = tempfile::tempdir().unwrap();
+    let mut screen = Screen::start(home.path(), &[], 160, 48, &[]);
+    let host = hostname();
+    let shown = screen.wait_for("the dashboard with local data", |s| {
+        host_row_shown(s, &host) && s.contains("Audit") && s.contains("Alerts")
+    });
+    for header in ["LATENCY", "CLIENT"] {
+        assert!(shown.contains(header), "column {header} missing:\n{shown}");
+    }
+    for title in ["Hosts 1/1", "Sessions", "Jobs 0/0", "Alerts", "Audit 0/0"] {
+        assert!(shown.contains(title), "pane {title} missing:\n{shown}");
+    }
+    // Nothing has run on a fresh store, and the panes say so rather than looking broken.
+    screen.wait_for_text("no jobs");
+    screen.type_keys("q");
+    assert_eq!(screen.wait_exit(), 0);
+    assert!(terminal_restored(&screen.raw_output()));
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    for signal in ["-TERM", "-HUP"] {
+        let home = tempfile::tempdir().unwrap();
+        let mut screen = Screen::start(home.path(), &[], 80, 24, &[]);
+        screen.wait_for_text("Hosts");
+        let pid = screen.pid().expect("pid").to_string();
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        screen.wait_exit();
+        assert!(
+            terminal_restored(&screen.raw_output()),
+            "terminal not restored after {signal}"
+        );
+    }
+}
