@@ -7,7 +7,7 @@ use chrono::Utc;
 use ondeck::config::{AlertmanagerSource, PrometheusSource, SourceConfig, SourceSpec};
 use ondeck::model::{AlertRow, AlertState, Observation, Severity};
 use ondeck::sources::alertmanager::ALERTMANAGER_UNREACHABLE;
-use ondeck::sources::{Poller, SourcePoller};
+use ondeck::sources::{Poller, SourcePoller, poll_once_all};
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -176,6 +176,42 @@ async fn a_dead_instance_is_an_alert_while_the_live_one_is_shown() {
         .find(|a| a.name == ALERTMANAGER_UNREACHABLE)
         .unwrap();
     assert_eq!(still.since, first_seen, "down since the first failed poll");
+}
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn an_instance_that_never_answers_does_not_time_the_whole_poll_out() {
+    // Accepts connections and never says a word, like a host behind a dropping firewall.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent = format!("http://{}", listener.local_addr().unwrap());
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = listener.accept().await {
+            held.push(connection);
+        }
+    });
+    let config = SourceConfig {
+        name: "am".into(),
+        every: Duration::from_secs(5),
+        timeout: Duration::from_secs(2),
+        spec: SourceSpec::Alertmanager(AlertmanagerSource {
+            urls: vec![alertmanager_url(), silent.clone()],
+        }),
+    };
+    let reports = poll_once_all(std::slice::from_ref(&config)).await;
+    holder.abort();
+    let observation = reports[0].result.as_ref().unwrap();
+    let unreachable = observation
+        .alerts
+        .iter()
+        .find(|a| a.name == ALERTMANAGER_UNREACHABLE)
+        .unwrap();
+    assert_eq!(unreachable.target, silent);
+    assert!(
+        unreachable.summary.contains("timed out"),
+        "{}",
+        unreachable.summary
+    );
 }
 
 #[tokio::test]

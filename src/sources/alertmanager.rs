@@ -8,7 +8,8 @@
 //! not will still notify. Its summary says who silenced it and until when (from the silence
 //! list), or which alert inhibits it.
 //!
-//! An instance that cannot be read does not hide the others: their alerts are shown, and the
+//! An instance that cannot be read (refused, failing, or silent for three quarters of the
+//! poll's timeout) does not hide the others: their alerts are shown, and the
 //! failing instance becomes an `AlertmanagerUnreachable` warning whose target is its URL
 //! (password masked) and whose summary is the error. Only when every instance fails is the poll
 //! an error (the first instance's), which the Sources view shows.
@@ -39,7 +40,7 @@ pub struct AlertmanagerPoller {
 }
 
 impl AlertmanagerPoller {
-    /// `timeout` bounds each request (the supervisor bounds the whole poll too).
+    /// `timeout` is the whole poll's; each request gets [`fetch::endpoint_timeout`] of it.
     pub fn new(
         source: &str,
         spec: &AlertmanagerSource,
@@ -58,7 +59,7 @@ impl AlertmanagerPoller {
         Ok(AlertmanagerPoller {
             source: source.to_owned(),
             urls,
-            client: fetch::client(timeout, true)?,
+            client: fetch::client(fetch::endpoint_timeout(timeout), true)?,
             unreachable_since: FirstSeen::default(),
         })
     }

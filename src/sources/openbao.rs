@@ -58,7 +58,7 @@ struct Node {
 }
 
 impl OpenBaoPoller {
-    /// `timeout` bounds each request (the supervisor bounds the whole poll too).
+    /// `timeout` is the whole poll's; each request gets [`fetch::endpoint_timeout`] of it.
     pub fn new(
         source: &str,
         spec: &OpenBaoSource,
@@ -89,7 +89,7 @@ impl OpenBaoPoller {
         Ok(OpenBaoPoller {
             source: source.to_owned(),
             nodes,
-            client: fetch::client(timeout, true)?,
+            client: fetch::client(fetch::endpoint_timeout(timeout), true)?,
             first_seen: FirstSeen::default(),
         })
     }
