@@ -71,6 +71,14 @@ pub fn client(timeout: Duration, verify_tls: bool) -> Result<reqwest::Client, So
         .map_err(|e| SourceError::Setup(e.to_string()))
 }
 
+/// The request timeout of a source that asks several endpoints in one poll (Alertmanager
+/// instances, OpenBao nodes): a quarter shorter than the poll's own timeout, so an endpoint
+/// that hangs fails on its own, as that endpoint's error, well before the poll's timeout would
+/// cancel the whole poll and with it the answers of the endpoints that did reply.
+pub fn endpoint_timeout(poll_timeout: Duration) -> Duration {
+    poll_timeout.mul_f64(0.75)
+}
+
 /// GET `url` with `headers`, reading at most [`MAX_BODY_BYTES`].
 pub async fn get(
     client: &reqwest::Client,

@@ -383,7 +383,7 @@ pub fn host_row(
 }
 
 /// One decimal is all a pane or a JSON consumer needs; more digits are noise.
-fn round1(value: f64) -> f64 {
+pub(crate) fn round1(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }
 
