@@ -11,7 +11,10 @@
 //! file plus one arm in [`SourcePoller::new`] and [`SourcePoller::poll`].
 
 pub mod fetch;
+pub mod kasm;
 pub mod local;
+pub mod postgres;
+pub mod proxmox;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -27,7 +30,10 @@ use crate::config::{SourceConfig, SourceSpec};
 use crate::model::{Observation, SourceRow, SourceStatus};
 use crate::msg::Msg;
 
+pub use kasm::KasmPoller;
 pub use local::LocalPoller;
+pub use postgres::PostgresPoller;
+pub use proxmox::ProxmoxPoller;
 
 /// How many polls may run at the same time across all sources; enough for a large estate,
 /// small enough that a config with hundreds of sources cannot exhaust sockets or blocking threads.
@@ -65,6 +71,10 @@ pub enum SourceError {
     /// An answer that is not what the API documents (bad or truncated JSON, missing fields).
     #[error("unexpected {what}: {reason}")]
     BadResponse { what: String, reason: String },
+    /// A database could not be reached or refused the session; `target` is the URL with its
+    /// password masked.
+    #[error("{target}: {reason}")]
+    Database { target: String, reason: String },
     #[error("answer larger than {} MiB, not read", .0 / (1024 * 1024))]
     TooLarge(usize),
     /// The poller could not be set up from its configuration (bad header, unreadable secret).
@@ -84,9 +94,14 @@ pub trait Poller {
 }
 
 /// The poller of each configured kind.
+// One per source, built once and moved into its task: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum SourcePoller {
     Local(LocalPoller),
+    Postgres(PostgresPoller),
+    Proxmox(ProxmoxPoller),
+    Kasm(KasmPoller),
 }
 
 impl SourcePoller {
@@ -97,6 +112,20 @@ impl SourcePoller {
             SourceSpec::Local(limits) => {
                 SourcePoller::Local(LocalPoller::new(&source.name, limits.clone()))
             }
+            SourceSpec::Postgres(spec) => SourcePoller::Postgres(PostgresPoller::new(
+                &source.name,
+                spec.clone(),
+                source.every,
+                source.timeout,
+            )),
+            SourceSpec::Proxmox(spec) => SourcePoller::Proxmox(ProxmoxPoller::new(
+                &source.name,
+                spec.clone(),
+                source.timeout,
+            )?),
+            SourceSpec::Kasm(spec) => {
+                SourcePoller::Kasm(KasmPoller::new(&source.name, spec.clone(), source.timeout)?)
+            }
             _ => return Err(SourceError::Unsupported(source.kind())),
         })
     }
@@ -106,6 +135,9 @@ impl Poller for SourcePoller {
     async fn poll(&mut self) -> Result<Observation, SourceError> {
         match self {
             SourcePoller::Local(poller) => poller.poll().await,
+            SourcePoller::Postgres(poller) => poller.poll().await,
+            SourcePoller::Proxmox(poller) => poller.poll().await,
+            SourcePoller::Kasm(poller) => poller.poll().await,
         }
     }
 }
