@@ -166,10 +166,13 @@ impl Poller for ProxmoxPoller {
         self.firing.stamp(&mut alerts, now);
         alerts.extend(backups);
         observation.alerts = alerts;
-        // Pending alerts (a CPU spike) do not degrade a node; firing ones do.
+        // Firing capacity alerts degrade a node; a pending CPU spike does not, and neither
+        // does a failed backup, which is about one VM.
         for host in &mut observation.hosts {
             let firing = observation.alerts.iter().any(|alert| {
-                alert.state == AlertState::Firing && alert_is_about(alert, &host.name)
+                alert.state == AlertState::Firing
+                    && alert.name != BACKUP_FAILED
+                    && alert_is_about(alert, &host.name)
             });
             if host.kind == NODE_KIND && host.status == HostStatus::Up && firing {
                 host.status = HostStatus::Degraded;
