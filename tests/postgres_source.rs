@@ -140,10 +140,12 @@ CREATE TABLE devices (
     hostname text NOT NULL, domain text, os_version text, agent_version text,
     last_seen_at timestamptz, last_heartbeat_at timestamptz,
     is_allowed boolean NOT NULL DEFAULT true, created_at timestamptz NOT NULL DEFAULT now());
+-- An enum, as an ORM would declare the job state.
+CREATE TYPE install_status AS ENUM ('REQUESTED', 'PENDING', 'DONE', 'DENIED');
 CREATE TABLE install_jobs (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(), cert_id integer NOT NULL,
     device_id uuid REFERENCES devices(id), requested_by_user_id integer, approved_by text,
-    status text NOT NULL, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL);
+    status install_status NOT NULL, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL);
 CREATE TABLE audit_log (
     id bigserial PRIMARY KEY, action text NOT NULL, actor_user_id integer,
     actor_device_id uuid, entity_id text, "timestamp" timestamptz NOT NULL, meta_json jsonb);

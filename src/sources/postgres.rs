@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use futures_util::StreamExt;
 use serde_json::json;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgTypeInfo};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgTypeInfo, PgTypeKind};
 use sqlx::{Column, Executor, Postgres, Row, Statement, Transaction, TypeInfo, ValueRef};
 
 use super::local::{FiringSince, round1};
@@ -113,14 +113,12 @@ impl PostgresPoller {
         }
     }
 
+    /// The pool, built on first use; a failure (an unset secret) is retried at the next poll.
     fn database(&mut self) -> Result<&Database, SourceError> {
-        if self.database.is_none() {
-            self.database = Some(connect_lazily(&self.spec.url, self.budget)?);
-        }
-        // Just set when it was empty.
-        self.database
-            .as_ref()
-            .ok_or_else(|| SourceError::Setup("the PostgreSQL pool was not built".to_owned()))
+        Ok(match &mut self.database {
+            Some(database) => database,
+            empty @ None => empty.insert(connect_lazily(&self.spec.url, self.budget)?),
+        })
     }
 }
 
@@ -666,10 +664,19 @@ fn decode_cell(row: &PgRow, index: usize) -> Result<Cell, sqlx::Error> {
         ),
         "JSON" | "JSONB" => Cell::Json(row.try_get(index)?),
         "UUID" => Cell::Text(row.try_get::<uuid::Uuid, _>(index)?.to_string()),
-        // Text and the types sqlx reads as text (varchar, char, name, citext, enums are not).
-        other => match row.try_get::<String, _>(index) {
-            Ok(text) => Cell::Text(text),
-            Err(_) => Cell::Unsupported(other.to_owned()),
+        // An enum (how ORMs often store a status) and a domain over text travel as their
+        // text, which sqlx's type check does not know; everything else must be text to sqlx.
+        other => match type_info.kind() {
+            PgTypeKind::Enum(_) => Cell::Text(row.try_get_unchecked(index)?),
+            PgTypeKind::Domain(base)
+                if matches!(base.name(), "TEXT" | "VARCHAR" | "BPCHAR" | "NAME") =>
+            {
+                Cell::Text(row.try_get_unchecked(index)?)
+            }
+            _ => match row.try_get::<String, _>(index) {
+                Ok(text) => Cell::Text(text),
+                Err(_) => Cell::Unsupported(other.to_owned()),
+            },
         },
     })
 }
@@ -742,7 +749,7 @@ struct Columns<'a> {
     used: Vec<bool>,
 }
 
-/// A row field's column, with what the field expects of it.
+/// Where a row field is read from: the field's name and its column's position.
 #[derive(Debug, Clone, Copy)]
 struct Field {
     name: &'static str,
