@@ -231,6 +231,9 @@ pub struct PgQuery {
     /// (`last_seen = "last_heartbeat_at"`). Unmapped result columns go to the row's extra
     /// fields.
     pub columns: BTreeMap<String, String>,
+    /// Hosts only: a host whose `last_seen` is older than this is down. Without it, a
+    /// `last_seen` older than twice the poll interval marks the host stale.
+    pub down_after: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

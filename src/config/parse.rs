@@ -621,6 +621,20 @@ fn read_query(
             }
             target
         });
+    let down_after_span = table.value("down_after").map(|v| v.span());
+    let down_after = table.duration(problems, "down_after", false);
+    if let (Some(span), Some(target)) = (down_after_span, maps_to)
+        && target != QueryTarget::Hosts
+    {
+        problems.report(
+            span,
+            &table.key_path("down_after"),
+            format!(
+                "`down_after` applies only to a query that maps to hosts, not to {}. Remove it.",
+                target.name()
+            ),
+        );
+    }
     let mut columns = BTreeMap::new();
     match maps_to {
         Some(target) => {
@@ -650,6 +664,7 @@ fn read_query(
         sql: sql?.0,
         maps_to: maps_to?,
         columns,
+        down_after,
     })
 }
 

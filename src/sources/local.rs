@@ -390,10 +390,10 @@ pub(crate) fn round1(value: f64) -> f64 {
 /// Remembers since when each alert's condition has held, so `since` survives between polls
 /// and resets once the condition clears.
 #[derive(Debug, Default)]
-struct FiringSince(HashMap<(String, String), DateTime<Utc>>);
+pub(crate) struct FiringSince(HashMap<(String, String), DateTime<Utc>>);
 
 impl FiringSince {
-    fn stamp(&mut self, alerts: &mut [AlertRow], now: DateTime<Utc>) {
+    pub(crate) fn stamp(&mut self, alerts: &mut [AlertRow], now: DateTime<Utc>) {
         let mut still_firing = HashMap::with_capacity(alerts.len());
         for alert in alerts {
             let key = (alert.name.clone(), alert.target.clone());

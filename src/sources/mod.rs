@@ -13,9 +13,12 @@
 pub mod alerting;
 pub mod alertmanager;
 pub mod fetch;
+pub mod kasm;
 pub mod local;
 pub mod openbao;
+pub mod postgres;
 pub mod prometheus;
+pub mod proxmox;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -32,9 +35,12 @@ use crate::model::{Observation, SourceRow, SourceStatus};
 use crate::msg::Msg;
 
 pub use alertmanager::AlertmanagerPoller;
+pub use kasm::KasmPoller;
 pub use local::LocalPoller;
 pub use openbao::OpenBaoPoller;
+pub use postgres::PostgresPoller;
 pub use prometheus::PrometheusPoller;
+pub use proxmox::ProxmoxPoller;
 
 /// How many polls may run at the same time across all sources; enough for a large estate,
 /// small enough that a config with hundreds of sources cannot exhaust sockets or blocking threads.
@@ -72,6 +78,10 @@ pub enum SourceError {
     /// An answer that is not what the API documents (bad or truncated JSON, missing fields).
     #[error("unexpected {what}: {reason}")]
     BadResponse { what: String, reason: String },
+    /// A database could not be reached or refused the session; `target` is the URL with its
+    /// password masked.
+    #[error("{target}: {reason}")]
+    Database { target: String, reason: String },
     #[error("answer larger than {} MiB, not read", .0 / (1024 * 1024))]
     TooLarge(usize),
     /// The poller could not be set up from its configuration (bad header, unreadable secret).
@@ -100,6 +110,9 @@ pub enum SourcePoller {
     Prometheus(PrometheusPoller),
     Alertmanager(AlertmanagerPoller),
     OpenBao(OpenBaoPoller),
+    Postgres(PostgresPoller),
+    Proxmox(ProxmoxPoller),
+    Kasm(KasmPoller),
 }
 
 impl SourcePoller {
@@ -121,6 +134,20 @@ impl SourcePoller {
             SourceSpec::OpenBao(spec) => {
                 SourcePoller::OpenBao(OpenBaoPoller::new(&source.name, spec, source.timeout)?)
             }
+            SourceSpec::Postgres(spec) => SourcePoller::Postgres(PostgresPoller::new(
+                &source.name,
+                spec.clone(),
+                source.every,
+                source.timeout,
+            )),
+            SourceSpec::Proxmox(spec) => SourcePoller::Proxmox(ProxmoxPoller::new(
+                &source.name,
+                spec.clone(),
+                source.timeout,
+            )?),
+            SourceSpec::Kasm(spec) => {
+                SourcePoller::Kasm(KasmPoller::new(&source.name, spec.clone(), source.timeout)?)
+            }
             _ => return Err(SourceError::Unsupported(source.kind())),
         })
     }
@@ -133,6 +160,9 @@ impl Poller for SourcePoller {
             SourcePoller::Prometheus(poller) => poller.poll().await,
             SourcePoller::Alertmanager(poller) => poller.poll().await,
             SourcePoller::OpenBao(poller) => poller.poll().await,
+            SourcePoller::Postgres(poller) => poller.poll().await,
+            SourcePoller::Proxmox(poller) => poller.poll().await,
+            SourcePoller::Kasm(poller) => poller.poll().await,
         }
     }
 }

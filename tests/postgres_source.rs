@@ -1,0 +1,481 @@
+//! The `postgres` source against a real server (started by scripts/test-all.sh, found through
+//! ONDECK_TEST_PG_URL), each test in a fresh database of its own.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::Utc;
+use ondeck::config::{self, PgQuery, PostgresSource, QueryTarget, Secret, SourceSpec};
+use ondeck::model::{HostStatus, Observation, Severity};
+use ondeck::sources::{Poller, PostgresPoller};
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{Connection, Executor};
+
+const NEEDS_SERVICES: &str = "needs services: scripts/test-all.sh";
+
+fn admin_url() -> String {
+    std::env::var("ONDECK_TEST_PG_URL").unwrap_or_else(|_| {
+        panic!("ONDECK_TEST_PG_URL is not set; {NEEDS_SERVICES} starts PostgreSQL and sets it")
+    })
+}
+
+/// A database created for one test, dropped by [`TestDb::drop_now`].
+struct TestDb {
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    async fn create() -> TestDb {
+        let admin = admin_url();
+        let name = format!("ondeck_test_{}", uuid::Uuid::new_v4().simple());
+        let mut connection = PgConnection::connect(&admin).await.unwrap();
+        connection
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        let mut url = reqwest::Url::parse(&admin).unwrap();
+        url.set_path(&name);
+        TestDb {
+            name,
+            url: url.to_string(),
+        }
+    }
+
+    async fn connect(&self, application_name: &str) -> PgConnection {
+        let options = PgConnectOptions::from_str(&self.url)
+            .unwrap()
+            .application_name(application_name);
+        PgConnection::connect_with(&options).await.unwrap()
+    }
+
+    async fn drop_now(self) {
+        let mut connection = PgConnection::connect(&admin_url()).await.unwrap();
+        connection
+            .execute(format!("DROP DATABASE {} WITH (FORCE)", self.name).as_str())
+            .await
+            .unwrap();
+    }
+}
+
+fn source(url: &str, queries: Vec<PgQuery>) -> PostgresSource {
+    PostgresSource {
+        url: Secret::Literal(url.to_owned()),
+        max_connections_warn: None,
+        replication_lag_warn: Some(Duration::from_secs(30)),
+        queries,
+    }
+}
+
+fn poller(spec: PostgresSource) -> PostgresPoller {
+    PostgresPoller::new("pg", spec, Duration::from_secs(10), Duration::from_secs(5))
+}
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn sessions_and_connections_of_a_real_server() {
+    let db = TestDb::create().await;
+    let mut spec = source(&db.url, Vec::new());
+    spec.max_connections_warn = Some(1);
+    let mut poller = poller(spec);
+    let someone = db.connect("someone").await;
+
+    let seen = poller.poll().await.unwrap();
+    let theirs: Vec<_> = seen
+        .sessions
+        .iter()
+        .filter(|s| s.fields.get("application_name") == Some(&json!("someone")))
+        .collect();
+    assert_eq!(theirs.len(), 1, "{:?}", seen.sessions);
+    let session = theirs[0];
+    assert_eq!(session.source, "pg");
+    assert_eq!(session.user, "postgres");
+    assert_eq!(session.client, "127.0.0.1");
+    assert_eq!(session.state, "idle");
+    assert_eq!(session.fields["datname"], json!(db.name));
+    assert!(session.fields["pid"].as_i64().unwrap() > 0);
+    assert!(session.since.unwrap() <= Utc::now());
+    assert!(
+        seen.sessions
+            .iter()
+            .all(|s| s.fields.get("application_name") != Some(&json!("ondeck"))),
+        "ondeck's own connections are not sessions"
+    );
+
+    let server = &seen.hosts[0];
+    assert_eq!(
+        (server.name.as_str(), server.kind.as_str()),
+        ("pg", "postgres")
+    );
+    assert!(!server.version.as_deref().unwrap().is_empty());
+    assert!(server.latency_ms.is_some());
+    let connections = server.fields["connections"].as_i64().unwrap();
+    assert!(connections >= 2, "ondeck and someone: {connections}");
+    assert!(server.fields["max_connections"].as_i64().unwrap() >= connections);
+    assert_eq!(server.fields["in_recovery"], json!(false));
+    assert!(!server.fields.contains_key("replication_lag_s"));
+    // More than the configured one connection: the runbook's alert, as a warning.
+    assert_eq!(server.status, HostStatus::Degraded);
+    assert_eq!(seen.alerts.len(), 1);
+    assert_eq!(seen.alerts[0].name, "HighDatabaseConnections");
+    assert_eq!(seen.alerts[0].severity, Severity::Warning);
+
+    someone.close().await.unwrap();
+    let seen = poller.poll().await.unwrap();
+    assert!(
+        seen.sessions
+            .iter()
+            .all(|s| s.fields.get("application_name") != Some(&json!("someone")))
+    );
+    drop(poller);
+    db.drop_now().await;
+}
+
+/// The certificate hub's tables as runbook 001's queries use them, with rows in every state.
+const CERTHUB_SCHEMA: &str = r#"
+CREATE TABLE devices (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    hostname text NOT NULL, domain text, os_version text, agent_version text,
+    last_seen_at timestamptz, last_heartbeat_at timestamptz,
+    is_allowed boolean NOT NULL DEFAULT true, created_at timestamptz NOT NULL DEFAULT now());
+-- An enum, as an ORM would declare the job state.
+CREATE TYPE install_status AS ENUM ('REQUESTED', 'PENDING', 'DONE', 'DENIED');
+CREATE TABLE install_jobs (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(), cert_id integer NOT NULL,
+    device_id uuid REFERENCES devices(id), requested_by_user_id integer, approved_by text,
+    status install_status NOT NULL, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL);
+CREATE TABLE audit_log (
+    id bigserial PRIMARY KEY, action text NOT NULL, actor_user_id integer,
+    actor_device_id uuid, entity_id text, "timestamp" timestamptz NOT NULL, meta_json jsonb);
+INSERT INTO devices (id, hostname, domain, os_version, agent_version, last_heartbeat_at) VALUES
+    ('00000000-0000-0000-0000-000000000001', 'PC-01', 'NETOCMS', 'Windows 11', '1.0.0', now() - interval '1 minute'),
+    ('00000000-0000-0000-0000-000000000002', 'PC-02', 'NETOCMS', 'Windows 10', '0.9.0', now() - interval '2 hours'),
+    ('00000000-0000-0000-0000-000000000003', 'PC-03', NULL, 'Windows 11', '1.0.0', NULL);
+INSERT INTO install_jobs (id, cert_id, device_id, requested_by_user_id, status, created_at, updated_at) VALUES
+    ('10000000-0000-0000-0000-000000000001', 7, '00000000-0000-0000-0000-000000000001', 42, 'REQUESTED', now() - interval '3 minutes', now() - interval '3 minutes'),
+    ('10000000-0000-0000-0000-000000000002', 7, '00000000-0000-0000-0000-000000000002', 42, 'PENDING', now() - interval '2 hours', now() - interval '1 hour'),
+    ('10000000-0000-0000-0000-000000000003', 9, '00000000-0000-0000-0000-000000000001', 43, 'DONE', now() - interval '1 day', now() - interval '23 hours');
+INSERT INTO audit_log (action, actor_user_id, actor_device_id, entity_id, "timestamp", meta_json) VALUES
+    ('INSTALL_REQUESTED', 42, NULL, '10000000-0000-0000-0000-000000000001', now() - interval '3 minutes', '{"device": "PC-01"}'),
+    ('INSTALL_APPROVED', 1, NULL, '10000000-0000-0000-0000-000000000002', now() - interval '1 hour', '{"reason": "piloto"}'),
+    ('INSTALL_DENIED', 1, NULL, '10000000-0000-0000-0000-000000000004', now() - interval '2 hours', NULL),
+    ('CERT_REMOVED_18H', NULL, '00000000-0000-0000-0000-000000000001', 'thumbprint-ab12', now() - interval '3 hours', '{"removed": 2}'),
+    ('LOGIN', 1, NULL, NULL, now(), NULL);
+"#;
+
+fn certificate_hub_queries() -> Vec<PgQuery> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/certificate-hub.toml");
+    let loaded = config::load(Some(&path)).unwrap();
+    match loaded.source("certhub-db").map(|s| &s.spec) {
+        Some(SourceSpec::Postgres(db)) => db.queries.clone(),
+        other => panic!("certhub-db is not a postgres source: {other:?}"),
+    }
+}
+
+fn host<'a>(seen: &'a Observation, name: &str) -> &'a ondeck::model::HostRow {
+    seen.hosts
+        .iter()
+        .find(|h| h.name == name)
+        .unwrap_or_else(|| panic!("no host {name}: {:?}", seen.hosts))
+}
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn the_certificate_hub_example_queries_map_its_tables() {
+    let db = TestDb::create().await;
+    let mut setup = db.connect("setup").await;
+    setup.execute(CERTHUB_SCHEMA).await.unwrap();
+    setup.close().await.unwrap();
+    let mut poller = poller(source(&db.url, certificate_hub_queries()));
+    let seen = poller.poll().await.unwrap();
+    assert!(seen.alerts.is_empty(), "{:?}", seen.alerts);
+
+    let devices: Vec<(&str, &str, HostStatus, Option<&str>)> = seen.hosts[1..]
+        .iter()
+        .map(|h| {
+            (
+                h.name.as_str(),
+                h.kind.as_str(),
+                h.status,
+                h.version.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        devices,
+        [
+            ("PC-01", "windows-agent", HostStatus::Up, Some("1.0.0")),
+            ("PC-02", "windows-agent", HostStatus::Down, Some("0.9.0")),
+            ("PC-03", "windows-agent", HostStatus::Unknown, Some("1.0.0")),
+            ("cleanup-18h", "scheduled-task", HostStatus::Up, None),
+        ],
+        "heartbeats older than down_after are down; never seen is unknown"
+    );
+    let pc1 = host(&seen, "PC-01");
+    assert_eq!(pc1.fields["domain"], json!("NETOCMS"));
+    assert_eq!(pc1.fields["is_allowed"], json!(true));
+    assert_eq!(pc1.fields["os_version"], json!("Windows 11"));
+    assert!((55..=65).contains(&pc1.fields["last_seen_age_s"].as_i64().unwrap()));
+    assert!(
+        !pc1.fields.contains_key("hostname"),
+        "mapped columns are not extras"
+    );
+
+    let jobs: Vec<(&str, &str, &str, &str, bool)> = seen
+        .jobs
+        .iter()
+        .map(|j| {
+            (
+                j.id.as_str(),
+                j.action.as_str(),
+                j.target.as_str(),
+                j.state.as_str(),
+                j.finished.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        jobs,
+        [
+            (
+                "10000000-0000-0000-0000-000000000001",
+                "install 7",
+                "PC-01",
+                "REQUESTED",
+                false
+            ),
+            (
+                "10000000-0000-0000-0000-000000000002",
+                "install 7",
+                "PC-02",
+                "PENDING",
+                false
+            ),
+            (
+                "10000000-0000-0000-0000-000000000003",
+                "install 9",
+                "PC-01",
+                "DONE",
+                true
+            ),
+        ]
+    );
+    assert_eq!(seen.jobs[0].operator, "42");
+    assert!(seen.jobs.iter().all(|j| j.started.is_some()));
+    assert!(seen.jobs[2].duration_s(Utc::now()) == Some(3600));
+
+    let audit: Vec<(&str, &str, &str)> = seen
+        .audit
+        .iter()
+        .map(|a| (a.action.as_str(), a.operator.as_str(), a.target.as_str()))
+        .collect();
+    assert_eq!(
+        audit,
+        [
+            (
+                "INSTALL_REQUESTED",
+                "42",
+                "10000000-0000-0000-0000-000000000001"
+            ),
+            (
+                "INSTALL_APPROVED",
+                "1",
+                "10000000-0000-0000-0000-000000000002"
+            ),
+            (
+                "INSTALL_DENIED",
+                "1",
+                "10000000-0000-0000-0000-000000000004"
+            ),
+            (
+                "CERT_REMOVED_18H",
+                "00000000-0000-0000-0000-000000000001",
+                "thumbprint-ab12"
+            ),
+        ],
+        "newest first, only the install and cleanup actions"
+    );
+    assert_eq!(seen.audit[1].detail, r#"{"reason":"piloto"}"#);
+    assert_eq!(seen.audit[2].detail, "", "NULL meta_json");
+    assert!(seen.audit.iter().all(|a| a.source == "pg"));
+    drop(poller);
+    db.drop_now().await;
+}
+
+fn named(name: &str, sql: &str, maps_to: QueryTarget, columns: &[(&str, &str)]) -> PgQuery {
+    PgQuery {
+        name: name.to_owned(),
+        sql: sql.to_owned(),
+        maps_to,
+        columns: columns
+            .iter()
+            .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
+            .collect(),
+        down_after: None,
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn a_broken_named_query_is_an_alert_and_the_rest_still_shows() {
+    let db = TestDb::create().await;
+    let mut setup = db.connect("setup").await;
+    setup.execute(CERTHUB_SCHEMA).await.unwrap();
+    setup.close().await.unwrap();
+    let queries = vec![
+        named(
+            "devices",
+            "SELECT hostname AS name, last_heartbeat_at FROM devices",
+            QueryTarget::Hosts,
+            &[("last_seen", "last_heartbeat")],
+        ),
+        named(
+            "load",
+            "SELECT hostname AS name, 12.5::numeric AS cpu_pct FROM devices",
+            QueryTarget::Hosts,
+            &[],
+        ),
+        named(
+            "sneaky",
+            "INSERT INTO devices (hostname) VALUES ('PC-99') RETURNING hostname AS name",
+            QueryTarget::Hosts,
+            &[],
+        ),
+        named(
+            "jobs",
+            "SELECT id, status AS state FROM install_jobs",
+            QueryTarget::Jobs,
+            &[],
+        ),
+    ];
+    let mut poller = poller(source(&db.url, queries));
+    let seen = poller.poll().await.unwrap();
+
+    let failures: Vec<(&str, &str)> = seen
+        .alerts
+        .iter()
+        .map(|a| (a.target.as_str(), a.summary.as_str()))
+        .collect();
+    assert_eq!(failures.len(), 3, "{failures:?}");
+    assert!(seen.alerts.iter().all(|a| a.name == "PostgresQueryFailed"));
+    assert_eq!(
+        failures[0],
+        (
+            "pg:devices",
+            "query `devices`: its result has no column `last_heartbeat` for the hosts field \
+             `last_seen` (it has: name, last_heartbeat_at); fix the SQL or `columns.last_seen`"
+        )
+    );
+    assert_eq!(failures[1].0, "pg:load");
+    assert!(
+        failures[1].1.contains("`cpu_pct` has type NUMERIC") && failures[1].1.contains("::float8"),
+        "{}",
+        failures[1].1
+    );
+    assert_eq!(failures[2].0, "pg:sneaky");
+    assert!(
+        failures[2].1.contains("read-only transaction"),
+        "{}",
+        failures[2].1
+    );
+    // The server's own rows and the working query still show.
+    assert_eq!(seen.hosts[0].kind, "postgres");
+    assert_eq!(seen.hosts[0].status, HostStatus::Up);
+    assert_eq!(
+        seen.hosts[0].fields["failed_queries"],
+        json!(["devices", "load", "sneaky"])
+    );
+    assert_eq!(seen.jobs.len(), 3);
+    let mut check = db.connect("check").await;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM devices WHERE hostname = 'PC-99'")
+        .fetch_one(&mut check)
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "the writing query was refused");
+    check.close().await.unwrap();
+    drop(poller);
+    db.drop_now().await;
+}
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn a_refused_login_names_the_server_but_not_the_password() {
+    let mut url = reqwest::Url::parse(&admin_url()).unwrap();
+    url.set_username("nobody").unwrap();
+    url.set_password(Some("s3cret-pw")).unwrap();
+    url.set_path("nowhere");
+    let error = poller(source(url.as_str(), Vec::new()))
+        .poll()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("nobody:***@127.0.0.1"), "{error}");
+    assert!(error.contains(r#"role "nobody" does not exist"#), "{error}");
+    assert!(!error.contains("s3cret-pw"), "{error}");
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_an_error_without_the_password() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://ondeck:s3cret-pw@127.0.0.1:{port}/ondeck");
+    let mut poller = PostgresPoller::new(
+        "pg",
+        source(&url, Vec::new()),
+        Duration::from_secs(10),
+        Duration::from_secs(1),
+    );
+    let error = poller.poll().await.unwrap_err().to_string();
+    assert!(
+        error.starts_with(&format!("postgres://ondeck:***@127.0.0.1:{port}/ondeck: ")),
+        "{error}"
+    );
+    assert!(error.contains("no connection within"), "{error}");
+    assert!(!error.contains("s3cret-pw"), "{error}");
+}
+
+#[tokio::test]
+async fn a_missing_secret_is_reported_by_name_at_poll_time() {
+    let spec = PostgresSource {
+        url: Secret::Env("ONDECK_TEST_SURELY_UNSET_PG_URL".into()),
+        ..source("postgres://unused@127.0.0.1/x", Vec::new())
+    };
+    let error = poller(spec).poll().await.unwrap_err().to_string();
+    assert!(
+        error.contains("environment variable `ONDECK_TEST_SURELY_UNSET_PG_URL` is not set"),
+        "{error}"
+    );
+}
+
+#[test]
+fn down_after_belongs_to_host_queries_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ondeck.toml");
+    std::fs::write(
+        &path,
+        r#"
+[[source]]
+name = "db"
+kind = "postgres"
+url = "postgres://ondeck@127.0.0.1/ondeck"
+
+[[source.query]]
+name = "jobs"
+maps_to = "jobs"
+sql = "SELECT id, status AS state FROM install_jobs"
+down_after = "10m"
+"#,
+    )
+    .unwrap();
+    let error = config::load(Some(&path)).unwrap_err().to_string();
+    assert!(
+        error.contains("`down_after` applies only to a query that maps to hosts, not to jobs"),
+        "{error}"
+    );
+}
