@@ -43,32 +43,52 @@ impl Fetched {
         if (200..300).contains(&self.status) {
             return Ok(self);
         }
-        let snippet: String = String::from_utf8_lossy(&self.body)
+        Err(SourceError::Status {
+            url: mask_url(url),
+            status: self.status,
+            body: self.body_snippet(),
+        })
+    }
+
+    /// The start of the body on one line, to quote in an error or alert.
+    pub fn body_snippet(&self) -> String {
+        String::from_utf8_lossy(&self.body)
             .chars()
             .take(120)
             .collect::<String>()
             .split_whitespace()
             .collect::<Vec<_>>()
-            .join(" ");
-        Err(SourceError::Status {
-            url: mask_url(url),
-            status: self.status,
-            body: snippet,
-        })
+            .join(" ")
     }
 }
 
 /// A client for one source. `timeout` bounds a whole request; `verify_tls = false` is for lab
 /// hosts with self-signed certificates and is never the default.
 pub fn client(timeout: Duration, verify_tls: bool) -> Result<reqwest::Client, SourceError> {
-    reqwest::Client::builder()
+    builder()
         .timeout(timeout)
         .connect_timeout(timeout)
-        .tls_info(true)
         .danger_accept_invalid_certs(!verify_tls)
-        .user_agent(concat!("ondeck/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| SourceError::Setup(e.to_string()))
+}
+
+/// One client for many sources: it verifies certificates and has no timeout of its own, so
+/// every request must carry its source's ([`reqwest::RequestBuilder::timeout`], which also
+/// bounds connecting). Sharing it shares one connection pool and one TLS set-up (root store,
+/// session cache) instead of building one per source.
+pub fn shared_client() -> Result<reqwest::Client, SourceError> {
+    builder()
+        .build()
+        .map_err(|e| SourceError::Setup(e.to_string()))
+}
+
+/// What every client ondeck builds has: its name, and the peer certificate kept for the
+/// `http` source's expiry check.
+fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .tls_info(true)
+        .user_agent(concat!("ondeck/", env!("CARGO_PKG_VERSION")))
 }
 
 /// GET `url` with `headers`, reading at most [`MAX_BODY_BYTES`].

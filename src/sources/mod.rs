@@ -11,7 +11,9 @@
 //! file plus one arm in [`SourcePoller::new`] and [`SourcePoller::poll`].
 
 pub mod fetch;
+pub mod http;
 pub mod local;
+pub mod release;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -27,11 +29,18 @@ use crate::config::{SourceConfig, SourceSpec};
 use crate::model::{Observation, SourceRow, SourceStatus};
 use crate::msg::Msg;
 
+pub use http::HttpPoller;
 pub use local::LocalPoller;
+pub use release::ReleasePoller;
 
-/// How many polls may run at the same time across all sources; enough for a large estate,
-/// small enough that a config with hundreds of sources cannot exhaust sockets or blocking threads.
-pub const MAX_CONCURRENT_POLLS: usize = 64;
+/// How many polls may run at the same time across all sources.
+///
+/// Most polls spend their time waiting on the network, so the bound is about file
+/// descriptors, not CPU: each poll in flight holds about one socket. 512 lets a thousand health
+/// checks answering in 50 ms finish a round in two waves (about 100 ms; 64 would take 16 waves,
+/// 800 ms) while staying at half of the 1,024 open files that many systems allow a process by
+/// default, leaving the rest for the store, the terminal and idle pooled connections.
+pub const MAX_CONCURRENT_POLLS: usize = 512;
 
 /// A failing source is never retried less often than this (unless its own `every` is longer).
 const MAX_BACKOFF: Duration = Duration::from_secs(5 * 60);
@@ -67,6 +76,9 @@ pub enum SourceError {
     BadResponse { what: String, reason: String },
     #[error("answer larger than {} MiB, not read", .0 / (1024 * 1024))]
     TooLarge(usize),
+    /// Reading a local file or running a local command failed (`what` says which).
+    #[error("{what}: {reason}")]
+    Read { what: String, reason: String },
     /// The poller could not be set up from its configuration (bad header, unreadable secret).
     #[error("{0}")]
     Setup(String),
@@ -83,20 +95,68 @@ pub trait Poller {
     fn poll(&mut self) -> impl Future<Output = Result<Observation, SourceError>> + Send;
 }
 
+/// What the pollers started together (by [`spawn`] or [`poll_once_all`]) share.
+///
+/// `http` and `release` sources share one HTTP client: a thousand health checks would
+/// otherwise build a thousand TLS set-ups and connection pools, each holding its own idle
+/// connections. The kinds that need a client of their own (client certificates, self-signed
+/// lab hosts) keep building one with [`fetch::client`]. Not process-wide on purpose: a client's
+/// pooled connections belong to the tokio runtime that opened them.
+#[derive(Debug, Clone)]
+pub struct SharedClients {
+    /// Why the client could not be built, if it could not: each source that needs it reports so.
+    http: Result<reqwest::Client, String>,
+}
+
+impl SharedClients {
+    pub fn new() -> SharedClients {
+        SharedClients {
+            http: fetch::shared_client().map_err(|e| e.to_string()),
+        }
+    }
+
+    fn http(&self) -> Result<reqwest::Client, SourceError> {
+        self.http.clone().map_err(SourceError::Setup)
+    }
+}
+
+impl Default for SharedClients {
+    fn default() -> Self {
+        SharedClients::new()
+    }
+}
+
 /// The poller of each configured kind.
+// One value per source, built once and kept by its task: a few hundred bytes of difference
+// between kinds is not worth a box per poller.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum SourcePoller {
     Local(LocalPoller),
+    Http(HttpPoller),
+    Release(ReleasePoller),
 }
 
 impl SourcePoller {
     /// Builds the poller for `source`. Fallible because some kinds need set-up (a TLS client,
     /// a parsed URL) that can fail; such a failure is reported like a failed poll.
-    pub fn new(source: &SourceConfig) -> Result<SourcePoller, SourceError> {
+    pub fn new(source: &SourceConfig, shared: &SharedClients) -> Result<SourcePoller, SourceError> {
         Ok(match &source.spec {
             SourceSpec::Local(limits) => {
                 SourcePoller::Local(LocalPoller::new(&source.name, limits.clone()))
             }
+            SourceSpec::Http(spec) => SourcePoller::Http(HttpPoller::new(
+                &source.name,
+                spec.clone(),
+                source.timeout,
+                shared.http()?,
+            )),
+            SourceSpec::Release(spec) => SourcePoller::Release(ReleasePoller::new(
+                &source.name,
+                spec.clone(),
+                source.timeout,
+                shared.http()?,
+            )),
             _ => return Err(SourceError::Unsupported(source.kind())),
         })
     }
@@ -106,6 +166,8 @@ impl Poller for SourcePoller {
     async fn poll(&mut self) -> Result<Observation, SourceError> {
         match self {
             SourcePoller::Local(poller) => poller.poll().await,
+            SourcePoller::Http(poller) => poller.poll().await,
+            SourcePoller::Release(poller) => poller.poll().await,
         }
     }
 }
@@ -118,6 +180,7 @@ pub fn spawn(
     shutdown: watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
     let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_POLLS));
+    let shared = SharedClients::new();
     sources
         .into_iter()
         .map(|source| {
@@ -126,7 +189,7 @@ pub fn spawn(
                 every: source.every,
                 timeout: source.timeout,
             };
-            let poller = SourcePoller::new(&source);
+            let poller = SourcePoller::new(&source, &shared);
             tokio::spawn(run_source(
                 schedule,
                 poller,
@@ -288,24 +351,31 @@ pub struct PollReport {
 /// Polls every source once, concurrently (bounded like the supervisor), each within its own
 /// timeout, and returns the reports in configuration order.
 pub async fn poll_once_all(sources: &[SourceConfig]) -> Vec<PollReport> {
-    futures_util::stream::iter(sources)
-        .map(|source| async move {
-            let polled = match SourcePoller::new(source) {
-                Ok(mut poller) => timed_poll(&mut poller, source.timeout).await,
-                Err(setup) => TimedPoll::failed(setup.to_string()),
-            };
-            PollReport {
-                source: source.name.clone(),
-                kind: source.kind(),
-                every: source.every,
-                at: polled.at,
-                latency_ms: polled.latency_ms,
-                result: polled.result,
-            }
-        })
-        .buffered(MAX_CONCURRENT_POLLS)
-        .collect()
-        .await
+    let shared = &SharedClients::new();
+    // Unordered so a slow source early in the list does not hold finished polls' slots (as
+    // `buffered` would) and stall the rest; the order is restored afterwards.
+    let mut reports: Vec<(usize, PollReport)> =
+        futures_util::stream::iter(sources.iter().enumerate())
+            .map(|(index, source)| async move {
+                let polled = match SourcePoller::new(source, shared) {
+                    Ok(mut poller) => timed_poll(&mut poller, source.timeout).await,
+                    Err(setup) => TimedPoll::failed(setup.to_string()),
+                };
+                let report = PollReport {
+                    source: source.name.clone(),
+                    kind: source.kind(),
+                    every: source.every,
+                    at: polled.at,
+                    latency_ms: polled.latency_ms,
+                    result: polled.result,
+                };
+                (index, report)
+            })
+            .buffer_unordered(MAX_CONCURRENT_POLLS)
+            .collect()
+            .await;
+    reports.sort_unstable_by_key(|(index, _)| *index);
+    reports.into_iter().map(|(_, report)| report).collect()
 }
 
 /// The Sources view row of a source that has not been polled yet.
