@@ -171,6 +171,8 @@ fn transport_error(url: &str, error: &reqwest::Error) -> SourceError {
     }
     let kind = if error.is_timeout() {
         "timed out"
+    } else if is_tls_failure(error) {
+        "TLS handshake failed"
     } else if error.is_connect() {
         "cannot connect"
     } else if error.is_body() || error.is_decode() {
@@ -181,5 +183,33 @@ fn transport_error(url: &str, error: &reqwest::Error) -> SourceError {
     SourceError::Http {
         url: mask_url(url),
         reason: format!("{kind}: {reason}"),
+    }
+}
+
+/// Whether TLS itself failed (a plain-HTTP port behind an https URL, an expired or untrusted
+/// certificate), which reqwest reports only as a connect error.
+fn is_tls_failure(error: &reqwest::Error) -> bool {
+    let mut cause = std::error::Error::source(error);
+    while let Some(current) = cause {
+        if is_or_wraps_rustls(current) {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+/// rustls's error travels inside I/O errors (nested, from the connector), whose `source()`
+/// skips it, hence the look through `get_ref`.
+fn is_or_wraps_rustls(error: &(dyn std::error::Error + 'static)) -> bool {
+    if error.is::<rustls::Error>() {
+        return true;
+    }
+    match error
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+    {
+        Some(inner) => is_or_wraps_rustls(inner),
+        None => false,
     }
 }
