@@ -378,3 +378,23 @@ async fn the_release_poller_reads_again_at_every_poll() {
         Some(("v2".to_owned(), "v1".to_owned()))
     );
 }
+
+#[tokio::test]
+async fn a_round_reports_in_configuration_order_whatever_answers_first() {
+    let slow = FakeServer::start(|_| {
+        Reply::json(200, r#"{"status":"ok"}"#).after(Duration::from_millis(300))
+    })
+    .await;
+    let fast = FakeServer::start(|_| Reply::json(200, r#"{"status":"ok"}"#)).await;
+    let source = |name: &str, server: &FakeServer| SourceConfig {
+        name: name.to_owned(),
+        every: Duration::from_secs(10),
+        timeout: TIMEOUT,
+        spec: SourceSpec::Http(health_spec(server.url("/health"))),
+    };
+    let reports = poll_once_all(&[source("slow", &slow), source("fast", &fast)]).await;
+    let names: Vec<&str> = reports.iter().map(|r| r.source.as_str()).collect();
+    assert_eq!(names, ["slow", "fast"]);
+    assert!(reports.iter().all(|r| r.kind == "http" && r.result.is_ok()));
+    assert!(reports[0].latency_ms >= 300);
+}

@@ -75,8 +75,7 @@ pub fn client(timeout: Duration, verify_tls: bool) -> Result<reqwest::Client, So
 
 /// One client for many sources: it verifies certificates and has no timeout of its own, so
 /// every request must carry its source's ([`reqwest::RequestBuilder::timeout`], which also
-/// bounds connecting). Sharing it shares one connection pool and one TLS set-up (root store,
-/// session cache) instead of building one per source.
+/// bounds connecting). Sources sharing it share one pool of keep-alive connections.
 pub fn shared_client() -> Result<reqwest::Client, SourceError> {
     builder()
         .build()

@@ -97,11 +97,12 @@ pub trait Poller {
 
 /// What the pollers started together (by [`spawn`] or [`poll_once_all`]) share.
 ///
-/// `http` and `release` sources share one HTTP client: a thousand health checks would
-/// otherwise build a thousand TLS set-ups and connection pools, each holding its own idle
-/// connections. The kinds that need a client of their own (client certificates, self-signed
-/// lab hosts) keep building one with [`fetch::client`]. Not process-wide on purpose: a client's
-/// pooled connections belong to the tokio runtime that opened them.
+/// `http` and `release` sources share one HTTP client, so sources on the same host and port
+/// (several health paths of one API) share one pool of keep-alive connections instead of each
+/// holding idle sockets of its own. Building a client is cheap (microseconds; see the
+/// `http_round` benchmark), so this is about sockets, not CPU. The kinds that need a client of
+/// their own (self-signed lab hosts) keep building one with [`fetch::client`]. Not process-wide
+/// on purpose: a client's pooled connections belong to the tokio runtime that opened them.
 #[derive(Debug, Clone)]
 pub struct SharedClients {
     /// Why the client could not be built, if it could not: each source that needs it reports so.
@@ -351,25 +352,36 @@ pub struct PollReport {
 /// Polls every source once, concurrently (bounded like the supervisor), each within its own
 /// timeout, and returns the reports in configuration order.
 pub async fn poll_once_all(sources: &[SourceConfig]) -> Vec<PollReport> {
-    let shared = &SharedClients::new();
-    // Unordered so a slow source early in the list does not hold finished polls' slots (as
-    // `buffered` would) and stall the rest; the order is restored afterwards.
+    let shared = SharedClients::new();
+    // Each poll is a task of its own, as under the supervisor, so polls use every core rather
+    // than all running on the caller's thread (a thousand HTTP checks finish a round in about
+    // two thirds of the time), and a poller that panics fails its own report only. Unordered
+    // so a slow source early in the list does not hold finished polls' slots (as `buffered`
+    // would) and stall the rest; the order is restored afterwards.
     let mut reports: Vec<(usize, PollReport)> =
-        futures_util::stream::iter(sources.iter().enumerate())
-            .map(|(index, source)| async move {
-                let polled = match SourcePoller::new(source, shared) {
-                    Ok(mut poller) => timed_poll(&mut poller, source.timeout).await,
-                    Err(setup) => TimedPoll::failed(setup.to_string()),
-                };
-                let report = PollReport {
-                    source: source.name.clone(),
-                    kind: source.kind(),
-                    every: source.every,
-                    at: polled.at,
-                    latency_ms: polled.latency_ms,
-                    result: polled.result,
-                };
-                (index, report)
+        futures_util::stream::iter(sources.iter().cloned().enumerate())
+            .map(|(index, source)| {
+                let shared = shared.clone();
+                async move {
+                    let (name, kind, every) = (source.name.clone(), source.kind(), source.every);
+                    let polled = tokio::spawn(async move {
+                        match SourcePoller::new(&source, &shared) {
+                            Ok(mut poller) => timed_poll(&mut poller, source.timeout).await,
+                            Err(setup) => TimedPoll::failed(setup.to_string()),
+                        }
+                    })
+                    .await
+                    .unwrap_or_else(|crash| TimedPoll::failed(format!("poller crashed: {crash}")));
+                    let report = PollReport {
+                        source: name,
+                        kind,
+                        every,
+                        at: polled.at,
+                        latency_ms: polled.latency_ms,
+                        result: polled.result,
+                    };
+                    (index, report)
+                }
             })
             .buffer_unordered(MAX_CONCURRENT_POLLS)
             .collect()
