@@ -15,8 +15,10 @@
 //! - **It answered rightly but slower than `latency_warn`**: `degraded`, with an `EndpointSlow`
 //!   warning.
 //! - **Its certificate expires in fewer than `tls_warn_days`**: a `TlsCertificateExpiring`
-//!   alert, a warning that turns critical under [`TLS_CRITICAL_DAYS`] days or once expired; an
-//!   otherwise healthy host shows `degraded` until the certificate is renewed.
+//!   alert, a warning that turns critical under [`TLS_CRITICAL_DAYS`] days; an otherwise
+//!   healthy host shows `degraded` until the certificate is renewed. Once it has expired the
+//!   handshake itself fails (certificates are always verified), so the source fails with
+//!   `TLS handshake failed: invalid peer certificate: Expired`.
 //!
 //! The request carries an `X-Request-ID` (shown in the row) so the check can be found in the
 //! server's own logs.
