@@ -7,7 +7,7 @@ use chrono::Utc;
 use ondeck::config::{AlertmanagerSource, PrometheusSource, SourceConfig, SourceSpec};
 use ondeck::model::{AlertRow, AlertState, Observation, Severity};
 use ondeck::sources::alertmanager::ALERTMANAGER_UNREACHABLE;
-use ondeck::sources::{Poller, SourcePoller, poll_once_all};
+use ondeck::sources::{Poller, SharedClients, SourcePoller, poll_once_all};
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -22,12 +22,15 @@ fn alertmanager_url() -> String {
 }
 
 fn poller(spec: SourceSpec) -> SourcePoller {
-    SourcePoller::new(&SourceConfig {
-        name: "am".into(),
-        every: Duration::from_secs(5),
-        timeout: Duration::from_secs(5),
-        spec,
-    })
+    SourcePoller::new(
+        &SourceConfig {
+            name: "am".into(),
+            every: Duration::from_secs(5),
+            timeout: Duration::from_secs(5),
+            spec,
+        },
+        &SharedClients::new(),
+    )
     .unwrap()
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use ondeck::config::{OpenBaoSource, SourceConfig, SourceSpec};
 use ondeck::model::{AlertState, HostStatus, Severity};
 use ondeck::sources::openbao::{OPENBAO_SEALED, OPENBAO_UNREACHABLE};
-use ondeck::sources::{Poller, SourcePoller};
+use ondeck::sources::{Poller, SharedClients, SourcePoller};
 use serde_json::json;
 
 fn env(name: &str) -> String {
@@ -16,14 +16,17 @@ fn env(name: &str) -> String {
 }
 
 fn poller(urls: &[String]) -> SourcePoller {
-    SourcePoller::new(&SourceConfig {
-        name: "bao".into(),
-        every: Duration::from_secs(5),
-        timeout: Duration::from_secs(5),
-        spec: SourceSpec::OpenBao(OpenBaoSource {
-            urls: urls.to_vec(),
-        }),
-    })
+    SourcePoller::new(
+        &SourceConfig {
+            name: "bao".into(),
+            every: Duration::from_secs(5),
+            timeout: Duration::from_secs(5),
+            spec: SourceSpec::OpenBao(OpenBaoSource {
+                urls: urls.to_vec(),
+            }),
+        },
+        &SharedClients::new(),
+    )
     .unwrap()
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ondeck::config::{PrometheusSource, SourceConfig, SourceSpec};
 use ondeck::model::{AlertState, HostStatus, Observation, Severity};
-use ondeck::sources::{Poller, SourceError, SourcePoller};
+use ondeck::sources::{Poller, SharedClients, SourceError, SourcePoller};
 use tokio::time::Instant;
 
 /// The target the lab's Prometheus scrapes where nothing listens (its `api_backend` job).
@@ -17,12 +17,15 @@ fn prometheus_url() -> String {
 }
 
 fn poller(url: String) -> SourcePoller {
-    SourcePoller::new(&SourceConfig {
-        name: "prom".into(),
-        every: Duration::from_secs(5),
-        timeout: Duration::from_secs(5),
-        spec: SourceSpec::Prometheus(PrometheusSource { url }),
-    })
+    SourcePoller::new(
+        &SourceConfig {
+            name: "prom".into(),
+            every: Duration::from_secs(5),
+            timeout: Duration::from_secs(5),
+            spec: SourceSpec::Prometheus(PrometheusSource { url }),
+        },
+        &SharedClients::new(),
+    )
     .unwrap()
 }
 

@@ -43,30 +43,32 @@ impl Fetched {
         if (200..300).contains(&self.status) {
             return Ok(self);
         }
-        let snippet: String = String::from_utf8_lossy(&self.body)
+        Err(SourceError::Status {
+            url: mask_url(url),
+            status: self.status,
+            body: self.body_snippet(),
+        })
+    }
+
+    /// The start of the body on one line, to quote in an error or alert.
+    pub fn body_snippet(&self) -> String {
+        String::from_utf8_lossy(&self.body)
             .chars()
             .take(120)
             .collect::<String>()
             .split_whitespace()
             .collect::<Vec<_>>()
-            .join(" ");
-        Err(SourceError::Status {
-            url: mask_url(url),
-            status: self.status,
-            body: snippet,
-        })
+            .join(" ")
     }
 }
 
 /// A client for one source. `timeout` bounds a whole request; `verify_tls = false` is for lab
 /// hosts with self-signed certificates and is never the default.
 pub fn client(timeout: Duration, verify_tls: bool) -> Result<reqwest::Client, SourceError> {
-    reqwest::Client::builder()
+    builder()
         .timeout(timeout)
         .connect_timeout(timeout)
-        .tls_info(true)
         .danger_accept_invalid_certs(!verify_tls)
-        .user_agent(concat!("ondeck/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| SourceError::Setup(e.to_string()))
 }
@@ -77,6 +79,23 @@ pub fn client(timeout: Duration, verify_tls: bool) -> Result<reqwest::Client, So
 /// cancel the whole poll and with it the answers of the endpoints that did reply.
 pub fn endpoint_timeout(poll_timeout: Duration) -> Duration {
     poll_timeout.mul_f64(0.75)
+}
+
+/// One client for many sources: it verifies certificates and has no timeout of its own, so
+/// every request must carry its source's ([`reqwest::RequestBuilder::timeout`], which also
+/// bounds connecting). Sources sharing it share one pool of keep-alive connections.
+pub fn shared_client() -> Result<reqwest::Client, SourceError> {
+    builder()
+        .build()
+        .map_err(|e| SourceError::Setup(e.to_string()))
+}
+
+/// What every client ondeck builds has: its name, and the peer certificate kept for the
+/// `http` source's expiry check.
+fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .tls_info(true)
+        .user_agent(concat!("ondeck/", env!("CARGO_PKG_VERSION")))
 }
 
 /// GET `url` with `headers`, reading at most [`MAX_BODY_BYTES`].
@@ -159,6 +178,8 @@ fn transport_error(url: &str, error: &reqwest::Error) -> SourceError {
     }
     let kind = if error.is_timeout() {
         "timed out"
+    } else if is_tls_failure(error) {
+        "TLS handshake failed"
     } else if error.is_connect() {
         "cannot connect"
     } else if error.is_body() || error.is_decode() {
@@ -169,5 +190,33 @@ fn transport_error(url: &str, error: &reqwest::Error) -> SourceError {
     SourceError::Http {
         url: mask_url(url),
         reason: format!("{kind}: {reason}"),
+    }
+}
+
+/// Whether TLS itself failed (a plain-HTTP port behind an https URL, an expired or untrusted
+/// certificate), which reqwest reports only as a connect error.
+fn is_tls_failure(error: &reqwest::Error) -> bool {
+    let mut cause = std::error::Error::source(error);
+    while let Some(current) = cause {
+        if is_or_wraps_rustls(current) {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+/// rustls's error travels inside I/O errors (nested, from the connector), whose `source()`
+/// skips it, hence the look through `get_ref`.
+fn is_or_wraps_rustls(error: &(dyn std::error::Error + 'static)) -> bool {
+    if error.is::<rustls::Error>() {
+        return true;
+    }
+    match error
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+    {
+        Some(inner) => is_or_wraps_rustls(inner),
+        None => false,
     }
 }

@@ -1,0 +1,416 @@
+//! The `release` source: which release runs in each environment and which ran before it, read
+//! from a deploy-state document — a URL, a file, or the standard output of a command.
+//!
+//! The document describes one environment:
+//!
+//! ```json
+//! {"current_ref": "v2.4.1", "previous_ref": "v2.4.0", "deployed_at": "2025-05-02T09:14:00Z", "deployed_by": "ana"}
+//! ```
+//!
+//! or several, keyed by name, of which `environments` picks the ones to show:
+//!
+//! ```json
+//! {"prod": {"current_ref": "v2.4.1", "previous_ref": "v2.4.0"}, "dev": {"current_ref": "main-8f3e2a1"}}
+//! ```
+//!
+//! Each environment becomes a host row (kind `release`, `version` = the current release) whose
+//! fields keep both refs, so the rollback action finds its target in the row
+//! ([`rollback_target`]). A command is run directly, never through a shell, and is killed if the
+//! poll times out; whatever it prints beyond [`fetch::MAX_BODY_BYTES`] is refused, like an
+//! oversized HTTP answer.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::fetch::{self, MAX_BODY_BYTES};
+use super::{Poller, SourceError};
+use crate::config::{ReleaseFrom, ReleaseSource, mask_url};
+use crate::model::{HostRow, HostStatus, Observation};
+
+/// How much of a failing command's standard error is kept to explain the failure.
+const STDERR_KEPT_BYTES: u64 = 4096;
+
+/// Reads one deploy state.
+#[derive(Debug)]
+pub struct ReleasePoller {
+    source: String,
+    spec: ReleaseSource,
+    timeout: Duration,
+    /// Used for `url` only; shared, so each request carries `timeout`.
+    client: reqwest::Client,
+}
+
+impl ReleasePoller {
+    pub fn new(
+        source: &str,
+        spec: ReleaseSource,
+        timeout: Duration,
+        client: reqwest::Client,
+    ) -> ReleasePoller {
+        ReleasePoller {
+            source: source.to_owned(),
+            spec,
+            timeout,
+            client,
+        }
+    }
+
+    async fn read_state(&self) -> Result<Vec<u8>, SourceError> {
+        match &self.spec.from {
+            ReleaseFrom::Url(url) => {
+                let request = self.client.get(url).timeout(self.timeout);
+                Ok(fetch::send(request, url).await?.require_success(url)?.body)
+            }
+            ReleaseFrom::File(path) => read_file(path).await,
+            ReleaseFrom::Argv(argv) => run(argv).await,
+        }
+    }
+}
+
+impl Poller for ReleasePoller {
+    async fn poll(&mut self) -> Result<Observation, SourceError> {
+        let bytes = self.read_state().await?;
+        let document: Value =
+            serde_json::from_slice(&bytes).map_err(|e| SourceError::BadResponse {
+                what: format!("deploy state from {}", origin(&self.spec.from)),
+                reason: e.to_string(),
+            })?;
+        let hosts = release_rows(&self.source, &self.spec.environments, &document, Utc::now())
+            .map_err(|reason| SourceError::BadResponse {
+                what: format!("deploy state from {}", origin(&self.spec.from)),
+                reason,
+            })?;
+        Ok(Observation {
+            hosts,
+            ..Observation::default()
+        })
+    }
+}
+
+/// Where the state comes from, for messages: a URL without its password, a path, or the
+/// program only (arguments may carry a token).
+fn origin(from: &ReleaseFrom) -> String {
+    match from {
+        ReleaseFrom::Url(url) => mask_url(url),
+        ReleaseFrom::File(path) => path.display().to_string(),
+        ReleaseFrom::Argv(argv) => match argv.first() {
+            Some(program) => format!("`{program}`"),
+            None => "an empty command".to_owned(),
+        },
+    }
+}
+
+/// One environment's deploy state as the document gives it.
+#[derive(Debug, Deserialize)]
+struct DeployState {
+    current_ref: String,
+    #[serde(default)]
+    previous_ref: Option<String>,
+    #[serde(default)]
+    deployed_at: Option<String>,
+    #[serde(default)]
+    deployed_by: Option<String>,
+}
+
+/// The host rows a deploy-state document describes: one named after the source when
+/// `environments` is empty (the document is one environment), else one per listed environment,
+/// named after it. The error says what is missing and how to fix the configuration.
+pub fn release_rows(
+    source: &str,
+    environments: &[String],
+    document: &Value,
+    now: DateTime<Utc>,
+) -> Result<Vec<HostRow>, String> {
+    if environments.is_empty() {
+        if document.get("current_ref").is_none() {
+            return Err(match environment_names(document) {
+                Some(names) => format!(
+                    "no `current_ref` at the top level; it looks like one entry per environment: set environments = [{names}]"
+                ),
+                None => "no `current_ref` at the top level".to_owned(),
+            });
+        }
+        let state = parse_state(document).map_err(|e| format!("{e}"))?;
+        return Ok(vec![release_row(source, source, None, state, now)]);
+    }
+    environments
+        .iter()
+        .map(|environment| {
+            let entry = document.get(environment).ok_or_else(|| {
+                let present = environment_names(document).unwrap_or_default();
+                format!("no environment `{environment}` (present: {present})")
+            })?;
+            let state = parse_state(entry).map_err(|e| format!("`{environment}`: {e}"))?;
+            Ok(release_row(
+                source,
+                environment,
+                Some(environment),
+                state,
+                now,
+            ))
+        })
+        .collect()
+}
+
+fn parse_state(value: &Value) -> Result<DeployState, serde_json::Error> {
+    DeployState::deserialize(value)
+}
+
+/// The keys of a document whose values are objects holding a `current_ref`, quoted for a
+/// configuration line; `None` when there are none.
+fn environment_names(document: &Value) -> Option<String> {
+    let names: Vec<String> = document
+        .as_object()?
+        .iter()
+        .filter(|(_, entry)| entry.get("current_ref").is_some())
+        .map(|(name, _)| format!("\"{name}\""))
+        .collect();
+    (!names.is_empty()).then(|| names.join(", "))
+}
+
+fn release_row(
+    source: &str,
+    name: &str,
+    environment: Option<&str>,
+    state: DeployState,
+    now: DateTime<Utc>,
+) -> HostRow {
+    let mut fields = BTreeMap::from([("current_ref".to_owned(), json!(state.current_ref))]);
+    let optional = [
+        ("environment", environment.map(str::to_owned)),
+        ("previous_ref", state.previous_ref),
+        ("deployed_at", state.deployed_at),
+        ("deployed_by", state.deployed_by),
+    ];
+    for (key, value) in optional {
+        if let Some(value) = value {
+            fields.insert(key.to_owned(), json!(value));
+        }
+    }
+    HostRow {
+        source: source.to_owned(),
+        name: name.to_owned(),
+        kind: "release".to_owned(),
+        status: HostStatus::Up,
+        latency_ms: None,
+        cpu_pct: None,
+        mem_pct: None,
+        disk_pct: None,
+        load1: None,
+        uptime_s: None,
+        version: Some(state.current_ref),
+        observed_at: now,
+        fields,
+    }
+}
+
+/// The release a rollback of this row would go from and to: its current and previous refs.
+/// `None` for a row that is not a release, has no previous release, or whose previous release
+/// is the current one (nothing to roll back to).
+pub fn rollback_target(row: &HostRow) -> Option<(String, String)> {
+    if row.kind != "release" {
+        return None;
+    }
+    let field = |key: &str| {
+        row.fields
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+    };
+    let (from, to) = (field("current_ref")?, field("previous_ref")?);
+    (from != to).then(|| (from.to_owned(), to.to_owned()))
+}
+
+async fn read_file(path: &Path) -> Result<Vec<u8>, SourceError> {
+    let failed = |e: std::io::Error| SourceError::Read {
+        what: format!("reading deploy state {}", path.display()),
+        reason: e.to_string(),
+    };
+    let file = tokio::fs::File::open(path).await.map_err(failed)?;
+    read_capped(file).await.map_err(failed)?
+}
+
+/// Up to [`MAX_BODY_BYTES`]; more is refused rather than read into memory.
+async fn read_capped(
+    reader: impl AsyncRead + Unpin,
+) -> std::io::Result<Result<Vec<u8>, SourceError>> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_BODY_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .await?;
+    Ok(if bytes.len() > MAX_BODY_BYTES {
+        Err(SourceError::TooLarge(MAX_BODY_BYTES))
+    } else {
+        Ok(bytes)
+    })
+}
+
+/// Runs `argv` (no shell) and returns its standard output. Dropping the future — the
+/// supervisor's timeout — kills the command.
+async fn run(argv: &[String]) -> Result<Vec<u8>, SourceError> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| SourceError::Setup("`argv` is empty: name the command to run".into()))?;
+    let failed = |doing: &str, e: std::io::Error| SourceError::Read {
+        what: format!("{doing} `{program}`"),
+        reason: e.to_string(),
+    };
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| failed("starting", e))?;
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        // Both were asked for as pipes above, so they are there; this keeps a broken promise
+        // from turning into a panic.
+        return Err(SourceError::Setup(format!(
+            "no output pipes for `{program}`"
+        )));
+    };
+    // Both pipes are read at once: a command that fills one while nobody reads it would
+    // otherwise block forever.
+    let (output, explanation) = tokio::join!(read_capped(stdout), keep_start_of(stderr));
+    let output = output.map_err(|e| failed("reading the output of", e))?;
+    // Over the cap: returning drops the child, which kills it.
+    let output = output?;
+    let status = child.wait().await.map_err(|e| failed("waiting for", e))?;
+    if !status.success() {
+        let first_line = explanation
+            .lines()
+            .map(str::trim)
+            .find(|line| !line.is_empty())
+            .unwrap_or("no error output");
+        return Err(SourceError::Read {
+            what: format!("`{program}` {status}"),
+            reason: first_line.to_owned(),
+        });
+    }
+    Ok(output)
+}
+
+/// The start of a stream as text, draining the rest so the writer never blocks on a full pipe.
+async fn keep_start_of(mut reader: impl AsyncRead + Unpin) -> String {
+    let mut kept = Vec::new();
+    // A read error only loses the explanation, not the result, so it is not an error here.
+    let _ = (&mut reader)
+        .take(STDERR_KEPT_BYTES)
+        .read_to_end(&mut kept)
+        .await;
+    let _ = tokio::io::copy(&mut reader, &mut tokio::io::sink()).await;
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+    }
+
+    #[test]
+    fn one_environment_is_named_after_the_source() {
+        let document = json!({
+            "current_ref": "v2.4.1",
+            "previous_ref": "v2.4.0",
+            "deployed_at": "2025-05-02T09:14:00Z",
+            "deployed_by": "ana"
+        });
+        let rows = release_rows("deploy-prod", &[], &document, now()).unwrap();
+        assert_eq!(rows.len(), 1);
+        let row = &rows[0];
+        assert_eq!(
+            (row.source.as_str(), row.name.as_str(), row.kind.as_str()),
+            ("deploy-prod", "deploy-prod", "release")
+        );
+        assert_eq!(row.status, HostStatus::Up);
+        assert_eq!(row.version.as_deref(), Some("v2.4.1"));
+        assert_eq!(row.observed_at, now());
+        assert_eq!(row.fields["previous_ref"], json!("v2.4.0"));
+        assert_eq!(row.fields["deployed_at"], json!("2025-05-02T09:14:00Z"));
+        assert_eq!(row.fields["deployed_by"], json!("ana"));
+        assert!(!row.fields.contains_key("environment"));
+        assert_eq!(
+            rollback_target(row),
+            Some(("v2.4.1".to_owned(), "v2.4.0".to_owned()))
+        );
+    }
+
+    #[test]
+    fn listed_environments_become_one_row_each() {
+        let document = json!({
+            "prod": {"current_ref": "v2.4.1", "previous_ref": "v2.4.0"},
+            "dev": {"current_ref": "main-8f3e2a1"},
+            "scratch": {"current_ref": "x"}
+        });
+        let environments = vec!["prod".to_owned(), "dev".to_owned()];
+        let rows = release_rows("deploys", &environments, &document, now()).unwrap();
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["prod", "dev"]);
+        assert_eq!(rows[0].fields["environment"], json!("prod"));
+        assert_eq!(rows[1].version.as_deref(), Some("main-8f3e2a1"));
+        assert_eq!(
+            rollback_target(&rows[1]),
+            None,
+            "dev has no previous release"
+        );
+    }
+
+    #[test]
+    fn a_missing_environment_names_the_ones_present() {
+        let document = json!({"prod": {"current_ref": "a"}, "dev": {"current_ref": "b"}});
+        let error = release_rows("d", &["staging".to_owned()], &document, now()).unwrap_err();
+        assert_eq!(
+            error,
+            r#"no environment `staging` (present: "dev", "prod")"#
+        );
+        let error = release_rows("d", &[], &document, now()).unwrap_err();
+        assert_eq!(
+            error,
+            r#"no `current_ref` at the top level; it looks like one entry per environment: set environments = ["dev", "prod"]"#
+        );
+    }
+
+    #[test]
+    fn a_malformed_state_says_what_is_wrong() {
+        let error = release_rows("d", &[], &json!({"current_ref": 7}), now()).unwrap_err();
+        assert!(error.starts_with("invalid type: integer `7`"), "{error}");
+        let document = json!({"prod": {"previous_ref": "a"}});
+        let error = release_rows("d", &["prod".to_owned()], &document, now()).unwrap_err();
+        assert_eq!(error, "`prod`: missing field `current_ref`");
+    }
+
+    #[test]
+    fn no_rollback_target_without_two_different_releases() {
+        let document = json!({"current_ref": "v1", "previous_ref": "v1"});
+        let row = &release_rows("d", &[], &document, now()).unwrap()[0];
+        assert_eq!(rollback_target(row), None);
+        let mut other = row.clone();
+        other.kind = "http".into();
+        other.fields.insert("previous_ref".into(), json!("v0"));
+        assert_eq!(rollback_target(&other), None, "only release rows");
+        let mut blank = row.clone();
+        blank.fields.insert("previous_ref".into(), json!("  "));
+        assert_eq!(rollback_target(&blank), None);
+    }
+
+    #[test]
+    fn arguments_stay_out_of_messages() {
+        let from = ReleaseFrom::Argv(vec!["./deploy.py".into(), "--token=s3cret".into()]);
+        assert_eq!(origin(&from), "`./deploy.py`");
+        let from = ReleaseFrom::Url("https://ci:pw@deploy.example.com/state".into());
+        assert!(!origin(&from).contains("pw@"));
+    }
+}
