@@ -1,0 +1,74 @@
+//! The real binary in a pseudo-terminal, pointed at the real services the test script starts:
+//! what an operator sees of a firing Prometheus alert, a sealed OpenBao node and PostgreSQL's
+//! sessions.
+
+mod common;
+
+use common::pty::{Screen, terminal_restored};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/test-all.sh"))
+}
+
+#[test]
+#[ignore = "needs services: scripts/test-all.sh"]
+fn the_console_shows_the_firing_alert_the_sealed_node_and_database_sessions() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("ondeck.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[source]]
+name = "prom"
+kind = "prometheus"
+url = "{prom}"
+every = "2s"
+
+[[source]]
+name = "bao"
+kind = "openbao"
+url = "{bao}"
+every = "2s"
+
+[[source]]
+name = "db"
+kind = "postgres"
+url = "{pg}"
+every = "2s"
+"#,
+            prom = env("ONDECK_TEST_PROM_URL"),
+            bao = env("ONDECK_TEST_BAO_SEALED_URL"),
+            pg = env("ONDECK_TEST_PG_URL"),
+        ),
+    )
+    .unwrap();
+    // A database session of somebody else's, for the Sessions pane to show.
+    let mut psql = std::process::Command::new("psql")
+        .args([&env("ONDECK_TEST_PG_URL"), "-c", "select pg_sleep(60)"])
+        .env("PGAPPNAME", "someone-elses-app")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("psql");
+
+    let mut screen = Screen::start(
+        home.path(),
+        &["--config", config.to_str().unwrap()],
+        160,
+        48,
+        &[],
+    );
+    let shown = screen.wait_for("the firing alert and the sealed node", |s| {
+        s.contains("ServiceDown") && s.contains("sealed")
+    });
+    assert!(shown.contains("critical"), "{shown}");
+    screen.type_keys("2z");
+    screen.wait_for("the database session", |s| {
+        s.contains("postgres") && s.contains("active")
+    });
+    screen.type_keys("q");
+    assert_eq!(screen.wait_exit(), 0);
+    assert!(terminal_restored(&screen.raw_output()));
+    let _ = psql.kill();
+    let _ = psql.wait();
+}
