@@ -81,7 +81,12 @@ pub async fn run(console: Console) -> Result<()> {
         .iter()
         .map(|s| crate::sources::pending_row(&s.name, s.kind(), s.every))
         .collect();
-    state.alert_sources = config.sources.iter().map(|s| s.name.clone()).collect();
+    state.alert_sources = config
+        .sources
+        .iter()
+        .filter(|s| s.raises_alerts())
+        .map(|s| s.name.clone())
+        .collect();
 
     let (tx, mut rx) = mpsc::channel::<Msg>(1024);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);

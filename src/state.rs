@@ -197,7 +197,7 @@ pub struct AppState {
     pub views: [PaneView; 5],
     /// Every configured source, in configuration order.
     pub sources: Vec<SourceRow>,
-    /// Which panes each source feeds, so an Alerts pane fed only by failing sources can say
+    /// The sources that can raise alerts, so an Alerts pane fed only by failing sources can say
     /// "NO DATA" instead of looking green.
     pub alert_sources: Vec<String>,
     /// Set whenever something visible changed; the loop draws and clears it.

@@ -512,3 +512,20 @@ fn unresolvable_secrets_are_listed_by_where_they_are_configured() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn release_sources_are_not_counted_as_alert_sources() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/flask-ec2.toml");
+    let config = config::load(Some(&path)).unwrap();
+    let mut kinds_seen = (false, false);
+    for source in &config.sources {
+        let is_release = matches!(source.spec, SourceSpec::Release(_));
+        assert_eq!(source.raises_alerts(), !is_release, "{}", source.name);
+        if is_release {
+            kinds_seen.0 = true;
+        } else {
+            kinds_seen.1 = true;
+        }
+    }
+    assert_eq!(kinds_seen, (true, true), "the example has both kinds");
+}

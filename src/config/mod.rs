@@ -143,6 +143,12 @@ impl SourceConfig {
             SourceSpec::Release(_) => "release",
         }
     }
+
+    /// Whether this source can raise alerts: a deploy-state source only reports releases, so
+    /// its health says nothing about whether the Alerts pane is complete.
+    pub fn raises_alerts(&self) -> bool {
+        !matches!(self.spec, SourceSpec::Release(_))
+    }
 }
 
 #[derive(Debug, Clone)]
