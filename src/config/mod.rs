@@ -164,7 +164,7 @@ pub enum SourceSpec {
     Release(ReleaseSource),
 }
 
-/// Thresholds for the local host, from the capacity table: CPU < 70 %, > 6 GB RAM free,
+/// Thresholds for the local host, from the capacity table: CPU < 70 %, > 6 GiB RAM free,
 /// > 20 % disk free. Keys: `cpu_max_pct`, `mem_free_min_gib`, `disk_free_min_pct`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocalSource {

@@ -1,5 +1,5 @@
 //! The `local` source: this machine's CPU, memory, disks, load and uptime, its login sessions,
-//! and threshold alerts from the capacity table (CPU < 70 %, > 6 GB RAM free, > 20 % disk free).
+//! and threshold alerts from the capacity table (CPU < 70 %, > 6 GiB RAM free, > 20 % disk free).
 //!
 //! Alert names follow the Prometheus rules the operators already know (HighCPUUsage,
 //! HighMemoryUsage, DiskSpaceLow), so a local alert and the same alert from Prometheus read

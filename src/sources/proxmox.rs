@@ -5,7 +5,7 @@
 //! `GET /nodes`, `GET /nodes/{node}/qemu` and `GET /nodes/{node}/tasks?typefilter=vzdump`,
 //! authenticated with an API token (`Authorization: PVEAPIToken=USER@REALM!TOKENID=SECRET`).
 //!
-//! The capacity table (CPU < 70 %, > 6 GB RAM free, > 20 % disk free) is about the Proxmox
+//! The capacity table (CPU < 70 %, > 6 GiB RAM free, > 20 % disk free) is about the Proxmox
 //! host, so its rules apply to nodes, through the same rules and alert names as the `local`
 //! source (HighCPUUsage held pending for five minutes, HighMemoryUsage, DiskSpaceLow on the
 //! node's root disk). An offline node is `ProxmoxNodeDown` (critical); a VM whose latest

@@ -11,8 +11,8 @@ use crate::msg::Command;
 use crate::ui::{Ui, layout, text};
 
 const CONTEXTS: [(KeyContext, &str); 3] = [
-    (KeyContext::Global, "Everywhere"),
-    (KeyContext::Dialog, "In dialogs and views"),
+    (KeyContext::Global, "In the panes"),
+    (KeyContext::Dialog, "In dialogs and views (pane keys work there too)"),
     (KeyContext::Input, "While typing (filter, palette)"),
 ];
 const KEY_COLUMN: usize = 18;
