@@ -23,6 +23,7 @@ pub mod proxmox;
 pub mod release;
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -376,9 +377,14 @@ impl TimedPoll {
 /// as it will be.
 async fn timed_poll<P: Poller>(poller: &mut P, timeout: Duration) -> TimedPoll {
     let started = Instant::now();
-    let result = match tokio::time::timeout(timeout, poller.poll()).await {
-        Ok(Ok(observation)) => Ok(observation),
-        Ok(Err(error)) => Err(error.to_string()),
+    // A panicking poller (a bug, or an answer no parser foresaw) fails this poll like any other
+    // error and is polled again next time, rather than ending its task and leaving the source
+    // silently stale.
+    let guarded = AssertUnwindSafe(poller.poll()).catch_unwind();
+    let result = match tokio::time::timeout(timeout, guarded).await {
+        Ok(Ok(Ok(observation))) => Ok(observation),
+        Ok(Ok(Err(error))) => Err(error.to_string()),
+        Ok(Err(panic)) => Err(format!("poller crashed: {}", panic_message(panic.as_ref()))),
         Err(_elapsed) => Err(SourceError::Timeout(timeout).to_string()),
     };
     TimedPoll {
@@ -386,6 +392,15 @@ async fn timed_poll<P: Poller>(poller: &mut P, timeout: Duration) -> TimedPoll {
         latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         result,
     }
+}
+
+/// The text a panic was raised with, when it was raised with text.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message")
 }
 
 /// One source's answer to `ondeck snapshot`.
@@ -585,6 +600,7 @@ mod tests {
         Hang,
         Take(Duration),
         Fail(&'static str),
+        Panic(&'static str),
     }
 
     /// A poller that follows a script and records when each poll started.
@@ -606,6 +622,7 @@ mod tests {
                     what: "script",
                     reason: reason.to_owned(),
                 }),
+                Some(Step::Panic(message)) => panic!("{message}"),
                 None => std::future::pending().await,
             }
         }
@@ -672,6 +689,25 @@ mod tests {
         let second = harness.starts.recv().await.unwrap();
         // One failure keeps the interval, measured from the start of the hung poll.
         assert_eq!(second - first, every_10s());
+        harness.stop.send(true).unwrap();
+        harness.task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_panicking_poll_is_a_failed_poll_and_the_source_keeps_polling() {
+        let mut harness = start(
+            vec![
+                Step::Panic("index out of bounds"),
+                Step::Take(Duration::from_millis(5)),
+            ],
+            every_10s(),
+            Duration::from_secs(3),
+        );
+        assert_eq!(
+            next_result(&mut harness).await,
+            Err("poller crashed: index out of bounds".to_owned())
+        );
+        assert!(next_result(&mut harness).await.is_ok());
         harness.stop.send(true).unwrap();
         harness.task.await.unwrap();
     }

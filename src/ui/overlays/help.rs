@@ -12,7 +12,10 @@ use crate::ui::{Ui, layout, text};
 
 const CONTEXTS: [(KeyContext, &str); 3] = [
     (KeyContext::Global, "In the panes"),
-    (KeyContext::Dialog, "In dialogs and views (pane keys work there too)"),
+    (
+        KeyContext::Dialog,
+        "In dialogs and views (pane keys work there too)",
+    ),
     (KeyContext::Input, "While typing (filter, palette)"),
 ];
 const KEY_COLUMN: usize = 18;
