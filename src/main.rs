@@ -81,6 +81,13 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     init_logging();
+    // Each poll in flight holds a socket, and each endpoint polled keeps an idle keep-alive
+    // connection between polls: a thousand health checks do not fit in the 1,024 open files
+    // many systems allow by default, though the hard limit is usually far higher.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open files allowed"),
+        Err(error) => tracing::warn!(%error, "could not raise the open files limit"),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

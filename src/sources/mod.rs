@@ -52,8 +52,8 @@ pub use release::ReleasePoller;
 /// Most polls spend their time waiting on the network, so the bound is about file
 /// descriptors, not CPU: each poll in flight holds about one socket. 512 lets a thousand health
 /// checks answering in 50 ms finish a round in two waves (about 100 ms; 64 would take 16 waves,
-/// 800 ms) while staying at half of the 1,024 open files that many systems allow a process by
-/// default, leaving the rest for the store, the terminal and idle pooled connections.
+/// 800 ms). Idle pooled connections are not bounded by it (one per endpoint between polls), which
+/// is why `main` raises the open-files limit from the usual soft 1,024 to the hard limit.
 pub const MAX_CONCURRENT_POLLS: usize = 512;
 
 /// A failing source is never retried less often than this (unless its own `every` is longer).
