@@ -529,3 +529,22 @@ fn release_sources_are_not_counted_as_alert_sources() {
     }
     assert_eq!(kinds_seen, (true, true), "the example has both kinds");
 }
+
+#[test]
+fn openbao_standbys_count_as_up_only_when_the_config_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bao.toml");
+    std::fs::write(
+        &path,
+        "[[source]]\nname = \"single\"\nkind = \"openbao\"\nurl = \"http://127.0.0.1:8200\"\n\n\
+         [[source]]\nname = \"cluster\"\nkind = \"vault\"\nurls = [\"http://127.0.0.1:8200\"]\nstandby_ok = true\n",
+    )
+    .unwrap();
+    let config = config::load(Some(&path)).unwrap();
+    let standby_ok = |name: &str| match &config.source(name).unwrap().spec {
+        SourceSpec::OpenBao(spec) => spec.standby_ok,
+        other => panic!("{other:?}"),
+    };
+    assert!(!standby_ok("single"));
+    assert!(standby_ok("cluster"));
+}

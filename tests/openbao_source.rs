@@ -23,6 +23,7 @@ fn poller(urls: &[String]) -> SourcePoller {
             timeout: Duration::from_secs(5),
             spec: SourceSpec::OpenBao(OpenBaoSource {
                 urls: urls.to_vec(),
+                standby_ok: false,
             }),
         },
         &SharedClients::new(),

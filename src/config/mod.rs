@@ -214,6 +214,10 @@ pub struct AlertmanagerSource {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenBaoSource {
     pub urls: Vec<String>,
+    /// Whether a standby node (health 429, 472, 473) is up. Off by default: only the active node
+    /// answers 200, and a lone node that stopped being active is a problem; an HA cluster whose
+    /// standbys are expected turns it on.
+    pub standby_ok: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -311,7 +311,9 @@ fn read_source(
         "alertmanager" => url_list(table, problems)
             .map(|urls| SourceSpec::Alertmanager(AlertmanagerSource { urls })),
         "openbao" | "vault" => {
-            url_list(table, problems).map(|urls| SourceSpec::OpenBao(OpenBaoSource { urls }))
+            let standby_ok = table.bool(problems, "standby_ok").unwrap_or(false);
+            url_list(table, problems)
+                .map(|urls| SourceSpec::OpenBao(OpenBaoSource { urls, standby_ok }))
         }
         "postgres" => read_postgres(table, problems).map(SourceSpec::Postgres),
         "proxmox" => read_proxmox(table, problems).map(SourceSpec::Proxmox),

@@ -8,9 +8,9 @@
 //! | code | state | row | alert |
 //! |---|---|---|---|
 //! | 200 | active | up, role `active` | |
-//! | 429 | unsealed standby | up, role `standby` | |
-//! | 472 | disaster-recovery secondary | up, role `dr-secondary` | |
-//! | 473 | performance standby | up, role `perf-standby` | |
+//! | 429 | unsealed standby | degraded (up with `standby_ok = true`), role `standby` | |
+//! | 472 | disaster-recovery secondary | degraded (up with `standby_ok`), role `dr-secondary` | |
+//! | 473 | performance standby | degraded (up with `standby_ok`), role `perf-standby` | |
 //! | 474 | standby that cannot reach the active node | degraded, role `standby` | `OpenBaoStandbyDisconnected` (warning) |
 //! | 501 | not initialised | down | `OpenBaoUninitialized` (critical) |
 //! | 503 | sealed | down | `OpenBaoSealed` (critical) |
@@ -45,6 +45,7 @@ pub const OPENBAO_STANDBY_DISCONNECTED: &str = "OpenBaoStandbyDisconnected";
 pub struct OpenBaoPoller {
     source: String,
     nodes: Vec<Node>,
+    standby_ok: bool,
     client: reqwest::Client,
     first_seen: FirstSeen,
 }
@@ -89,6 +90,7 @@ impl OpenBaoPoller {
         Ok(OpenBaoPoller {
             source: source.to_owned(),
             nodes,
+            standby_ok: spec.standby_ok,
             client: fetch::client(fetch::endpoint_timeout(timeout), true)?,
             first_seen: FirstSeen::default(),
         })
@@ -131,7 +133,7 @@ impl Poller for OpenBaoPoller {
         let mut observation = Observation::default();
         for (node, answer) in self.nodes.iter().zip(answers) {
             let (host, alert) = match answer {
-                Ok(state) => node_rows(node, &state, &self.source, now),
+                Ok(state) => node_rows(node, &state, self.standby_ok, &self.source, now),
                 Err(error) => unreachable_rows(node, &error, &self.source, now),
             };
             observation.hosts.push(host);
@@ -215,7 +217,8 @@ struct Raised {
     summary: String,
 }
 
-fn assess(state: &NodeState) -> Assessment {
+/// `standby_ok`: whether a healthy standby counts as up (see [`OpenBaoSource::standby_ok`]).
+fn assess(state: &NodeState, standby_ok: bool) -> Assessment {
     let seal = &state.seal;
     let down = |name, severity, summary: String| Assessment {
         status: HostStatus::Down,
@@ -228,6 +231,15 @@ fn assess(state: &NodeState) -> Assessment {
     };
     let up = |role| Assessment {
         status: HostStatus::Up,
+        role: Some(role),
+        alert: None,
+    };
+    let standby = |role| Assessment {
+        status: if standby_ok {
+            HostStatus::Up
+        } else {
+            HostStatus::Degraded
+        },
         role: Some(role),
         alert: None,
     };
@@ -247,9 +259,9 @@ fn assess(state: &NodeState) -> Assessment {
     }
     match state.health_status {
         200 => up("active"),
-        429 => up("standby"),
-        472 => up("dr-secondary"),
-        473 => up("perf-standby"),
+        429 => standby("standby"),
+        472 => standby("dr-secondary"),
+        473 => standby("perf-standby"),
         474 => Assessment {
             status: HostStatus::Degraded,
             role: Some("standby"),
@@ -277,6 +289,7 @@ fn assess(state: &NodeState) -> Assessment {
 fn node_rows(
     node: &Node,
     state: &NodeState,
+    standby_ok: bool,
     source: &str,
     now: DateTime<Utc>,
 ) -> (HostRow, Option<AlertRow>) {
@@ -284,7 +297,7 @@ fn node_rows(
         status,
         role,
         alert,
-    } = assess(state);
+    } = assess(state, standby_ok);
     let seal = &state.seal;
     let version = if seal.version.is_empty() {
         state.health.version.clone()
@@ -476,7 +489,13 @@ mod tests {
     #[test]
     fn an_active_node_is_up_with_its_seal_configuration() {
         let now = Utc::now();
-        let (host, alert) = node_rows(&node(), &state(UNSEALED, 200, HEALTH_ACTIVE), "bao", now);
+        let (host, alert) = node_rows(
+            &node(),
+            &state(UNSEALED, 200, HEALTH_ACTIVE),
+            false,
+            "bao",
+            now,
+        );
         assert!(alert.is_none());
         assert_eq!(host.source, "bao");
         assert_eq!(host.name, "bao1.example.com:8200");
@@ -499,7 +518,13 @@ mod tests {
     #[test]
     fn a_sealed_node_is_down_with_a_critical_alert_showing_progress() {
         let now = Utc::now();
-        let (host, alert) = node_rows(&node(), &state(SEALED, 503, HEALTH_SEALED), "bao", now);
+        let (host, alert) = node_rows(
+            &node(),
+            &state(SEALED, 503, HEALTH_SEALED),
+            false,
+            "bao",
+            now,
+        );
         assert_eq!(host.status, HostStatus::Down);
         assert_eq!(host.fields["sealed"], json!(true));
         assert_eq!(host.fields["progress"], json!(1));
@@ -519,6 +544,7 @@ mod tests {
         let (host, alert) = node_rows(
             &node(),
             &state(UNINITIALIZED, 501, health),
+            false,
             "bao",
             Utc::now(),
         );
@@ -530,16 +556,24 @@ mod tests {
     }
 
     #[test]
-    fn standby_roles_are_up() {
+    fn only_the_active_node_is_up_unless_standbys_are_expected() {
         for (code, body, role) in [
             (429, HEALTH_ACTIVE, "standby"),
             (472, HEALTH_DR_SECONDARY, "dr-secondary"),
             (473, HEALTH_PERF_STANDBY, "perf-standby"),
         ] {
-            let (host, alert) = node_rows(&node(), &state(UNSEALED, code, body), "bao", Utc::now());
-            assert_eq!(host.status, HostStatus::Up, "{code}");
-            assert_eq!(host.fields["ha_role"], json!(role), "{code}");
-            assert!(alert.is_none(), "{code}");
+            for (standby_ok, status) in [(false, HostStatus::Degraded), (true, HostStatus::Up)] {
+                let (host, alert) = node_rows(
+                    &node(),
+                    &state(UNSEALED, code, body),
+                    standby_ok,
+                    "bao",
+                    Utc::now(),
+                );
+                assert_eq!(host.status, status, "{code} standby_ok={standby_ok}");
+                assert_eq!(host.fields["ha_role"], json!(role), "{code}");
+                assert!(alert.is_none(), "{code}");
+            }
         }
     }
 
@@ -548,6 +582,7 @@ mod tests {
         let (host, alert) = node_rows(
             &node(),
             &state(UNSEALED, 474, HEALTH_DISCONNECTED),
+            false,
             "bao",
             Utc::now(),
         );
@@ -562,6 +597,7 @@ mod tests {
         let (host, alert) = node_rows(
             &node(),
             &state(UNSEALED, 530, HEALTH_REMOVED),
+            false,
             "bao",
             Utc::now(),
         );
@@ -615,6 +651,7 @@ mod tests {
     fn nodes_are_named_by_host_and_port_unless_alone() {
         let one = OpenBaoSource {
             urls: vec!["https://bao1.example.com/".into()],
+            standby_ok: false,
         };
         let poller = OpenBaoPoller::new("bao", &one, Duration::from_secs(5)).unwrap();
         assert_eq!(poller.nodes[0].name, "bao");
@@ -624,6 +661,7 @@ mod tests {
                 "https://bao1.example.com".into(),
                 "http://ops:secret@bao2.example.com:8200".into(),
             ],
+            standby_ok: false,
         };
         let poller = OpenBaoPoller::new("bao", &two, Duration::from_secs(5)).unwrap();
         let names: Vec<&str> = poller.nodes.iter().map(|n| n.name.as_str()).collect();
