@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use crate::model::AuditRow;
+use crate::model::{AuditRow, printable};
 use crate::store::{BreakKind, VerifyReport};
 
 const HEADERS: [&str; 6] = [
@@ -98,26 +98,6 @@ pub fn format_verify(report: &VerifyReport) -> String {
         "audit log BROKEN at record {seq}: {what} ({} records checked)\n",
         report.records
     )
-}
-
-/// Control characters (an escape sequence in a target name read from another system's table)
-/// shown escaped instead of acting on the terminal.
-fn printable(s: &str) -> Cow<'_, str> {
-    if s.chars().any(char::is_control) {
-        Cow::Owned(
-            s.chars()
-                .map(|c| {
-                    if c.is_control() {
-                        c.escape_default().to_string()
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(s)
-    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::model::{
     AlertRow, AlertState, AuditRow, HostRow, HostStatus, JobRow, SessionRow, Severity, SourceRow,
-    SourceStatus, format_age,
+    SourceStatus, format_age, printable,
 };
 use crate::sources::{PollReport, apply_poll, pending_row};
 
@@ -104,13 +104,12 @@ pub fn exit_code(snapshot: &Snapshot) -> i32 {
 
 /// The JSON documented under "snapshot --json": the row types as they serialize, plus
 /// `age_s` on hosts and `source` on source rows so that every row names its source.
+///
+/// A host's kind-specific fields (an OpenBao node's `initialized`, `sealed`, `t`, `n`,
+/// `progress`) are also set on the host object itself, where the contract puts them, except one
+/// whose name a standard column already has; `fields` keeps them all, so nothing a source
+/// reported is lost to such a clash.
 pub fn to_json(snapshot: &Snapshot) -> String {
-    #[derive(Serialize)]
-    struct HostJson<'a> {
-        #[serde(flatten)]
-        row: &'a HostRow,
-        age_s: i64,
-    }
     #[derive(Serialize)]
     struct SourceJson<'a> {
         source: &'a str,
@@ -120,7 +119,7 @@ pub fn to_json(snapshot: &Snapshot) -> String {
     #[derive(Serialize)]
     struct SnapshotJson<'a> {
         taken_at: DateTime<Utc>,
-        hosts: Vec<HostJson<'a>>,
+        hosts: Vec<serde_json::Value>,
         sessions: &'a [SessionRow],
         jobs: &'a [JobRow],
         alerts: &'a [AlertRow],
@@ -132,10 +131,7 @@ pub fn to_json(snapshot: &Snapshot) -> String {
         hosts: snapshot
             .hosts
             .iter()
-            .map(|row| HostJson {
-                row,
-                age_s: age_s(snapshot.taken_at, row.observed_at),
-            })
+            .map(|row| host_json(row, age_s(snapshot.taken_at, row.observed_at)))
             .collect(),
         sessions: &snapshot.sessions,
         jobs: &snapshot.jobs,
@@ -157,6 +153,17 @@ pub fn to_json(snapshot: &Snapshot) -> String {
             serde_json::Value::String(error.to_string())
         )
     })
+}
+
+fn host_json(row: &HostRow, age_s: i64) -> serde_json::Value {
+    let mut json = serde_json::to_value(row).unwrap_or_default();
+    if let Some(object) = json.as_object_mut() {
+        object.insert("age_s".to_owned(), age_s.into());
+        for (key, value) in &row.fields {
+            object.entry(key.as_str()).or_insert_with(|| value.clone());
+        }
+    }
+    json
 }
 
 fn age_s(now: DateTime<Utc>, observed_at: DateTime<Utc>) -> i64 {
@@ -311,11 +318,12 @@ fn section(
     headers: &[&str],
     rows: impl Iterator<Item = Vec<String>>,
 ) {
-    // Line breaks inside a cell (an error message, a summary) would break the columns.
+    // Line breaks inside a cell (an error message, a summary) would break the columns, and other
+    // control characters from another system's data must not act on the reader's terminal.
     let rows: Vec<Vec<String>> = rows
         .map(|row| {
             row.into_iter()
-                .map(|cell| cell.replace(['\n', '\r', '\t'], " "))
+                .map(|cell| printable(&cell.replace(['\n', '\r', '\t'], " ")).into_owned())
                 .collect()
         })
         .collect();

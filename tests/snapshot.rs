@@ -252,12 +252,8 @@ fn json_has_the_documented_shape() {
     assert_eq!(host["status"], "up");
     assert_eq!(host["age_s"], 5);
     assert_eq!(host["latency_ms"], 42);
-    assert_eq!(
-        host["tls_days_left"],
-        Value::Null,
-        "kind fields stay under fields"
-    );
-    assert_eq!(host["fields"]["tls_days_left"], 40);
+    assert_eq!(host["tls_days_left"], 40, "kind fields are on the row");
+    assert_eq!(host["fields"]["tls_days_left"], 40, "and kept under fields");
 
     let alert = &json["alerts"][0];
     for key in ["name", "severity", "state", "target", "since", "silenced"] {
@@ -278,6 +274,32 @@ fn json_has_the_documented_shape() {
     assert_eq!(failing["status"], "failing");
     assert_eq!(failing["last_success"], Value::Null);
     assert_eq!(failing["last_error"], "timed out after 3s");
+}
+
+#[test]
+fn an_openbao_node_has_its_seal_fields_on_the_row_and_clashes_keep_the_column() {
+    let mut node = host("bao", "bao", HostStatus::Down, t(0));
+    node.fields = BTreeMap::from([
+        ("sealed".to_owned(), serde_json::json!(true)),
+        ("t".to_owned(), serde_json::json!(3)),
+        ("n".to_owned(), serde_json::json!(5)),
+        ("progress".to_owned(), serde_json::json!(1)),
+        (
+            "status".to_owned(),
+            serde_json::json!("a named query's column"),
+        ),
+    ]);
+    let snapshot = Snapshot {
+        hosts: vec![node],
+        ..with_alerts(Vec::new())
+    };
+    let json: Value = serde_json::from_str(&to_json(&snapshot)).unwrap();
+    let row = &json["hosts"][0];
+    assert_eq!(row["sealed"], true);
+    assert_eq!((row["t"].as_u64(), row["n"].as_u64()), (Some(3), Some(5)));
+    assert_eq!(row["progress"], 1);
+    assert_eq!(row["status"], "down", "a standard column wins");
+    assert_eq!(row["fields"]["status"], "a named query's column");
 }
 
 #[test]
@@ -330,4 +352,18 @@ fn empty_sections_say_so_and_the_audit_tail_is_short() {
     assert!(text.contains("req-31"));
     assert!(!text.contains("req-30\n") && !text.contains("req-30 "));
     assert_eq!(exit_code(&snapshot), 0);
+}
+
+#[test]
+fn escape_sequences_from_a_source_do_not_reach_the_terminal() {
+    let mut hostile = alert(
+        "Evil\u{1b}[2J",
+        Severity::Warning,
+        AlertState::Firing,
+        false,
+    );
+    hostile.target = "db-1\u{7}\u{1b}]0;owned\u{7}".into();
+    let text = format_text(&with_alerts(vec![hostile]));
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+    assert!(text.contains("Evil\\u{1b}[2J"), "{text}");
 }
