@@ -773,3 +773,20 @@ fn tiny_and_empty_screens_do_not_panic() {
         }
     }
 }
+
+#[test]
+fn control_characters_from_a_source_never_reach_the_terminal() {
+    let mut state = fixture(160, 48);
+    state.data.hosts[0].name = "evil\u{1b}[2J\u{7}host".to_owned();
+    state.data.alerts[0].summary = "\u{1b}]0;owned\u{7}".to_owned();
+    state.rebuild_all_views();
+    let terminal = render(&state);
+    assert!(screen_text(&terminal).contains("evil"), "the row is on screen");
+    let cells = terminal.backend().buffer().content();
+    assert!(
+        cells
+            .iter()
+            .all(|cell| !cell.symbol().chars().any(char::is_control)),
+        "a control character reached a cell"
+    );
+}
