@@ -31,7 +31,7 @@ services_install() {
 }
 
 services_start() {
-  ONDECK_RUN=$(mktemp -d /tmp/ondeck-test.XXXXXX)
+  ONDECK_RUN=$(mktemp -d -t ondeck-test.XXXXXX)
   chmod 755 "$ONDECK_RUN"
   export ONDECK_RUN
   start_postgres

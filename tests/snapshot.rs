@@ -364,6 +364,9 @@ fn escape_sequences_from_a_source_do_not_reach_the_terminal() {
     );
     hostile.target = "db-1\u{7}\u{1b}]0;owned\u{7}".into();
     let text = format_text(&with_alerts(vec![hostile]));
-    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
     assert!(text.contains("Evil\\u{1b}[2J"), "{text}");
 }

@@ -781,7 +781,10 @@ fn control_characters_from_a_source_never_reach_the_terminal() {
     state.data.alerts[0].summary = "\u{1b}]0;owned\u{7}".to_owned();
     state.rebuild_all_views();
     let terminal = render(&state);
-    assert!(screen_text(&terminal).contains("evil"), "the row is on screen");
+    assert!(
+        screen_text(&terminal).contains("evil"),
+        "the row is on screen"
+    );
     let cells = terminal.backend().buffer().content();
     assert!(
         cells

@@ -243,8 +243,11 @@ const MAX_EXTENDS: usize = 8;
 impl Default for Keymap {
     /// The built-in default keymap.
     fn default() -> Self {
-        // Compiled-in text, parsed by a unit test on every build: not user input.
-        Keymap::load("default").expect("the built-in default keymap is valid")
+        // The compiled-in file only (a user's own `default` could be broken): not user input,
+        // and parsed by a unit test on every build.
+        assets::locate("keymap", "default", BUILTINS, true)
+            .and_then(|located| Keymap::from_located(located, 0))
+            .expect("the built-in default keymap is valid")
     }
 }
 

@@ -155,8 +155,11 @@ pub struct Theme {
 impl Default for Theme {
     /// The built-in default theme.
     fn default() -> Self {
-        // Compiled-in text, parsed by a unit test on every build: not user input.
-        Theme::load("default").expect("the built-in default theme is valid")
+        // The compiled-in file only (a user's own `default` could be broken): not user input,
+        // and parsed by a unit test on every build.
+        assets::locate("theme", "default", BUILTINS, true)
+            .and_then(|located| Theme::from_located(located, 0))
+            .expect("the built-in default theme is valid")
     }
 }
 
