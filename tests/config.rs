@@ -548,3 +548,33 @@ fn openbao_standbys_count_as_up_only_when_the_config_says_so() {
     assert!(!standby_ok("single"));
     assert!(standby_ok("cluster"));
 }
+
+#[test]
+fn postgres_connection_share_is_a_percentage() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pg.toml");
+    std::fs::write(
+        &path,
+        "[[source]]\nname = \"db\"\nkind = \"postgres\"\nurl = \"postgres://ops@127.0.0.1/app\"\nconnections_warn_pct = 80\n",
+    )
+    .unwrap();
+    match &config::load(Some(&path))
+        .unwrap()
+        .source("db")
+        .unwrap()
+        .spec
+    {
+        SourceSpec::Postgres(pg) => assert_eq!(pg.connections_warn_pct, Some(80.0)),
+        other => panic!("{other:?}"),
+    }
+    std::fs::write(
+        &path,
+        "[[source]]\nname = \"db\"\nkind = \"postgres\"\nurl = \"postgres://ops@127.0.0.1/app\"\nconnections_warn_pct = 180\n",
+    )
+    .unwrap();
+    let error = config::load(Some(&path)).unwrap_err();
+    assert_eq!(
+        lines_and_keys(&error),
+        [(5, "source[0].connections_warn_pct".to_owned())]
+    );
+}

@@ -64,6 +64,7 @@ fn source(url: &str, queries: Vec<PgQuery>) -> PostgresSource {
     PostgresSource {
         url: Secret::Literal(url.to_owned()),
         max_connections_warn: None,
+        connections_warn_pct: None,
         replication_lag_warn: Some(Duration::from_secs(30)),
         queries,
     }

@@ -226,6 +226,9 @@ pub struct PostgresSource {
     pub url: Secret,
     /// Alert when more connections are open (the runbook alerts above 150).
     pub max_connections_warn: Option<u32>,
+    /// Alert when more than this share of the server's `max_connections` is open, in percent:
+    /// the same rule for servers of different sizes.
+    pub connections_warn_pct: Option<f64>,
     /// Alert when a replica lags further behind.
     pub replication_lag_warn: Option<Duration>,
     /// `[[source.query]]`: the team's own tables shown as hosts, jobs or audit rows.

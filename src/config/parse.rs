@@ -578,6 +578,12 @@ fn read_postgres(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Opti
             "a number of connections such as 150",
         )
         .map(|n| n as u32);
+    let connections_warn_pct = table.number(
+        problems,
+        "connections_warn_pct",
+        0.0..=100.0,
+        "a percentage of max_connections such as 80",
+    );
     let replication_lag_warn = table.duration(problems, "replication_lag_warn", false);
     let mut queries = Vec::new();
     let mut names = BTreeMap::new();
@@ -593,6 +599,7 @@ fn read_postgres(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Opti
     Some(PostgresSource {
         url: url?,
         max_connections_warn,
+        connections_warn_pct,
         replication_lag_warn,
         queries,
     })

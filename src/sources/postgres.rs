@@ -13,8 +13,9 @@
 //! cancelled on the server instead of running on after ondeck gave up.
 //!
 //! Alerts: `HighDatabaseConnections` (the runbook's rule) is a warning above
-//! `max_connections_warn` and critical at 95 % of `max_connections`, where new clients start
-//! being refused; `ReplicationLag` is a warning above `replication_lag_warn` on a replica.
+//! `max_connections_warn` connections or `connections_warn_pct` percent of `max_connections`
+//! (the lower, when both are set) and critical at 95 % of `max_connections`, where new clients
+//! start being refused; `ReplicationLag` is a warning above `replication_lag_warn` on a replica.
 //!
 //! A named query that fails (a column renamed by a migration, a typo in the SQL) does not fail
 //! the poll: the server's own rows and the other queries still show, and the failure is a
@@ -375,13 +376,16 @@ pub fn server_alerts(
 
     let critical_at = (f64::from(stats.max_connections) * CRITICAL_CONNECTION_SHARE).ceil();
     let critical = stats.max_connections > 0 && f64::from(stats.connections) >= critical_at;
-    let warning = spec
-        .max_connections_warn
-        .is_some_and(|warn| i64::from(stats.connections) > i64::from(warn));
+    let warn_at_share = spec
+        .connections_warn_pct
+        .map(|pct| f64::from(stats.max_connections) * pct / 100.0);
+    let warn_above = [spec.max_connections_warn.map(f64::from), warn_at_share]
+        .into_iter()
+        .flatten()
+        .reduce(f64::min);
+    let warning = warn_above.is_some_and(|warn| f64::from(stats.connections) > warn);
     if critical || warning {
-        let limit = spec
-            .max_connections_warn
-            .map_or_else(String::new, |warn| format!(", warn above {warn}"));
+        let limit = warn_above.map_or_else(String::new, |warn| format!(", warn above {warn:.0}"));
         alerts.push(alert(
             HIGH_DATABASE_CONNECTIONS,
             if critical {
@@ -1186,6 +1190,7 @@ mod tests {
         PostgresSource {
             url: Secret::Literal("postgres://ondeck@127.0.0.1/ondeck".into()),
             max_connections_warn: warn,
+            connections_warn_pct: None,
             replication_lag_warn: lag,
             queries: Vec::new(),
         }
@@ -1220,6 +1225,23 @@ mod tests {
             server_alerts(&stats(96, 100), &self::spec(None, None), "db", now)[0].severity,
             Severity::Critical
         );
+    }
+
+    #[test]
+    fn connections_warn_above_a_share_of_the_maximum_and_the_lower_limit_wins() {
+        let now = Utc::now();
+        let mut spec = spec(None, None);
+        spec.connections_warn_pct = Some(75.0);
+        assert!(server_alerts(&stats(150, 200), &spec, "db", now).is_empty());
+        let warn = server_alerts(&stats(151, 200), &spec, "db", now);
+        assert_eq!(warn[0].severity, Severity::Warning);
+        assert!(
+            warn[0].summary.contains("warn above 150"),
+            "{}",
+            warn[0].summary
+        );
+        spec.max_connections_warn = Some(100);
+        assert_eq!(server_alerts(&stats(101, 200), &spec, "db", now).len(), 1);
     }
 
     #[test]
