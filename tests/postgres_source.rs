@@ -480,3 +480,53 @@ down_after = "10m"
         "{error}"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn slow_named_queries_share_one_budget_and_the_server_rows_survive() {
+    let db = TestDb::create().await;
+    let queries = vec![
+        named(
+            "slow",
+            "SELECT 'a' AS name, pg_sleep(0.5)::text AS slept",
+            QueryTarget::Hosts,
+            &[],
+        ),
+        named(
+            "slower",
+            "SELECT 'b' AS name, pg_sleep(0.5)::text AS slept",
+            QueryTarget::Hosts,
+            &[],
+        ),
+        named("last", "SELECT 'c' AS name", QueryTarget::Hosts, &[]),
+    ];
+    let timeout = Duration::from_secs(1);
+    let mut poller = PostgresPoller::new(
+        "pg",
+        source(&db.url, queries),
+        Duration::from_secs(10),
+        timeout,
+    );
+    // As the supervisor would: a poll that overran its timeout would lose everything.
+    let seen = tokio::time::timeout(timeout, poller.poll())
+        .await
+        .expect("the poll stays within its timeout")
+        .unwrap();
+    assert_eq!(seen.hosts[0].kind, "postgres", "the server's row survives");
+    assert!(
+        seen.hosts.iter().any(|h| h.name == "a"),
+        "the first query ran"
+    );
+    assert_eq!(
+        seen.hosts[0].fields["failed_queries"],
+        json!(["slower", "last"])
+    );
+    let last = seen
+        .alerts
+        .iter()
+        .find(|a| a.target == "pg:last")
+        .expect("an alert for the query never started");
+    assert!(last.summary.contains("not run"), "{}", last.summary);
+    drop(poller);
+    db.drop_now().await;
+}

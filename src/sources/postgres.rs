@@ -52,6 +52,8 @@ pub const MAX_QUERY_ROWS: usize = 5_000;
 
 /// Share of `max_connections` at which HighDatabaseConnections turns critical.
 const CRITICAL_CONNECTION_SHARE: f64 = 0.95;
+/// Less time than this left in a poll is not worth starting a named query with.
+const MIN_QUERY_TIME: Duration = Duration::from_millis(50);
 
 /// One poll needs one connection at a time; the second lets a slow named query not block the
 /// next poll's statistics if the first connection is still being cleaned up.
@@ -147,6 +149,9 @@ fn connect_lazily(url: &Secret, budget: Duration) -> Result<Database, SourceErro
 impl Poller for PostgresPoller {
     async fn poll(&mut self) -> Result<Observation, SourceError> {
         let budget = self.budget;
+        // One budget for the whole poll, not one per statement: two slow named queries must not
+        // add up past the supervisor's timeout and take the server's rows down with them.
+        let deadline = Instant::now() + budget;
         let database = self.database()?;
         let pool = database.pool.clone();
         let shown = database.shown.clone();
@@ -176,7 +181,7 @@ impl Poller for PostgresPoller {
         let mut truncated = Vec::new();
         let mut failed_queries = Vec::new();
         for query in &self.spec.queries {
-            let outcome = match run_query(&pool, query, budget).await {
+            let outcome = match run_query_by(&pool, query, deadline).await {
                 Ok(result) => {
                     if result.truncated {
                         truncated.push(query.name.clone());
@@ -592,6 +597,35 @@ pub enum QueryError {
 }
 
 /// Runs one named query in its own read-only transaction and decodes its rows.
+/// [`run_query`] in what is left of the poll's budget; a query left less than
+/// [`MIN_QUERY_TIME`] is not started.
+async fn run_query_by(
+    pool: &PgPool,
+    query: &PgQuery,
+    deadline: Instant,
+) -> Result<ResultSet, QueryError> {
+    let out_of_time = |reason: String| QueryError::Failed {
+        query: query.name.clone(),
+        reason,
+    };
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    if remaining < MIN_QUERY_TIME {
+        return Err(out_of_time(
+            "not run: the poll's time was used up by the statements before it".to_owned(),
+        ));
+    }
+    // The server cancels a slow statement at `remaining`; this also bounds waiting for a pooled
+    // connection and the round trips around the statement.
+    tokio::time::timeout(remaining, run_query(pool, query, remaining))
+        .await
+        .unwrap_or_else(|_elapsed| {
+            Err(out_of_time(format!(
+                "cancelled after {} ms, the rest of the poll's time",
+                remaining.as_millis()
+            )))
+        })
+}
+
 async fn run_query(
     pool: &PgPool,
     query: &PgQuery,
