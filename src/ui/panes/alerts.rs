@@ -5,14 +5,17 @@ use crate::state::AppState;
 use crate::ui::text;
 
 /// SEVERITY NAME TARGET SINCE SILENCED STATE AGE
+///
+/// The minimum widths are chosen so that every column but AGE fits the Alerts pane of the
+/// smallest dashboard (120 columns): a pending alert must not read as a firing one.
 pub(super) const COLUMNS: [Column; 7] = [
     Column::fixed(8, 9),
-    Column::grow(18, 2, 9),
-    Column::grow(12, 1, 8),
+    Column::grow(14, 2, 9),
+    Column::grow(10, 1, 8),
     Column::number(5, 6),
     // A silenced alert must not look like a live one, so SILENCED outlasts STATE.
     Column::fixed(8, 5),
-    Column::fixed(8, 4),
+    Column::fixed(7, 4),
     Column::number(4, 3),
 ];
 
