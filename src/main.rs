@@ -203,7 +203,7 @@ async fn audit_command(
     let store = Store::open(&config.store.url).await?;
     if verify {
         let report = store.verify_audit().await?;
-        println!("{}", audit_cmd::format_verify(&report));
+        print!("{}", audit_cmd::format_verify(&report));
         return Ok(if report.is_ok() {
             ExitCode::SUCCESS
         } else {

@@ -1,6 +1,9 @@
-//! Every configuration in `examples/` loads and validates, as `ondeck check` would.
+//! Every configuration in `examples/` loads and validates, through the library and through the
+//! real `ondeck check`.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use ondeck::config::{self, QueryTarget, SourceSpec};
 
@@ -49,6 +52,80 @@ fn every_example_passes_check() {
             }
             Err(error) => panic!("{} does not load:\n{error}", file.display()),
         }
+    }
+}
+
+/// `ondeck check --config FILE` with a private home and no environment but `env`.
+fn ondeck_check(file: &Path, env: &[(String, String)]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_ondeck"))
+        .args(["check", "--config"])
+        .arg(file)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("USER", "alice")
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .envs(env.iter().cloned())
+        .output()
+        .expect("ondeck runs")
+}
+
+/// The variables a configuration names as `env:NAME`.
+fn env_references(text: &str) -> BTreeSet<String> {
+    text.split("env:")
+        .skip(1)
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<String>()
+        })
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+#[test]
+fn ondeck_check_accepts_every_example_with_or_without_its_secrets() {
+    for file in examples() {
+        let shown = file.display();
+        let names = env_references(&std::fs::read_to_string(&file).unwrap());
+
+        // Secrets are read when used, so a machine that lacks them still has a valid file:
+        // exit 0, with a warning naming each missing variable.
+        let bare = ondeck_check(&file, &[]);
+        let stdout = String::from_utf8_lossy(&bare.stdout);
+        let stderr = String::from_utf8_lossy(&bare.stderr);
+        assert_eq!(bare.status.code(), Some(0), "{shown}:\n{stdout}{stderr}");
+        assert!(
+            stdout.contains(&format!("configuration: {shown}")),
+            "{shown}: {stdout}"
+        );
+        for name in &names {
+            assert!(
+                stderr.contains(&format!("`{name}` is not set")),
+                "{shown}: no warning about {name}:\n{stderr}"
+            );
+        }
+
+        // With every secret set: no warning, and no value printed back.
+        let env: Vec<(String, String)> = names
+            .iter()
+            .map(|name| {
+                let value = format!("postgres://ondeck:dummy-{name}@127.0.0.1:5432/ondeck");
+                (name.clone(), value)
+            })
+            .collect();
+        let full = ondeck_check(&file, &env);
+        let stdout = String::from_utf8_lossy(&full.stdout);
+        let stderr = String::from_utf8_lossy(&full.stderr);
+        assert_eq!(full.status.code(), Some(0), "{shown}:\n{stdout}{stderr}");
+        assert!(!stderr.contains("warning"), "{shown}:\n{stderr}");
+        assert!(
+            !stdout.contains("dummy-") && !stderr.contains("dummy-"),
+            "{shown} printed a secret:\n{stdout}{stderr}"
+        );
     }
 }
 

@@ -63,8 +63,20 @@ every = "2s"
     });
     assert!(shown.contains("critical"), "{shown}");
     screen.type_keys("2z");
-    screen.wait_for("the database session", |s| {
-        s.contains("postgres") && s.contains("active")
+    // The psql session's own row: source `db`, the lab's `postgres` user over loopback TCP,
+    // running its query. The words must share one line: ondeck's operator session is `active`
+    // too, and `postgres` may be on screen elsewhere.
+    screen.wait_for("the psql session's row", |s| {
+        s.lines().any(|line| {
+            let words: Vec<&str> = line
+                .split(|c: char| c.is_whitespace() || "│┃▶".contains(c))
+                .filter(|word| !word.is_empty())
+                .collect();
+            words.first() == Some(&"db")
+                && ["postgres", "127.0.0.1", "active"]
+                    .iter()
+                    .all(|word| words.contains(word))
+        })
     });
     screen.type_keys("q");
     assert_eq!(screen.wait_exit(), 0);
