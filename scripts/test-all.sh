@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 source scripts/services.sh
 
 services_install
-services_start
+# Set before starting, so that services already up are stopped when a later one fails to start.
 trap services_stop EXIT
+services_start
 
 cargo test --locked --all-targets -- --include-ignored

@@ -2,15 +2,14 @@
 //! messages, applies `update`, carries out effects, and draws when — and only when — something
 //! visible changed.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::{Result, WrapErr, bail};
 use crossterm::event::{Event, EventStream};
-use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use futures_util::StreamExt;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -21,6 +20,7 @@ use crate::model::SourceRow;
 use crate::msg::{Effect, Msg};
 use crate::state::{AppState, Mode};
 use crate::store::Store;
+use crate::terminal::ConsoleTerminal;
 use crate::update::{translate_key, update};
 
 /// The shortest time between two frames: bursts of messages (a hundred sources answering at
@@ -98,9 +98,12 @@ pub async fn run(console: Console) -> Result<()> {
         shutdown_rx,
     ));
 
-    let mut terminal = ratatui::try_init().wrap_err("could not set up the terminal")?;
+    // Signals are caught before the terminal is taken over, so that one arriving at any moment
+    // after it goes through the loop, which gives the terminal back.
+    let signals = Signals::register()?;
+    let mut terminal = crate::terminal::take_over().wrap_err("could not set up the terminal")?;
     keep_the_screen_on_background_panics();
-    let result = event_loop(&mut terminal, &mut state, &theme, &keymap, &mut rx).await;
+    let result = event_loop(&mut terminal, &mut state, &theme, &keymap, &mut rx, signals).await;
     // Restore first: whatever happens below, the operator gets their shell back.
     ratatui::restore();
 
@@ -115,17 +118,38 @@ pub async fn run(console: Console) -> Result<()> {
     result
 }
 
+/// The signals that end the console: a dropped SSH session, `kill`, and ctrl-c from outside
+/// raw mode.
+struct Signals {
+    hangup: Signal,
+    terminate: Signal,
+    interrupt: Signal,
+}
+
+impl Signals {
+    fn register() -> Result<Signals> {
+        Ok(Signals {
+            hangup: signal(SignalKind::hangup()).wrap_err("SIGHUP handler")?,
+            terminate: signal(SignalKind::terminate()).wrap_err("SIGTERM handler")?,
+            interrupt: signal(SignalKind::interrupt()).wrap_err("SIGINT handler")?,
+        })
+    }
+}
+
 async fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
+    terminal: &mut ConsoleTerminal,
     state: &mut AppState,
     theme: &Theme,
     keymap: &Keymap,
     rx: &mut mpsc::Receiver<Msg>,
+    signals: Signals,
 ) -> Result<()> {
     let mut events = EventStream::new();
-    let mut hangup = signal(SignalKind::hangup()).wrap_err("SIGHUP handler")?;
-    let mut terminate = signal(SignalKind::terminate()).wrap_err("SIGTERM handler")?;
-    let mut interrupt = signal(SignalKind::interrupt()).wrap_err("SIGINT handler")?;
+    let Signals {
+        mut hangup,
+        mut terminate,
+        mut interrupt,
+    } = signals;
     let size = terminal
         .size()
         .wrap_err("could not read the terminal size")?;
@@ -178,18 +202,14 @@ fn terminal_msg(state: &AppState, keymap: &Keymap, event: Event) -> Option<Msg> 
 }
 
 fn draw(
-    terminal: &mut ratatui::DefaultTerminal,
+    terminal: &mut ConsoleTerminal,
     state: &mut AppState,
     theme: &Theme,
     keymap: &Keymap,
 ) -> Result<()> {
-    // A synchronized update keeps slow links (SSH at 3 a.m.) from showing half-drawn frames.
-    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     terminal
         .draw(|frame| crate::ui::draw(frame, state, theme, keymap))
         .wrap_err("drawing failed")?;
-    crossterm::queue!(terminal.backend_mut(), EndSynchronizedUpdate)?;
-    terminal.backend_mut().flush()?;
     state.dirty = false;
     Ok(())
 }
@@ -288,7 +308,7 @@ async fn refresh_store(
     }
 }
 
-/// Narrows the panic hook `ratatui::try_init` installed (restore the terminal, then color-eyre's
+/// Narrows the panic hook `terminal::take_over` installed (restore the terminal, then color-eyre's
 /// report) to panics of this thread, the one drawing.
 ///
 /// A panic anywhere else happens in a poller or store task, where it is caught and shown as that

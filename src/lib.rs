@@ -1,7 +1,7 @@
 //! ondeck: a terminal operations console.
 //!
 //! The file tree follows the concerns: `app` (the event loop), `msg` + `update` + `state`
-//! (what happens, pure), `ui` (drawing, pure), `sources` (pollers), `store` (audit log and job
+//! (what happens, pure), `ui` (drawing, pure), `terminal` (the screen it draws on), `sources` (pollers), `store` (audit log and job
 //! ledger), `config` (configuration, themes, keymaps), `snapshot` and `audit_cmd` (the
 //! non-interactive commands).
 
@@ -14,5 +14,6 @@ pub mod snapshot;
 pub mod sources;
 pub mod state;
 pub mod store;
+pub mod terminal;
 pub mod ui;
 pub mod update;

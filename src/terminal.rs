@@ -1,0 +1,192 @@
+//! The terminal the console owns: taking it over, and a backend that writes nothing for a frame
+//! in which no cell changed.
+//!
+//! ratatui's diff already sends only changed cells, but every frame still ends with colour and
+//! attribute resets and a hide-cursor sequence, and ondeck wraps each frame in a synchronized
+//! update. A poll that brings the same numbers back would cost those bytes every few seconds
+//! over SSH for nothing. [`QuietBackend`] holds them back unless a cell really changed, so an
+//! unchanged screen costs zero bytes. No crate offers this, hence the small wrapper.
+
+use std::io::{self, Stdout, Write};
+
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use ratatui::Terminal;
+use ratatui::backend::{Backend, ClearType, CrosstermBackend, WindowSize};
+use ratatui::buffer::Cell;
+use ratatui::layout::{Position, Size};
+
+pub type ConsoleTerminal = Terminal<QuietBackend<Stdout>>;
+
+/// Raw mode, the alternate screen and a panic hook that gives the terminal back before the
+/// report is printed (as `ratatui::try_init` does), on the quiet backend.
+pub fn take_over() -> io::Result<ConsoleTerminal> {
+    let restore_then_report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        ratatui::restore();
+        restore_then_report(info);
+    }));
+    crossterm::terminal::enable_raw_mode()?;
+    crossterm::execute!(io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    Terminal::new(QuietBackend::new(io::stdout()))
+}
+
+/// A crossterm backend that skips frames without changed cells and redundant cursor hiding,
+/// and wraps each frame it does write in a synchronized update, so slow links never show a
+/// half-drawn frame.
+pub struct QuietBackend<W: Write> {
+    inner: CrosstermBackend<W>,
+    cursor_hidden: bool,
+    /// Cells were written since the last flush: the frame needs closing and flushing.
+    frame_open: bool,
+}
+
+impl<W: Write> QuietBackend<W> {
+    pub fn new(writer: W) -> Self {
+        QuietBackend {
+            inner: CrosstermBackend::new(writer),
+            cursor_hidden: false,
+            frame_open: false,
+        }
+    }
+}
+
+impl<W: Write> Backend for QuietBackend<W> {
+    type Error = io::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        let mut content = content.peekable();
+        if content.peek().is_none() {
+            return Ok(());
+        }
+        if !self.frame_open {
+            crossterm::queue!(self.inner, BeginSynchronizedUpdate)?;
+            self.frame_open = true;
+        }
+        self.inner.draw(content)
+    }
+
+    fn hide_cursor(&mut self) -> io::Result<()> {
+        if self.cursor_hidden {
+            return Ok(());
+        }
+        self.cursor_hidden = true;
+        self.inner.hide_cursor()
+    }
+
+    fn show_cursor(&mut self) -> io::Result<()> {
+        self.cursor_hidden = false;
+        self.inner.show_cursor()
+    }
+
+    fn get_cursor_position(&mut self) -> io::Result<Position> {
+        self.inner.get_cursor_position()
+    }
+
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> io::Result<()> {
+        self.inner.set_cursor_position(position)
+    }
+
+    fn clear(&mut self) -> io::Result<()> {
+        self.inner.clear()
+    }
+
+    fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
+        self.inner.clear_region(clear_type)
+    }
+
+    fn size(&self) -> io::Result<Size> {
+        self.inner.size()
+    }
+
+    fn window_size(&mut self) -> io::Result<WindowSize> {
+        self.inner.window_size()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if std::mem::take(&mut self.frame_open) {
+            crossterm::queue!(self.inner, EndSynchronizedUpdate)?;
+        }
+        Backend::flush(&mut self.inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::layout::Rect;
+    use ratatui::widgets::Paragraph;
+    use ratatui::{TerminalOptions, Viewport};
+
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// What the backend wrote, readable while the terminal holds the writer.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Recorder {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().expect("recorder").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Recorder {
+        fn bytes(&self) -> Vec<u8> {
+            self.0.lock().expect("recorder").clone()
+        }
+    }
+
+    fn terminal(recorder: &Recorder) -> Terminal<QuietBackend<Recorder>> {
+        // A fixed viewport never asks the (absent) real terminal for its size.
+        Terminal::with_options(
+            QuietBackend::new(recorder.clone()),
+            TerminalOptions {
+                viewport: Viewport::Fixed(Rect::new(0, 0, 20, 2)),
+            },
+        )
+        .expect("terminal on a byte buffer")
+    }
+
+    fn draw_text(terminal: &mut Terminal<QuietBackend<Recorder>>, text: &str) {
+        terminal
+            .draw(|frame| frame.render_widget(Paragraph::new(text), frame.area()))
+            .expect("draw");
+    }
+
+    #[test]
+    fn an_unchanged_frame_writes_nothing() {
+        let recorder = Recorder::default();
+        let mut terminal = terminal(&recorder);
+        draw_text(&mut terminal, "cpu 12%");
+        let first = recorder.bytes().len();
+        assert!(first > 0);
+        draw_text(&mut terminal, "cpu 12%");
+        assert_eq!(
+            recorder.bytes().len(),
+            first,
+            "an identical frame wrote bytes"
+        );
+    }
+
+    #[test]
+    fn a_changed_cell_is_written_inside_a_synchronized_update() {
+        let recorder = Recorder::default();
+        let mut terminal = terminal(&recorder);
+        draw_text(&mut terminal, "cpu 12%");
+        let before = recorder.bytes().len();
+        draw_text(&mut terminal, "cpu 13%");
+        let frame = String::from_utf8_lossy(&recorder.bytes()[before..]).into_owned();
+        assert!(frame.starts_with("\x1b[?2026h"), "{frame:?}");
+        assert!(frame.ends_with("\x1b[?2026l"), "{frame:?}");
+        assert!(frame.contains('3'), "{frame:?}");
+        // The cursor was hidden by the first frame and is not hidden again.
+        assert!(!frame.contains("\x1b[?25l"), "{frame:?}");
+    }
+}
