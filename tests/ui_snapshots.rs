@@ -569,6 +569,47 @@ fn detail_overlay_of_a_sealed_openbao_node() {
 }
 
 #[test]
+fn detail_of_a_release_environment_shows_its_rollback_target() {
+    let mut state = fixture(80, 24);
+    let mut prod = host(
+        "deploy",
+        "prod",
+        "release",
+        HostStatus::Up,
+        None,
+        None,
+        Some("v2.4.1"),
+        20,
+    );
+    for (key, value) in [
+        ("current_ref", "v2.4.1"),
+        ("previous_ref", "v2.4.0"),
+        ("environment", "prod"),
+        ("deployed_by", "carol"),
+    ] {
+        prod.fields.insert(key.to_owned(), value.into());
+    }
+    state.data.hosts.push(prod);
+    state.rebuild_view(Pane::Hosts);
+    let row = state
+        .view(Pane::Hosts)
+        .rows
+        .iter()
+        .position(|&i| state.data.hosts[i].name == "prod")
+        .unwrap();
+    state.view_mut(Pane::Hosts).selected = row;
+    state.overlay = Overlay::Detail { scroll: 0 };
+    let terminal = render(&state);
+    let text = screen_text(&terminal);
+    let rollback = text.lines().find(|line| line.contains("rollback"));
+    assert!(
+        rollback.is_some_and(|line| line.contains("v2.4.1 → v2.4.0")),
+        "{text}"
+    );
+    assert_snapshot!(terminal.backend());
+}
+
+#[test]
 fn filter_overlay() {
     let mut state = fixture(80, 24);
     state.view_mut(Pane::Hosts).filter = "vm-".to_owned();
