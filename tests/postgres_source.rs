@@ -530,3 +530,47 @@ async fn slow_named_queries_share_one_budget_and_the_server_rows_survive() {
     drop(poller);
     db.drop_now().await;
 }
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn a_poll_names_its_request_id_to_the_server() {
+    let db = TestDb::create().await;
+    // What the server sees as the client's name, read back from inside a named query.
+    let queries = vec![named(
+        "seen-as",
+        "SELECT current_setting('application_name') AS name",
+        QueryTarget::Hosts,
+        &[],
+    )];
+    let mut poller = poller(source(&db.url, queries));
+    let seen = poller.poll().await.unwrap();
+    let request_id = host(&seen, "pg").fields["request_id"]
+        .as_str()
+        .expect("the server row carries the poll's request id")
+        .to_owned();
+    assert!(uuid::Uuid::parse_str(&request_id).is_ok(), "{request_id}");
+    let seen_as = seen
+        .hosts
+        .iter()
+        .find(|h| h.kind == "seen-as")
+        .expect("the named query's row");
+    assert_eq!(seen_as.name, format!("ondeck req={request_id}"));
+
+    // Another console's poll in flight is ondeck's own connection too, not a session to show.
+    let other = db.connect("ondeck req=0b1c").await;
+    let client = db.connect("psql").await;
+    let seen = poller.poll().await.unwrap();
+    let apps: Vec<_> = seen
+        .sessions
+        .iter()
+        .filter_map(|s| s.fields.get("application_name").and_then(|a| a.as_str()))
+        .collect();
+    assert!(apps.contains(&"psql"), "{apps:?}");
+    assert!(!apps.iter().any(|a| a.starts_with("ondeck")), "{apps:?}");
+    let next_id = host(&seen, "pg").fields["request_id"].as_str().unwrap();
+    assert_ne!(next_id, request_id, "each poll has its own id");
+    other.close().await.unwrap();
+    client.close().await.unwrap();
+    drop(poller);
+    db.drop_now().await;
+}

@@ -6,7 +6,10 @@
 //! console never waits for (or fails because of) a database at startup, and a secret exported
 //! after start is picked up. Its connections say `application_name = 'ondeck'`, which is how
 //! ondeck leaves its own connections out of the Sessions pane (other operators' consoles
-//! included: they are monitoring, not workload).
+//! included: they are monitoring, not workload). During a poll, its transactions say
+//! `ondeck req=<request id>` instead, as HTTP sources send `X-Request-ID`: the id on the host
+//! row finds the poll's statements in the server's log (`%a` in `log_line_prefix`) and in
+//! `pg_stat_activity`.
 //!
 //! Every statement runs in a read-only transaction with a `statement_timeout` just under the
 //! source's timeout: a named query that writes by mistake is refused, and a slow one is
@@ -46,6 +49,8 @@ pub const QUERY_FAILED: &str = "PostgresQueryFailed";
 
 /// Set on every connection of the pool, and how ondeck recognises its own sessions.
 pub const APPLICATION_NAME: &str = "ondeck";
+/// A poll's transactions: [`APPLICATION_NAME`], then this, then the poll's request id.
+const REQUEST_ID_TAG: &str = " req=";
 
 /// A named query feeds a pane, not a report: rows past this are not read.
 pub const MAX_QUERY_ROWS: usize = 5_000;
@@ -80,6 +85,7 @@ SELECT pid, usename::text AS usename, datname::text AS datname, application_name
  WHERE backend_type = 'client backend'
    AND pid <> pg_backend_pid()
    AND application_name IS DISTINCT FROM $1
+   AND application_name NOT LIKE $2
  ORDER BY backend_start";
 
 /// Polls one PostgreSQL server.
@@ -156,8 +162,11 @@ impl Poller for PostgresPoller {
         let pool = database.pool.clone();
         let shown = database.shown.clone();
         let failed = |error: sqlx::Error| database_error(&shown, budget, error);
+        let request_id = uuid::Uuid::new_v4().to_string();
 
-        let mut tx = read_only(&pool, budget).await.map_err(failed)?;
+        let mut tx = read_only(&pool, budget, &request_id)
+            .await
+            .map_err(failed)?;
         let started = Instant::now();
         let server = read_server(&mut tx).await.map_err(failed)?;
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -181,7 +190,7 @@ impl Poller for PostgresPoller {
         let mut truncated = Vec::new();
         let mut failed_queries = Vec::new();
         for query in &self.spec.queries {
-            let outcome = match run_query_by(&pool, query, deadline).await {
+            let outcome = match run_query_by(&pool, query, deadline, &request_id).await {
                 Ok(result) => {
                     if result.truncated {
                         truncated.push(query.name.clone());
@@ -205,6 +214,7 @@ impl Poller for PostgresPoller {
         self.firing.stamp(&mut alerts, now);
 
         let mut host = server_host(&server, &self.source, latency_ms, &alerts, now);
+        host.fields.insert("request_id".into(), json!(request_id));
         if !truncated.is_empty() {
             host.fields
                 .insert("truncated_queries".into(), json!(truncated));
@@ -219,17 +229,20 @@ impl Poller for PostgresPoller {
     }
 }
 
-/// A read-only transaction whose statements are cancelled by the server after `budget`.
+/// A read-only transaction whose statements are cancelled by the server after `budget`, and
+/// that names the poll's `request_id` in its `application_name`.
 async fn read_only(
     pool: &PgPool,
     budget: Duration,
+    request_id: &str,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     tx.execute("SET TRANSACTION READ ONLY").await?;
-    // SET takes no bind parameters; the number is ours, not the user's.
+    // SET takes no bind parameters; the number and the id (a UUID) are ours, not the user's.
     tx.execute(
         format!(
-            "SET LOCAL statement_timeout = {}",
+            "SET LOCAL statement_timeout = {}; \
+             SET LOCAL application_name = '{APPLICATION_NAME}{REQUEST_ID_TAG}{request_id}'",
             budget.as_millis().max(1)
         )
         .as_str(),
@@ -352,6 +365,7 @@ async fn read_sessions(
 ) -> Result<Vec<Backend>, sqlx::Error> {
     let rows = sqlx::query(SESSIONS_SQL)
         .bind(APPLICATION_NAME)
+        .bind(format!("{APPLICATION_NAME}{REQUEST_ID_TAG}%"))
         .fetch_all(&mut **tx)
         .await?;
     rows.iter().map(Backend::from_row).collect()
@@ -603,6 +617,7 @@ async fn run_query_by(
     pool: &PgPool,
     query: &PgQuery,
     deadline: Instant,
+    request_id: &str,
 ) -> Result<ResultSet, QueryError> {
     let out_of_time = |reason: String| QueryError::Failed {
         query: query.name.clone(),
@@ -616,7 +631,7 @@ async fn run_query_by(
     }
     // The server cancels a slow statement at `remaining`; this also bounds waiting for a pooled
     // connection and the round trips around the statement.
-    tokio::time::timeout(remaining, run_query(pool, query, remaining))
+    tokio::time::timeout(remaining, run_query(pool, query, remaining, request_id))
         .await
         .unwrap_or_else(|_elapsed| {
             Err(out_of_time(format!(
@@ -630,6 +645,7 @@ async fn run_query(
     pool: &PgPool,
     query: &PgQuery,
     budget: Duration,
+    request_id: &str,
 ) -> Result<ResultSet, QueryError> {
     let failed = |error: sqlx::Error| QueryError::Failed {
         query: query.name.clone(),
@@ -638,7 +654,7 @@ async fn run_query(
             other => other.to_string(),
         }),
     };
-    let mut tx = read_only(pool, budget).await.map_err(failed)?;
+    let mut tx = read_only(pool, budget, request_id).await.map_err(failed)?;
     // Preparing first gives the columns even when no row comes back, so a wrong mapping is
     // reported on an empty table too.
     let statement = (&mut *tx)
