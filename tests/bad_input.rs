@@ -101,10 +101,8 @@ fn unwritable_data_dir_is_a_clear_error_and_the_terminal_stays_usable() {
 
     let mut screen = Screen::start(home.path(), &[], 80, 24, &[("XDG_DATA_HOME", data)]);
     assert_eq!(screen.wait_exit(), 1);
-    let raw = screen.raw_output();
-    let text = String::from_utf8_lossy(&raw);
-    assert!(text.contains("not-a-dir"), "error not shown: {text}");
-    assert!(!text.contains("\x1b[?1049h") || terminal_restored(&raw));
+    let text = screen.wait_for_output("not-a-dir");
+    assert!(!text.contains("\x1b[?1049h") || terminal_restored(&screen.raw_output()));
 }
 
 #[test]
@@ -120,4 +118,64 @@ fn print_default_config_is_a_valid_config() {
         &[],
     );
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn a_broken_theme_file_stops_the_console_before_the_screen_is_touched() {
+    let home = tempfile::tempdir().unwrap();
+    let theme = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/themes/bad_colour.toml");
+    let mut screen = Screen::start(
+        home.path(),
+        &["--theme", theme.to_str().unwrap()],
+        80,
+        24,
+        &[],
+    );
+    assert_eq!(screen.wait_exit(), 1);
+    // Both problems of the file, the second one's suggestion last.
+    let text = screen.wait_for_output("Did you mean `yellow`?");
+    assert!(text.contains("bad_colour.toml:2:"), "{text}");
+    assert!(text.contains("#12345g"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    assert!(
+        !text.contains("\x1b[?1049h"),
+        "the screen was taken over: {text:?}"
+    );
+}
+
+#[test]
+fn user_themes_and_keymaps_are_found_by_name_in_the_config_dir() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("config/ondeck");
+    std::fs::create_dir_all(dir.join("themes")).unwrap();
+    std::fs::create_dir_all(dir.join("keymaps")).unwrap();
+    std::fs::write(
+        dir.join("themes/night.toml"),
+        "title = { fg = \"#ff8800\" }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("themes/dusk.toml"), "title = { fg = \"orang\" }\n").unwrap();
+    std::fs::write(
+        dir.join("keymaps/mine.toml"),
+        "extends = \"default\"\n\n[global]\nx = \"quit\"\n",
+    )
+    .unwrap();
+
+    let out = ondeck(
+        home.path(),
+        &["check", "--theme", "night", "--keymap", "mine"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A broken user file is named by its path in the user's directory.
+    let out = ondeck(home.path(), &["check", "--theme", "dusk"], &[]);
+    assert_clean_failure(&out, &["ondeck/themes/dusk.toml:1:", "orang"]);
+
+    // The user's keymap is the one in force: its `x` quits the console.
+    let mut screen = Screen::start(home.path(), &["--keymap", "mine"], 80, 24, &[]);
+    screen.wait_for_text("Hosts");
+    screen.type_keys("x");
+    assert_eq!(screen.wait_exit(), 0);
+    assert!(terminal_restored(&screen.raw_output()));
 }

@@ -105,3 +105,47 @@ fn sigterm_and_sighup_restore_the_terminal() {
         );
     }
 }
+
+#[test]
+fn an_unreachable_source_neither_delays_nor_hides_the_rest() {
+    let home = tempfile::tempdir().unwrap();
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[source]]\nname = \"local\"\nkind = \"local\"\n\n\
+             [[source]]\nname = \"api-gone\"\nkind = \"http\"\n\
+             url = \"http://127.0.0.1:{port}/healthz\"\nevery = \"2s\"\n"
+        ),
+    )
+    .unwrap();
+    let mut screen = Screen::start(
+        home.path(),
+        &["--config", config.to_str().unwrap()],
+        120,
+        35,
+        &[],
+    );
+    let host = hostname();
+    screen.wait_for("the local host beside the failing source", |s| {
+        host_row_shown(s, &host) && s.contains("1 failing")
+    });
+    // The Sources view names the failing source, and shows why for the selected one.
+    screen.type_keys("o");
+    screen.wait_for_text("api-gone");
+    screen.type_keys("j");
+    let sources = screen.wait_for("the Sources view with the error", |s| {
+        s.contains("api-gone") && s.contains("cannot connect")
+    });
+    assert!(sources.contains("failing"), "{sources}");
+    screen.type_keys("q");
+    screen.type_keys("q");
+    assert_eq!(screen.wait_exit(), 0);
+    assert!(terminal_restored(&screen.raw_output()));
+}

@@ -98,6 +98,22 @@ impl Screen {
         self.wait_for(&format!("{text:?}"), |s| s.contains(text))
     }
 
+    /// Wait until the bytes written so far contain `text`, wherever the screen wrapped it; the
+    /// reader may still be catching up after the program exits.
+    pub fn wait_for_output(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let raw = String::from_utf8_lossy(&self.raw_output()).into_owned();
+            if raw.contains(text) {
+                return raw;
+            }
+            if start.elapsed() > PATIENCE {
+                panic!("ondeck never wrote {text:?}; it wrote:\n{raw}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn type_keys(&mut self, keys: &str) {
         self.writer
             .write_all(keys.as_bytes())
