@@ -174,17 +174,18 @@ async fn snapshot_command(config: &Config, json: bool) -> Result<ExitCode> {
     let reports = sources::poll_once_all(&config.sources).await;
     // A snapshot is most useful when something is broken, so an unreachable store is reported
     // on stderr and the sources are still shown.
-    let (jobs, audit, sessions) = match Store::open(&config.store.url).await {
-        Ok(store) => (
-            store.jobs(1_000).await.unwrap_or_default(),
-            store.audit_tail(20).await.unwrap_or_default(),
-            store.operator_sessions().await.unwrap_or_default(),
-        ),
-        Err(error) => {
-            eprintln!("ondeck: the store is not readable, jobs and audit are left out: {error}");
-            Default::default()
-        }
+    let read = async {
+        let store = Store::open(&config.store.url).await?;
+        Ok::<_, ondeck::store::StoreError>((
+            store.jobs(1_000).await?,
+            store.audit_tail(20).await?,
+            store.operator_sessions().await?,
+        ))
     };
+    let (jobs, audit, sessions) = read.await.unwrap_or_else(|error| {
+        eprintln!("ondeck: the store is not readable, jobs and audit are left out: {error}");
+        Default::default()
+    });
     let snapshot = snapshot::build(reports, jobs, audit, sessions, chrono::Utc::now());
     if json {
         println!("{}", snapshot::to_json(&snapshot));

@@ -316,3 +316,28 @@ async fn audit_on_a_fresh_store_is_an_empty_intact_log() {
         "audit log OK: 0 records, hash chain intact\n"
     );
 }
+
+#[tokio::test]
+async fn a_snapshot_with_an_unreadable_store_still_reports_the_sources() {
+    let server = FakeServer::start(|_| Reply::json(200, HEALTHY)).await;
+    let home = Home::new();
+    // A database under a regular file can be neither created nor read.
+    let blocker = home.dir.path().join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    let store = format!(
+        "[store]\nurl = \"sqlite://{}\"\n",
+        blocker.join("ondeck.db").display()
+    );
+    let sources = [http("api-prod", &server.url("/healthz"), ""), store];
+
+    let output = home.snapshot(&sources, true).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the store is not readable") && stderr.contains("not-a-dir"),
+        "{stderr}"
+    );
+    let json = documented_json(&output);
+    assert_eq!(find(&json, "hosts", "name", "api-prod")["status"], "up");
+    assert_eq!(json["jobs"], serde_json::json!([]));
+}
