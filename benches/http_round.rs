@@ -33,6 +33,11 @@ const SEQUENTIAL_SAMPLE: usize = 20;
 const SERVE_ENV: &str = "ONDECK_BENCH_SERVE";
 
 fn main() {
+    // A thousand listeners and a thousand connections each side do not fit in the 1,024 open
+    // files many systems allow by default; the server child inherits the raised limit.
+    if let Err(error) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("could not raise the open files limit: {error}");
+    }
     if std::env::var_os(SERVE_ENV).is_some() {
         serve();
         return;

@@ -123,9 +123,14 @@ impl FakeServer {
                     // A send or a dropped sender alike.
                     _ = &mut stopped => break,
                     accepted = listener.accept() => {
-                        if let Ok((stream, _)) = accepted {
-                            let handler = Arc::clone(&handler);
-                            connections.spawn(connection(stream, handler, Arc::clone(&seen)));
+                        match accepted {
+                            Ok((stream, _)) => {
+                                let handler = Arc::clone(&handler);
+                                connections.spawn(connection(stream, handler, Arc::clone(&seen)));
+                            }
+                            // Out of file descriptors, say: wait for connections to close
+                            // rather than spin on accept.
+                            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
                         }
                     }
                 }
