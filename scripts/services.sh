@@ -3,6 +3,7 @@
 # directory. Sourced by test-all.sh; every function is safe to call on a fresh machine.
 
 ONDECK_PG_PORT=${ONDECK_PG_PORT:-55432}
+ONDECK_PG_REPLICA_PORT=${ONDECK_PG_REPLICA_PORT:-55433}  # a streaming replica of the above
 ONDECK_BAO_PORT=${ONDECK_BAO_PORT:-58200}        # initialised and unsealed; +1 is its cluster port
 ONDECK_BAO_SEALED_PORT=${ONDECK_BAO_SEALED_PORT:-58210}  # initialised, left sealed
 ONDECK_PROM_PORT=${ONDECK_PROM_PORT:-59090}
@@ -37,6 +38,7 @@ services_start() {
   chmod 755 "$ONDECK_RUN"
   export ONDECK_RUN
   start_postgres
+  start_postgres_replica
   start_prometheus_stack
   start_openbao unsealed "$ONDECK_BAO_PORT"
   start_openbao sealed "$ONDECK_BAO_SEALED_PORT"
@@ -58,10 +60,11 @@ services_stop() {
   return $status
 }
 
-# Wait until URL answers 2xx, or fail naming what did not start.
+# Wait until URL answers 2xx, or fail naming what did not start. A minute: on a busy 2-core
+# machine Prometheus has been seen to take over 20 s to open its database.
 wait_http() {
   local what=$1 url=$2
-  for _ in $(seq 100); do
+  for _ in $(seq 300); do
     curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
     sleep 0.2
   done
@@ -160,7 +163,7 @@ start_postgres() {
   version=$(pg_version)
   ONDECK_PG_CLUSTER="ondeck$$"
   # A leftover cluster from an interrupted run would hold the port; it is ours to remove.
-  for old in $(pg_lsclusters -h | awk '$2 ~ /^ondeck[0-9]+$/ && $3 == '"$ONDECK_PG_PORT"' {print $2}'); do
+  for old in $(pg_lsclusters -h | awk '$2 ~ /^ondeck[0-9]+r?$/ && ($3 == '"$ONDECK_PG_PORT"' || $3 == '"$ONDECK_PG_REPLICA_PORT"') {print $2}'); do
     pg_dropcluster --stop "$version" "$old" || true
   done
   mkdir -p "$ONDECK_RUN/pg"
@@ -177,7 +180,32 @@ start_postgres() {
   return 1
 }
 
+# A hot standby streaming from the primary, for replication lag. Its data directory is a base
+# backup of the primary taken by pg_basebackup, which also writes the standby settings (-R).
+start_postgres_replica() {
+  local version
+  version=$(pg_version)
+  ONDECK_PG_REPLICA_CLUSTER="${ONDECK_PG_CLUSTER}r"
+  local data=$ONDECK_RUN/pg/replica
+  pg_createcluster "$version" "$ONDECK_PG_REPLICA_CLUSTER" -p "$ONDECK_PG_REPLICA_PORT" -d "$data" \
+    -- --auth=trust >/dev/null
+  rm -rf "$data"
+  runuser -u postgres -- pg_basebackup -h 127.0.0.1 -p "$ONDECK_PG_PORT" -U postgres -D "$data" \
+    -R -X stream -c fast
+  pg_ctlcluster --skip-systemctl-redirect "$version" "$ONDECK_PG_REPLICA_CLUSTER" start
+  export ONDECK_TEST_PG_REPLICA_URL="postgres://postgres@127.0.0.1:$ONDECK_PG_REPLICA_PORT/postgres"
+  for _ in $(seq 50); do
+    [ "$(psql "$ONDECK_TEST_PG_REPLICA_URL" -qtAc 'select pg_is_in_recovery()' 2>/dev/null)" = t ] &&
+      return 0
+    sleep 0.2
+  done
+  echo "the postgres replica did not start on port $ONDECK_PG_REPLICA_PORT" >&2
+  return 1
+}
+
 stop_postgres() {
-  [ -n "${ONDECK_PG_CLUSTER:-}" ] || return 0
-  pg_dropcluster --stop "$(pg_version)" "$ONDECK_PG_CLUSTER" >/dev/null 2>&1 || true
+  local cluster
+  for cluster in ${ONDECK_PG_REPLICA_CLUSTER:-} ${ONDECK_PG_CLUSTER:-}; do
+    pg_dropcluster --stop "$(pg_version)" "$cluster" >/dev/null 2>&1 || true
+  done
 }

@@ -574,3 +574,92 @@ async fn a_poll_names_its_request_id_to_the_server() {
     drop(poller);
     db.drop_now().await;
 }
+
+fn replica_url() -> String {
+    std::env::var("ONDECK_TEST_PG_REPLICA_URL").unwrap_or_else(|_| {
+        panic!("ONDECK_TEST_PG_REPLICA_URL is not set; {NEEDS_SERVICES} starts a replica")
+    })
+}
+
+/// Rows of `table` on `connection`, polled until there are `rows` (replay is asynchronous).
+async fn wait_for_rows(connection: &mut PgConnection, table: &str, rows: i64) {
+    let sql = format!("SELECT count(*) FROM {table}");
+    for _ in 0..100 {
+        let count: Result<i64, _> = sqlx::query_scalar(&sql).fetch_one(&mut *connection).await;
+        if count.is_ok_and(|count| count == rows) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the replica never had {rows} rows in {table}");
+}
+
+fn lag_alerts(seen: &Observation) -> usize {
+    seen.alerts
+        .iter()
+        .filter(|a| a.name == "ReplicationLag")
+        .count()
+}
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn a_replica_that_stops_replaying_shows_its_lag_and_alerts() {
+    let mut primary = PgConnection::connect(&admin_url()).await.unwrap();
+    let mut replica = PgConnection::connect(&replica_url()).await.unwrap();
+    let table = format!("lag_{}", uuid::Uuid::new_v4().simple());
+    primary
+        .execute(format!("CREATE TABLE {table} (x int); INSERT INTO {table} VALUES (1)").as_str())
+        .await
+        .unwrap();
+    // Replayed, so the replica has a last replayed transaction to measure from.
+    wait_for_rows(&mut replica, &table, 1).await;
+
+    let mut spec = source(&replica_url(), Vec::new());
+    spec.replication_lag_warn = Some(Duration::from_secs(1));
+    let mut poller = poller(spec);
+    let seen = poller.poll().await.unwrap();
+    let server = host(&seen, "pg");
+    assert_eq!(server.fields["in_recovery"], json!(true));
+    assert_eq!(server.fields["replication_lag_s"], json!(0.0), "current");
+    assert_eq!(lag_alerts(&seen), 0, "{:?}", seen.alerts);
+
+    // The replica keeps receiving the primary's writes but stops applying them.
+    replica
+        .execute("SELECT pg_wal_replay_pause()")
+        .await
+        .unwrap();
+    primary
+        .execute(format!("INSERT INTO {table} VALUES (2)").as_str())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let seen = poller.poll().await.unwrap();
+    let lag = host(&seen, "pg").fields["replication_lag_s"]
+        .as_f64()
+        .unwrap();
+    assert!(lag >= 2.0, "lag {lag} s");
+    let alert = seen
+        .alerts
+        .iter()
+        .find(|a| a.name == "ReplicationLag")
+        .expect("a ReplicationLag alert");
+    assert_eq!(alert.severity, Severity::Warning);
+    assert_eq!(host(&seen, "pg").status, HostStatus::Degraded);
+
+    // Replaying again, it catches up and the alert clears.
+    replica
+        .execute("SELECT pg_wal_replay_resume()")
+        .await
+        .unwrap();
+    wait_for_rows(&mut replica, &table, 2).await;
+    let seen = poller.poll().await.unwrap();
+    assert_eq!(host(&seen, "pg").fields["replication_lag_s"], json!(0.0));
+    assert_eq!(lag_alerts(&seen), 0, "{:?}", seen.alerts);
+
+    primary
+        .execute(format!("DROP TABLE {table}").as_str())
+        .await
+        .unwrap();
+    replica.close().await.unwrap();
+    primary.close().await.unwrap();
+}
