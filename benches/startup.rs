@@ -3,28 +3,38 @@
 //! `cargo bench --bench startup` prints:
 //! - time from process start to the first frame on screen (median of several starts);
 //! - bytes written to the terminal and CPU time used while idle for 30 s, on a configuration
-//!   whose only source polls hourly, so nothing changes but the clock's minute.
+//!   whose only source polls hourly, in a window that holds no change of the clock's minute,
+//!   so nothing on screen has reason to change;
+//! - what the clock's minute costs when it does change;
+//! - the same 30 s on the embedded default, whose local source brings new CPU and memory
+//!   figures every 5 s, so some cells really change.
 //!
 //! A plain program rather than a statistical harness: one run is a process and a terminal, and
-//! the numbers are reported, not asserted.
+//! the numbers are reported, not asserted. Under `cargo test` (no `--bench`) it only starts the
+//! console once and quits, so the test suite checks it works without waiting a minute and a half.
 
 #[path = "../tests/common/pty.rs"]
 #[allow(dead_code)]
 mod pty;
 
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const STARTS: usize = 9;
 const IDLE: Duration = Duration::from_secs(30);
+/// How finely the screen is watched for the first frame.
+const WATCH: Duration = Duration::from_millis(1);
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
     // `cargo bench` passes --bench; any other argument filters, as with other harnesses.
-    if std::env::args()
-        .skip(1)
+    if args
+        .iter()
         .any(|a| a != "--bench" && !"startup".contains(a.as_str()))
     {
         return;
     }
+    let measuring = args.iter().any(|a| a == "--bench");
     let home = tempfile::tempdir().expect("temp dir");
     let config = home.path().join("idle.toml");
     std::fs::write(
@@ -33,43 +43,104 @@ fn main() {
     )
     .expect("write config");
     let config = config.to_str().expect("utf-8 path");
+    let hourly = ["--config", config];
 
+    let starts = if measuring { STARTS } else { 1 };
     let mut firsts = Vec::new();
-    for _ in 0..STARTS {
+    for _ in 0..starts {
         let started = Instant::now();
-        let mut screen = pty::Screen::start(home.path(), &["--config", config], 120, 35, &[]);
-        screen.wait_for("the first frame", |s| s.contains("Hosts"));
+        let mut screen = pty::Screen::start(home.path(), &hourly, 120, 35, &[]);
+        screen.wait_for_every(WATCH, "the first frame", |s| s.contains("Hosts"));
         firsts.push(started.elapsed());
         screen.type_keys("q");
         screen.wait_exit();
     }
     firsts.sort();
     println!(
-        "first frame: median {:.1} ms, min {:.1} ms, max {:.1} ms over {STARTS} starts (120x35)",
-        ms(firsts[STARTS / 2]),
+        "first frame: median {:.1} ms, min {:.1} ms, max {:.1} ms over {starts} starts (120x35)",
+        ms(firsts[starts / 2]),
         ms(firsts[0]),
-        ms(firsts[STARTS - 1])
+        ms(firsts[starts - 1])
     );
+    if !measuring {
+        return;
+    }
 
-    let mut screen = pty::Screen::start(home.path(), &["--config", config], 120, 35, &[]);
-    screen.wait_for("the local host polled", |s| s.contains('%'));
-    // Let the first poll and the first store read settle before counting.
-    std::thread::sleep(Duration::from_secs(2));
-    let pid = screen.pid().expect("pid");
-    let bytes_before = screen.raw_output().len();
-    let cpu_before = cpu_ticks(pid);
+    let mut screen = settled_console(home.path(), &hourly);
+    // Start just after a minute turns, so the 30 s hold no change of the clock.
+    wait_until_second(2);
+    let idle = Idle::start(&screen);
     std::thread::sleep(IDLE);
-    let bytes = screen.raw_output().len() - bytes_before;
-    let cpu = cpu_ticks(pid) - cpu_before;
-    let ticks_per_s = 100.0; // USER_HZ on Linux
-    let cpu_s = cpu as f64 / ticks_per_s;
+    println!("idle 30s, hourly source: {}", idle.report(&screen));
+    // Then across the next turn of the minute, for what the clock costs.
+    let before_minute = screen.raw_output().len();
+    wait_until_second(2);
     println!(
-        "idle {}s: {bytes} bytes written to the terminal, {cpu_s:.2} s CPU ({:.2} % of a core)",
-        IDLE.as_secs(),
-        100.0 * cpu_s / IDLE.as_secs_f64()
+        "the clock's minute: {} bytes once a minute",
+        screen.raw_output().len() - before_minute
     );
     screen.type_keys("q");
     screen.wait_exit();
+
+    let mut screen = settled_console(home.path(), &[]);
+    wait_until_second(2);
+    let idle = Idle::start(&screen);
+    std::thread::sleep(IDLE);
+    println!(
+        "idle 30s, embedded default (local every 5s): {}",
+        idle.report(&screen)
+    );
+    screen.type_keys("q");
+    screen.wait_exit();
+}
+
+/// A console whose first poll and first store read are on screen and done.
+fn settled_console(home: &Path, args: &[&str]) -> pty::Screen {
+    let screen = pty::Screen::start(home, args, 120, 35, &[]);
+    screen.wait_for("the local host polled", |s| s.contains('%'));
+    std::thread::sleep(Duration::from_secs(2));
+    screen
+}
+
+/// Bytes and CPU time from a moment on.
+struct Idle {
+    bytes: usize,
+    cpu_ticks: u64,
+    at: Instant,
+    pid: u32,
+}
+
+impl Idle {
+    fn start(screen: &pty::Screen) -> Idle {
+        let pid = screen.pid().expect("pid");
+        Idle {
+            bytes: screen.raw_output().len(),
+            cpu_ticks: cpu_ticks(pid),
+            at: Instant::now(),
+            pid,
+        }
+    }
+
+    fn report(&self, screen: &pty::Screen) -> String {
+        let bytes = screen.raw_output().len() - self.bytes;
+        let ticks_per_s = 100.0; // USER_HZ on Linux
+        let cpu_s = (cpu_ticks(self.pid) - self.cpu_ticks) as f64 / ticks_per_s;
+        let wall = self.at.elapsed().as_secs_f64();
+        format!(
+            "{bytes} bytes written to the terminal, {cpu_s:.2} s CPU ({:.2} % of a core)",
+            100.0 * cpu_s / wall
+        )
+    }
+}
+
+/// Sleep until the wall clock's seconds within the minute reach `second`.
+fn wait_until_second(second: u64) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970");
+    let into_minute = now.as_secs_f64() % 60.0;
+    let wait = (second as f64 - into_minute).rem_euclid(60.0);
+    std::thread::sleep(Duration::from_secs_f64(wait));
 }
 
 fn ms(d: Duration) -> f64 {

@@ -81,6 +81,16 @@ impl Screen {
 
     /// Wait until the screen satisfies `ready`; panic with the screen if it never does.
     pub fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        self.wait_for_every(Duration::from_millis(50), what, ready)
+    }
+
+    /// [`Screen::wait_for`], looking every `interval` (finely, to time what appears).
+    pub fn wait_for_every(
+        &self,
+        interval: Duration,
+        what: &str,
+        ready: impl Fn(&str) -> bool,
+    ) -> String {
         let start = Instant::now();
         loop {
             let screen = self.contents();
@@ -90,7 +100,7 @@ impl Screen {
             if start.elapsed() > PATIENCE {
                 panic!("the screen never showed {what}; it shows:\n{screen}");
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(interval);
         }
     }
 
