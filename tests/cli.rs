@@ -4,6 +4,8 @@
 
 #[path = "support/fake_http.rs"]
 mod fake_http;
+#[path = "support/tls_server.rs"]
+mod tls_server;
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -18,12 +20,15 @@ const HEALTHY: &str = r#"{"status":"ok"}"#;
 /// A user's home with nothing in it but the configuration a test writes.
 struct Home {
     dir: TempDir,
+    /// Environment variables every run gets besides the home's own.
+    env: Vec<(String, String)>,
 }
 
 impl Home {
     fn new() -> Home {
         Home {
             dir: tempfile::tempdir().unwrap(),
+            env: Vec::new(),
         }
     }
 
@@ -46,6 +51,7 @@ impl Home {
             .env("XDG_CONFIG_HOME", home.join("config"))
             .env("XDG_DATA_HOME", home.join("data"))
             .env("XDG_STATE_HOME", home.join("state"))
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .await
             .expect("ondeck runs")
@@ -340,4 +346,85 @@ async fn a_snapshot_with_an_unreadable_store_still_reports_the_sources() {
     let json = documented_json(&output);
     assert_eq!(find(&json, "hosts", "name", "api-prod")["status"], "up");
     assert_eq!(json["jobs"], serde_json::json!([]));
+}
+
+/// A home whose trust store is the test CA alone, as `SSL_CERT_FILE` sets it for every client.
+fn trusting(ca: &tls_server::TestCa) -> Home {
+    let mut home = Home::new();
+    let path = home.dir.path().join("ca.pem");
+    std::fs::write(&path, &ca.pem).unwrap();
+    home.env
+        .push(("SSL_CERT_FILE".to_owned(), path.display().to_string()));
+    home
+}
+
+#[tokio::test]
+async fn an_https_certificate_close_to_expiry_is_a_warning_with_its_days_left() {
+    let ca = tls_server::TestCa::new();
+    let server = tls_server::TlsServer::start(&ca, 10).await;
+    let home = trusting(&ca);
+    let sources = [http("api", &server.url("/healthz"), "tls_warn_days = 14")];
+
+    let output = home.snapshot(&sources, true).await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let json = documented_json(&output);
+    let host = find(&json, "hosts", "name", "api");
+    assert_eq!(host["status"], "degraded", "{host:#}");
+    assert_eq!(host["fields"]["http_status"], 200);
+    assert_eq!(host["fields"]["tls_days_left"], 10, "{host:#}");
+    let alert = find(&json, "alerts", "name", "TlsCertificateExpiring");
+    assert_eq!(alert["severity"], "warning");
+    assert!(
+        alert["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("certificate expires in 10 days"),
+        "{alert:#}"
+    );
+
+    // With more days left than the warning, the same endpoint is healthy.
+    let sources = [http("api", &server.url("/healthz"), "tls_warn_days = 7")];
+    let output = home.snapshot(&sources, true).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let json = documented_json(&output);
+    assert_eq!(find(&json, "hosts", "name", "api")["status"], "up");
+}
+
+#[tokio::test]
+async fn an_untrusted_or_expired_certificate_fails_the_handshake_and_says_why() {
+    let ca = tls_server::TestCa::new();
+    let valid = tls_server::TlsServer::start(&ca, 90).await;
+    let expired = tls_server::TlsServer::start(&ca, -2).await;
+
+    // The system's trust store does not know the test CA.
+    let output = Home::new()
+        .snapshot(&[http("api", &valid.url("/healthz"), "")], true)
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let json = documented_json(&output);
+    let error = find(&json, "sources", "name", "api")["last_error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        error.contains("TLS handshake failed") && error.contains("UnknownIssuer"),
+        "{error}"
+    );
+
+    // Trusted, but past its date.
+    let output = trusting(&ca)
+        .snapshot(&[http("api", &expired.url("/healthz"), "")], true)
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let json = documented_json(&output);
+    let error = find(&json, "sources", "name", "api")["last_error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Two days less the hour the test certificate adds, to the minute.
+    assert!(
+        error.contains("TLS handshake failed: the server's certificate expired on ")
+            && error.ends_with(" UTC (1day 23h ago)"),
+        "{error}"
+    );
 }

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::DateTime;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 
@@ -171,14 +172,18 @@ fn transport_error(url: &str, error: &reqwest::Error) -> SourceError {
     let mut reason = error.to_string();
     let mut source = std::error::Error::source(error);
     // The innermost cause is the one an operator recognises ("Connection refused",
-    // "invalid peer certificate: Expired", "failed to lookup address").
+    // "invalid peer certificate: UnknownIssuer", "failed to lookup address").
     while let Some(cause) = source {
         reason = cause.to_string();
         source = cause.source();
     }
+    let tls = rustls_error(error);
+    if let Some(expired) = tls.and_then(expiry_reason) {
+        reason = expired;
+    }
     let kind = if error.is_timeout() {
         "timed out"
-    } else if is_tls_failure(error) {
+    } else if tls.is_some() {
         "TLS handshake failed"
     } else if error.is_connect() {
         "cannot connect"
@@ -193,30 +198,48 @@ fn transport_error(url: &str, error: &reqwest::Error) -> SourceError {
     }
 }
 
-/// Whether TLS itself failed (a plain-HTTP port behind an https URL, an expired or untrusted
-/// certificate), which reqwest reports only as a connect error.
-fn is_tls_failure(error: &reqwest::Error) -> bool {
+/// The TLS failure behind a request error (a plain-HTTP port behind an https URL, an expired
+/// or untrusted certificate), which reqwest reports only as a connect error.
+fn rustls_error(error: &reqwest::Error) -> Option<&rustls::Error> {
     let mut cause = std::error::Error::source(error);
     while let Some(current) = cause {
-        if is_or_wraps_rustls(current) {
-            return true;
+        if let Some(tls) = as_or_wrapping_rustls(current) {
+            return Some(tls);
         }
         cause = current.source();
     }
-    false
+    None
 }
 
 /// rustls's error travels inside I/O errors (nested, from the connector), whose `source()`
 /// skips it, hence the look through `get_ref`.
-fn is_or_wraps_rustls(error: &(dyn std::error::Error + 'static)) -> bool {
-    if error.is::<rustls::Error>() {
-        return true;
+fn as_or_wrapping_rustls<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
+    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+        return Some(tls);
     }
-    match error
+    error
         .downcast_ref::<std::io::Error>()
         .and_then(std::io::Error::get_ref)
-    {
-        Some(inner) => is_or_wraps_rustls(inner),
-        None => false,
-    }
+        .and_then(|inner| as_or_wrapping_rustls(inner))
+}
+
+/// An expired certificate in an operator's terms: when, and how long ago (rustls says it in
+/// UNIX seconds).
+fn expiry_reason(error: &rustls::Error) -> Option<String> {
+    let rustls::Error::InvalidCertificate(rustls::CertificateError::ExpiredContext {
+        time,
+        not_after,
+    }) = error
+    else {
+        return None;
+    };
+    let expired = DateTime::from_timestamp(i64::try_from(not_after.as_secs()).ok()?, 0)?;
+    let ago = Duration::from_secs(time.as_secs().saturating_sub(not_after.as_secs()));
+    Some(format!(
+        "the server's certificate expired on {} ({} ago)",
+        expired.format("%Y-%m-%d %H:%M UTC"),
+        humantime::format_duration(Duration::from_secs(ago.as_secs() / 60 * 60))
+    ))
 }

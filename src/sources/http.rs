@@ -18,7 +18,7 @@
 //!   alert, a warning that turns critical under [`TLS_CRITICAL_DAYS`] days; an otherwise
 //!   healthy host shows `degraded` until the certificate is renewed. Once it has expired the
 //!   handshake itself fails (certificates are always verified), so the source fails with
-//!   `TLS handshake failed: invalid peer certificate: Expired`.
+//!   `TLS handshake failed: the server's certificate expired on … (… ago)`.
 //!
 //! The request carries an `X-Request-ID` (shown in the row) so the check can be found in the
 //! server's own logs.

@@ -24,7 +24,7 @@ pub mod release;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -114,31 +114,28 @@ pub trait Poller {
 ///
 /// `http` and `release` sources share one HTTP client, so sources on the same host and port
 /// (several health paths of one API) share one pool of keep-alive connections instead of each
-/// holding idle sockets of its own. Building a client is cheap (microseconds; see the
-/// `http_round` benchmark), so this is about sockets, not CPU. The kinds that need a client of
-/// their own (self-signed lab hosts) keep building one with [`fetch::client`]. Not process-wide
-/// on purpose: a client's pooled connections belong to the tokio runtime that opened them.
-#[derive(Debug, Clone)]
+/// holding idle sockets of its own, and the system's CA certificates are read once rather than
+/// for each of a thousand checks (a few milliseconds a client; see the `http_round`
+/// benchmark). The kinds that need a client of their own (self-signed lab hosts) keep building
+/// one with [`fetch::client`]. Built by the first poller that asks, on a poller's task, never
+/// on the way to the first frame. Not process-wide on purpose: a client's pooled connections
+/// belong to the tokio runtime that opened them.
+#[derive(Debug, Clone, Default)]
 pub struct SharedClients {
-    /// Why the client could not be built, if it could not: each source that needs it reports so.
-    http: Result<reqwest::Client, String>,
+    /// The client, or why it could not be built: each source that needs it reports so.
+    http: Arc<OnceLock<Result<reqwest::Client, String>>>,
 }
 
 impl SharedClients {
     pub fn new() -> SharedClients {
-        SharedClients {
-            http: fetch::shared_client().map_err(|e| e.to_string()),
-        }
+        SharedClients::default()
     }
 
     fn http(&self) -> Result<reqwest::Client, SourceError> {
-        self.http.clone().map_err(SourceError::Setup)
-    }
-}
-
-impl Default for SharedClients {
-    fn default() -> Self {
-        SharedClients::new()
+        self.http
+            .get_or_init(|| fetch::shared_client().map_err(|e| e.to_string()))
+            .clone()
+            .map_err(SourceError::Setup)
     }
 }
 
@@ -241,14 +238,18 @@ pub fn spawn(
                 every: source.every,
                 timeout: source.timeout,
             };
-            let poller = SourcePoller::new(&source, &shared);
-            tokio::spawn(run_source(
-                schedule,
-                poller,
+            let (shared, tx, shutdown, permits) = (
+                shared.clone(),
                 tx.clone(),
                 shutdown.clone(),
                 Arc::clone(&permits),
-            ))
+            );
+            // Built on the task: setting up a client reads the system's CA certificates, which
+            // the console's first frame should not wait for.
+            tokio::spawn(async move {
+                let poller = SourcePoller::new(&source, &shared);
+                run_source(schedule, poller, tx, shutdown, permits).await;
+            })
         })
         .collect()
 }
