@@ -18,6 +18,7 @@ use crate::model::{
     AlertRow, AlertState, AuditRow, HostRow, HostStatus, JobRow, SessionRow, Severity, SourceRow,
     SourceStatus, format_age, printable,
 };
+use crate::sources::alerting::shown_alerts;
 use crate::sources::{PollReport, apply_poll, pending_row};
 
 /// How many audit records the text report shows; the JSON carries all it was given.
@@ -69,6 +70,8 @@ pub fn build(
     snapshot.sessions.extend(store_sessions);
     snapshot.jobs.extend(store_jobs);
     snapshot.audit.extend(store_audit);
+    let mut shown = shown_alerts(&snapshot.alerts, &snapshot.sources).into_iter();
+    snapshot.alerts.retain(|_| shown.next().unwrap_or(true));
     snapshot
         .alerts
         .sort_by(|a, b| (a.severity, &a.name, &a.target).cmp(&(b.severity, &b.name, &b.target)));

@@ -14,6 +14,7 @@ use ratatui_textarea::TextArea;
 use crate::model::{
     AlertRow, AuditRow, HostRow, HostStatus, JobRow, SessionRow, SourceRow, SourceStatus,
 };
+use crate::sources::alerting::shown_alerts;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Pane {
@@ -200,6 +201,9 @@ pub struct AppState {
     /// The sources that can raise alerts, so an Alerts pane fed only by failing sources can say
     /// "NO DATA" instead of looking green.
     pub alert_sources: Vec<String>,
+    /// For each row of `data.alerts`, whether it is shown: not a copy of an alert that an
+    /// Alertmanager source reports too (see [`shown_alerts`]). Kept with the Alerts view.
+    pub alert_shown: Vec<bool>,
     /// Set whenever something visible changed; the loop draws and clears it.
     pub dirty: bool,
     pub quitting: bool,
@@ -221,6 +225,7 @@ impl AppState {
             views: Pane::ALL.map(PaneView::new),
             sources: Vec::new(),
             alert_sources: Vec::new(),
+            alert_shown: Vec::new(),
             dirty: true,
             quitting: false,
         }
@@ -313,12 +318,16 @@ impl AppState {
     /// Rebuild a pane's view from its rows, filter and sort, keeping the selection on the same
     /// row where it is still visible.
     pub fn rebuild_view(&mut self, pane: Pane) {
+        if pane == Pane::Alerts {
+            self.alert_shown = shown_alerts(&self.data.alerts, &self.sources);
+        }
         let now = self.now;
         let view = &self.views[pane.index()];
         let previously_selected = view.selected_row();
         let needle = view.filter.to_lowercase();
         let (column, desc) = (view.sort_column, view.sort_desc);
         let mut rows: Vec<usize> = (0..self.data.len(pane))
+            .filter(|&i| pane != Pane::Alerts || self.is_alert_shown(i))
             .filter(|&i| needle.is_empty() || self.row_text(pane, i).contains(&needle))
             .collect();
         rows.sort_by(|&a, &b| {
@@ -331,6 +340,28 @@ impl AppState {
             .unwrap_or(0)
             .min(rows.len().saturating_sub(1));
         view.rows = rows;
+    }
+
+    fn is_alert_shown(&self, row: usize) -> bool {
+        self.alert_shown.get(row).copied().unwrap_or(true)
+    }
+
+    /// The alerts the Alerts pane lists before any filter: each alert once.
+    pub fn shown_alerts(&self) -> impl Iterator<Item = &AlertRow> {
+        self.data
+            .alerts
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| self.is_alert_shown(i))
+            .map(|(_, alert)| alert)
+    }
+
+    /// How many rows a pane has before its filter: each alert counted once.
+    pub fn row_count(&self, pane: Pane) -> usize {
+        match pane {
+            Pane::Alerts => self.shown_alerts().count(),
+            _ => self.data.len(pane),
+        }
     }
 
     pub fn rebuild_all_views(&mut self) {
@@ -486,10 +517,12 @@ pub fn replace_source_rows<T>(
 }
 
 /// Severity counts of firing alerts, for the status bar and the wall.
-pub fn firing_counts(alerts: &[AlertRow]) -> BTreeMap<crate::model::Severity, usize> {
+pub fn firing_counts<'a>(
+    alerts: impl IntoIterator<Item = &'a AlertRow>,
+) -> BTreeMap<crate::model::Severity, usize> {
     let mut counts = BTreeMap::new();
     for alert in alerts
-        .iter()
+        .into_iter()
         .filter(|a| a.state == crate::model::AlertState::Firing && !a.silenced)
     {
         *counts.entry(alert.severity).or_insert(0) += 1;

@@ -201,6 +201,45 @@ fn silenced_pending_and_resolved_alerts_do_not_count() {
 }
 
 #[test]
+fn an_alert_silenced_in_alertmanager_is_listed_once_and_does_not_count() {
+    let service_down = |source: &str, silenced: bool| AlertRow {
+        source: source.into(),
+        fingerprint: "60c2a5111a4c195a".into(),
+        ..alert(
+            "ServiceDown",
+            Severity::Critical,
+            AlertState::Firing,
+            silenced,
+        )
+    };
+    let raised = |alert: AlertRow| {
+        Ok(Observation {
+            alerts: vec![alert],
+            ..Observation::default()
+        })
+    };
+    let snapshot = build(
+        vec![
+            PollReport {
+                kind: "prometheus",
+                ..report("prom", raised(service_down("prom", false)))
+            },
+            PollReport {
+                kind: "alertmanager",
+                ..report("am", raised(service_down("am", true)))
+            },
+        ],
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        t(0),
+    );
+    assert_eq!(snapshot.alerts.len(), 1, "{:?}", snapshot.alerts);
+    assert_eq!(snapshot.alerts[0].source, "am");
+    assert_eq!(exit_code(&snapshot), 0, "the silence holds");
+}
+
+#[test]
 fn a_failing_source_is_a_warning_and_a_down_host_is_critical() {
     let failing = build(
         vec![report("bao", Err("connection refused".into()))],

@@ -1,12 +1,12 @@
 //! What the sources that report alerts share: an alert's identity, the way Alertmanager computes
 //! it, and how long ondeck has seen an alert it raises itself.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::Hasher;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::AlertRow;
+use crate::model::{AlertRow, SourceRow};
 
 /// Alertmanager's fingerprint of a label set: FNV-1a (64 bit) over the labels sorted by name,
 /// each name and value followed by a 0xff byte, as 16 hex digits.
@@ -26,6 +26,28 @@ pub fn fingerprint(labels: &BTreeMap<String, String>) -> String {
         hasher.write(&SEPARATOR);
     }
     format!("{:016x}", hasher.finish())
+}
+
+/// Which alerts to show: all but those that an Alertmanager source also reports, by the same
+/// fingerprint. A team that polls Prometheus and the Alertmanager it sends to would otherwise see
+/// every alert twice and count it twice, and a silence set in Alertmanager would not quiet the
+/// Prometheus copy: the row Alertmanager reports is the one that knows about silences.
+pub fn shown_alerts(alerts: &[AlertRow], sources: &[SourceRow]) -> Vec<bool> {
+    let alertmanagers: HashSet<&str> = sources
+        .iter()
+        .filter(|s| s.kind == "alertmanager")
+        .map(|s| s.name.as_str())
+        .collect();
+    let is_alertmanager = |source: &str| alertmanagers.contains(source);
+    let managed: HashSet<&str> = alerts
+        .iter()
+        .filter(|a| !a.fingerprint.is_empty() && is_alertmanager(&a.source))
+        .map(|a| a.fingerprint.as_str())
+        .collect();
+    alerts
+        .iter()
+        .map(|a| is_alertmanager(&a.source) || !managed.contains(a.fingerprint.as_str()))
+        .collect()
 }
 
 /// What an alert is about, as its labels say: the `instance`, else the `job`, else nothing.
@@ -137,6 +159,34 @@ mod tests {
             fingerprint: fingerprint.into(),
             observed_at: now,
         }
+    }
+
+    #[test]
+    fn an_alert_alertmanager_also_reports_is_shown_once_as_alertmanager_has_it() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let from = |source: &str, fingerprint: &str| AlertRow {
+            source: source.into(),
+            ..raised(fingerprint, now)
+        };
+        let alerts = [
+            from("prometheus", "60c2a5111a4c195a"),
+            from("am", "60c2a5111a4c195a"),
+            from("prometheus", "0d2f1e3c4b5a6978"),
+            from("bao", ""),
+            from("am-dr", "60c2a5111a4c195a"),
+        ];
+        let sources = ["prometheus", "am", "bao", "am-dr"].map(|name| {
+            let kind = if name.starts_with("am") {
+                "alertmanager"
+            } else {
+                name
+            };
+            crate::sources::pending_row(name, kind, std::time::Duration::from_secs(10))
+        });
+        let shown = shown_alerts(&alerts, &sources);
+        // The Prometheus copy gives way; a Prometheus-only alert, one without a fingerprint and
+        // a second Alertmanager (another cluster) stay.
+        assert_eq!(shown, [false, true, true, true, true]);
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! Alert fingerprints are computed the way Alertmanager computes them (see
 //! [`alerting::fingerprint`]), so an alert read here and the same alert read from Alertmanager
 //! carry the same fingerprint. Both sources keep their own rows, each under its own source name;
-//! the Alerts pane shows where a row came from.
+//! where an Alertmanager source reports the same alert, the Alerts pane, the counts and
+//! `snapshot` show Alertmanager's row alone ([`alerting::shown_alerts`]), as it knows silences.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;

@@ -139,7 +139,7 @@ fn segments<'a>(ui: &Ui<'a>, bar: Style) -> Vec<Segment<'a>> {
             theme.style(Role::NoData),
         )]]);
     } else {
-        let counts = firing_counts(&state.data.alerts);
+        let counts = firing_counts(state.shown_alerts());
         if counts.is_empty() {
             segments.push(vec![vec![Span::styled("no alerts firing", bar)]]);
         } else {

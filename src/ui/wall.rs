@@ -31,7 +31,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, ui: &Ui) {
             HostStatus::Stale | HostStatus::Unknown => {}
         }
     }
-    let firing = (!state.alerts_have_no_data()).then(|| firing_counts(&state.data.alerts));
+    let firing = (!state.alerts_have_no_data()).then(|| firing_counts(state.shown_alerts()));
     let alerts = |severity: Severity| {
         firing
             .as_ref()

@@ -471,6 +471,53 @@ fn alerts_sort_most_severe_first() {
 }
 
 #[test]
+fn an_alert_prometheus_and_alertmanager_both_report_is_one_row_and_its_silence_counts() {
+    let mut s = state();
+    s.sources = vec![source("prometheus", 15), source("alertmanager", 15)];
+    s.sources[1].kind = "alertmanager".into();
+    let with_fingerprint = |source: &str, silenced: bool| AlertRow {
+        fingerprint: "60c2a5111a4c195a".into(),
+        silenced,
+        ..alert(source, "ServiceDown", Severity::Critical)
+    };
+    let raised = |alert: AlertRow| Observation {
+        alerts: vec![alert],
+        ..Observation::default()
+    };
+    update(
+        &mut s,
+        polled(
+            "prometheus",
+            t0(),
+            Ok(raised(with_fingerprint("prometheus", false))),
+        ),
+    );
+    assert_eq!(s.view(Pane::Alerts).rows.len(), 1, "Prometheus alone");
+    assert_eq!(crate::state::firing_counts(s.shown_alerts()).len(), 1);
+
+    // Alertmanager has it silenced: one row, Alertmanager's, and nothing firing.
+    update(
+        &mut s,
+        polled(
+            "alertmanager",
+            t0(),
+            Ok(raised(with_fingerprint("alertmanager", true))),
+        ),
+    );
+    let rows: Vec<&AlertRow> = s
+        .view(Pane::Alerts)
+        .rows
+        .iter()
+        .map(|&i| &s.data.alerts[i])
+        .collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].source, "alertmanager");
+    assert!(rows[0].silenced);
+    assert_eq!(s.row_count(Pane::Alerts), 1);
+    assert!(crate::state::firing_counts(s.shown_alerts()).is_empty());
+}
+
+#[test]
 fn keys_go_through_the_keymap_and_text_goes_to_inputs() {
     let keymap = Keymap::load("default").expect("default keymap");
     let mut s = state();

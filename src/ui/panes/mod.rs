@@ -236,7 +236,7 @@ fn title<'a>(state: &AppState, theme: &Theme, pane: Pane, focused: bool) -> Line
     let mut spans = vec![
         Span::styled(format!(" {} ", pane.title()), theme.style(title_role)),
         Span::styled(
-            format!("{}/{} ", view.rows.len(), state.data.len(pane)),
+            format!("{}/{} ", view.rows.len(), state.row_count(pane)),
             theme.style(Role::Title),
         ),
     ];
