@@ -29,8 +29,14 @@ pub fn hh_mm(at: DateTime<Utc>) -> String {
     format!("{:02}:{:02}", at.hour(), at.minute())
 }
 
-pub fn hh_mm_ss(at: DateTime<Utc>) -> String {
-    format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second())
+/// `14:03:55` for a moment in the last day; `11-30` (month-day) for an older one, which a bare
+/// time of day would pass off as today's.
+pub fn time_or_date(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
+    if now - at < chrono::Duration::days(1) {
+        format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second())
+    } else {
+        at.format("%m-%d").to_string()
+    }
 }
 
 /// `3m 12s`: humantime's wording, which operators read the same way in the logs.
@@ -79,6 +85,17 @@ mod tests {
         assert_eq!(percent(Some(41.6)), "42%");
         assert_eq!(percent(None), "-");
         assert_eq!(percent(Some(f64::NAN)), "-");
+    }
+
+    #[test]
+    fn a_time_of_day_only_within_the_last_day() {
+        let now = DateTime::parse_from_rfc3339("2026-12-01T08:40:00Z")
+            .unwrap()
+            .to_utc();
+        let earlier = |hours: i64| now - chrono::Duration::hours(hours);
+        assert_eq!(time_or_date(now, earlier(2)), "06:40:00");
+        assert_eq!(time_or_date(now, earlier(23)), "09:40:00");
+        assert_eq!(time_or_date(now, earlier(24)), "11-30");
     }
 
     #[test]

@@ -55,7 +55,10 @@ pub(super) fn fields(state: &AppState, row: usize) -> (Vec<Field<'_>>, bool) {
         Field::plain(job.operator.as_str()),
         job_state,
         Field::plain(progress(job.progress)),
-        Field::plain(job.started.map_or_else(|| "-".to_owned(), text::hh_mm_ss)),
+        Field::plain(
+            job.started
+                .map_or_else(|| "-".to_owned(), |at| text::time_or_date(state.now, at)),
+        ),
         Field::plain(
             job.duration_s(state.now)
                 .map_or_else(|| "-".to_owned(), text::duration),
