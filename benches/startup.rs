@@ -127,8 +127,10 @@ impl Idle {
         let cpu_s = (cpu_ticks(self.pid) - self.cpu_ticks) as f64 / ticks_per_s;
         let wall = self.at.elapsed().as_secs_f64();
         format!(
-            "{bytes} bytes written to the terminal, {cpu_s:.2} s CPU ({:.2} % of a core)",
-            100.0 * cpu_s / wall
+            "{bytes} bytes written to the terminal, {cpu_s:.2} s CPU ({:.2} % of a core), \
+             peak RSS {} kB",
+            100.0 * cpu_s / wall,
+            peak_rss_kb(self.pid)
         )
     }
 }
@@ -145,6 +147,16 @@ fn wait_until_second(second: u64) {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// The most memory the process has held (VmHWM), from /proc.
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// utime + stime of a process, in clock ticks, from /proc.
