@@ -153,6 +153,33 @@ pub struct AlertRow {
     pub observed_at: DateTime<Utc>,
 }
 
+impl AlertRow {
+    /// An alert ondeck raises itself from what it read at `now`: firing, not silenced, first
+    /// seen `now` (a poller that remembers earlier sightings moves `since` back), with no
+    /// fingerprint.
+    pub fn raised(
+        source: &str,
+        name: &str,
+        severity: Severity,
+        target: impl Into<String>,
+        summary: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> AlertRow {
+        AlertRow {
+            source: source.to_owned(),
+            name: name.to_owned(),
+            severity,
+            state: AlertState::Firing,
+            target: target.into(),
+            since: Some(now),
+            silenced: false,
+            summary: summary.into(),
+            fingerprint: String::new(),
+            observed_at: now,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRow {
     pub source: String,

@@ -390,6 +390,19 @@ async fn an_https_certificate_close_to_expiry_is_a_warning_with_its_days_left() 
     assert_eq!(find(&json, "hosts", "name", "api")["status"], "up");
 }
 
+/// The error of an `api` source on `server` whose poll fails, as `snapshot` reports it (exit 1).
+async fn failing_api(home: &Home, server: &tls_server::TlsServer) -> String {
+    let output = home
+        .snapshot(&[http("api", &server.url("/healthz"), "")], true)
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let json = documented_json(&output);
+    find(&json, "sources", "name", "api")["last_error"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn an_untrusted_or_expired_certificate_fails_the_handshake_and_says_why() {
     let ca = tls_server::TestCa::new();
@@ -397,30 +410,14 @@ async fn an_untrusted_or_expired_certificate_fails_the_handshake_and_says_why() 
     let expired = tls_server::TlsServer::start(&ca, -2).await;
 
     // The system's trust store does not know the test CA.
-    let output = Home::new()
-        .snapshot(&[http("api", &valid.url("/healthz"), "")], true)
-        .await;
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
-    let json = documented_json(&output);
-    let error = find(&json, "sources", "name", "api")["last_error"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let error = failing_api(&Home::new(), &valid).await;
     assert!(
         error.contains("TLS handshake failed") && error.contains("UnknownIssuer"),
         "{error}"
     );
 
     // Trusted, but past its date.
-    let output = trusting(&ca)
-        .snapshot(&[http("api", &expired.url("/healthz"), "")], true)
-        .await;
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
-    let json = documented_json(&output);
-    let error = find(&json, "sources", "name", "api")["last_error"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let error = failing_api(&trusting(&ca), &expired).await;
     // Two days less the hour the test certificate adds, to the minute.
     assert!(
         error.contains("TLS handshake failed: the server's certificate expired on ")

@@ -276,16 +276,16 @@ fn unreachable_row(url: &str, error: &SourceError, source: &str, now: DateTime<U
         ("instance".to_owned(), target.clone()),
     ]);
     AlertRow {
-        source: source.to_owned(),
-        name: ALERTMANAGER_UNREACHABLE.to_owned(),
-        severity: Severity::Warning,
-        state: AlertState::Firing,
-        target,
         since: None,
-        silenced: false,
-        summary: error.to_string(),
         fingerprint: alerting::fingerprint(&labels),
-        observed_at: now,
+        ..AlertRow::raised(
+            source,
+            ALERTMANAGER_UNREACHABLE,
+            Severity::Warning,
+            target,
+            error.to_string(),
+            now,
+        )
     }
 }
 

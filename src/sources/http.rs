@@ -33,7 +33,7 @@ use serde_json::{Map, Value, json};
 use super::fetch::{self, Fetched};
 use super::{Poller, SourceError};
 use crate::config::{HttpSource, mask_url};
-use crate::model::{AlertRow, AlertState, HostRow, HostStatus, Observation, Severity};
+use crate::model::{AlertRow, HostRow, HostStatus, Observation, Severity};
 
 pub const ENDPOINT_DOWN: &str = "EndpointDown";
 pub const ENDPOINT_SLOW: &str = "EndpointSlow";
@@ -117,17 +117,8 @@ pub fn judge(source: &str, spec: &HttpSource, answer: &Fetched, now: DateTime<Ut
         ("http_status".to_owned(), json!(answer.status)),
         ("request_id".to_owned(), json!(answer.request_id)),
     ]);
-    let alert = |name: &str, severity: Severity, summary: String| AlertRow {
-        source: source.to_owned(),
-        name: name.to_owned(),
-        severity,
-        state: AlertState::Firing,
-        target: source.to_owned(),
-        since: Some(now),
-        silenced: false,
-        summary,
-        fingerprint: String::new(),
-        observed_at: now,
+    let alert = |name: &str, severity: Severity, summary: String| {
+        AlertRow::raised(source, name, severity, source, summary, now)
     };
     let mut alerts = Vec::new();
 

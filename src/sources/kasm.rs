@@ -19,7 +19,7 @@ use super::fetch;
 use super::local::FiringSince;
 use super::{Poller, SourceError};
 use crate::config::{KasmSource, Secret, mask_url};
-use crate::model::{AlertRow, AlertState, HostRow, HostStatus, Observation, SessionRow, Severity};
+use crate::model::{AlertRow, HostRow, HostStatus, Observation, SessionRow, Severity};
 
 pub const SESSION_LIMIT: &str = "KasmSessionLimit";
 
@@ -200,18 +200,14 @@ pub fn observe(
     let active = kasms.iter().filter(|k| k.active()).count();
     let over = u32::try_from(active).unwrap_or(u32::MAX) > session_limit;
     let alerts = if over {
-        vec![AlertRow {
-            source: source.to_owned(),
-            name: SESSION_LIMIT.to_owned(),
-            severity: Severity::Warning,
-            state: AlertState::Firing,
-            target: source.to_owned(),
-            since: Some(now),
-            silenced: false,
-            summary: format!("{active} active sessions (limit {session_limit})"),
-            fingerprint: String::new(),
-            observed_at: now,
-        }]
+        vec![AlertRow::raised(
+            source,
+            SESSION_LIMIT,
+            Severity::Warning,
+            source,
+            format!("{active} active sessions (limit {session_limit})"),
+            now,
+        )]
     } else {
         Vec::new()
     };

@@ -237,17 +237,8 @@ pub fn evaluate(
     now: DateTime<Utc>,
 ) -> Vec<AlertRow> {
     let host = &measured.hostname;
-    let alert = |name: &str, severity: Severity, target: String, summary: String| AlertRow {
-        source: source.to_owned(),
-        name: name.to_owned(),
-        severity,
-        state: AlertState::Firing,
-        target,
-        since: Some(now),
-        silenced: false,
-        summary,
-        fingerprint: String::new(),
-        observed_at: now,
+    let alert = |name: &str, severity: Severity, target: String, summary: String| {
+        AlertRow::raised(source, name, severity, target, summary, now)
     };
     let mut alerts = Vec::new();
 

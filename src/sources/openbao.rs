@@ -33,7 +33,7 @@ use super::alerting::{self, FirstSeen};
 use super::fetch::{self, Fetched};
 use super::{Poller, SourceError};
 use crate::config::{OpenBaoSource, mask_url};
-use crate::model::{AlertRow, AlertState, HostRow, HostStatus, Observation, Severity};
+use crate::model::{AlertRow, HostRow, HostStatus, Observation, Severity};
 
 pub const OPENBAO_SEALED: &str = "OpenBaoSealed";
 pub const OPENBAO_UNINITIALIZED: &str = "OpenBaoUninitialized";
@@ -398,16 +398,9 @@ fn alert_row(node: &Node, raised: Raised, source: &str, now: DateTime<Utc>) -> A
         ("instance".to_owned(), mask_url(&node.url)),
     ]);
     AlertRow {
-        source: source.to_owned(),
-        name: name.to_owned(),
-        severity,
-        state: AlertState::Firing,
-        target: node.name.clone(),
         since: None,
-        silenced: false,
-        summary,
         fingerprint: alerting::fingerprint(&labels),
-        observed_at: now,
+        ..AlertRow::raised(source, name, severity, node.name.clone(), summary, now)
     }
 }
 
@@ -426,6 +419,7 @@ fn host_and_port(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::AlertState;
 
     fn fetched(status: u16, body: &str) -> Fetched {
         Fetched {

@@ -379,17 +379,8 @@ pub fn server_alerts(
     source: &str,
     now: DateTime<Utc>,
 ) -> Vec<AlertRow> {
-    let alert = |name: &str, severity: Severity, summary: String| AlertRow {
-        source: source.to_owned(),
-        name: name.to_owned(),
-        severity,
-        state: AlertState::Firing,
-        target: source.to_owned(),
-        since: Some(now),
-        silenced: false,
-        summary,
-        fingerprint: String::new(),
-        observed_at: now,
+    let alert = |name: &str, severity: Severity, summary: String| {
+        AlertRow::raised(source, name, severity, source, summary, now)
     };
     let mut alerts = Vec::new();
 
@@ -443,18 +434,14 @@ fn query_failed_alert(
     error: &QueryError,
     now: DateTime<Utc>,
 ) -> AlertRow {
-    AlertRow {
-        source: source.to_owned(),
-        name: QUERY_FAILED.to_owned(),
-        severity: Severity::Warning,
-        state: AlertState::Firing,
-        target: format!("{source}:{query}"),
-        since: Some(now),
-        silenced: false,
-        summary: error.to_string(),
-        fingerprint: String::new(),
-        observed_at: now,
-    }
+    AlertRow::raised(
+        source,
+        QUERY_FAILED,
+        Severity::Warning,
+        format!("{source}:{query}"),
+        error.to_string(),
+        now,
+    )
 }
 
 /// The Hosts pane row for the server: degraded while one of its own alerts fires (a failing

@@ -337,18 +337,14 @@ pub fn observe(
                 .alerts
                 .extend(local::evaluate(&measurements(node), limits, source, now));
         } else {
-            observation.alerts.push(AlertRow {
-                source: source.to_owned(),
-                name: NODE_DOWN.to_owned(),
-                severity: Severity::Critical,
-                state: AlertState::Firing,
-                target: node.node.clone(),
-                since: Some(now),
-                silenced: false,
-                summary: format!("node {} is {}", node.node, node.status),
-                fingerprint: String::new(),
-                observed_at: now,
-            });
+            observation.alerts.push(AlertRow::raised(
+                source,
+                NODE_DOWN,
+                Severity::Critical,
+                node.node.clone(),
+                format!("node {} is {}", node.node, node.status),
+                now,
+            ));
         }
         for vm in details.vms.iter().filter(|vm| !vm.is_template()) {
             observation.hosts.push(vm_row(vm, &node.node, source, now));
@@ -573,16 +569,15 @@ fn backup_alerts(
         }
         let target = task_target(task, names);
         alerts.push(AlertRow {
-            source: source.to_owned(),
-            name: BACKUP_FAILED.to_owned(),
-            severity: Severity::Warning,
-            state: AlertState::Firing,
-            target: format!("{node}:{target}"),
             since: timestamp(task.endtime).or(Some(now)),
-            silenced: false,
-            summary: format!("vzdump of {target} on {node}: {state}"),
-            fingerprint: String::new(),
-            observed_at: now,
+            ..AlertRow::raised(
+                source,
+                BACKUP_FAILED,
+                Severity::Warning,
+                format!("{node}:{target}"),
+                format!("vzdump of {target} on {node}: {state}"),
+                now,
+            )
         });
     }
     alerts
