@@ -153,6 +153,34 @@ pub struct AlertRow {
     pub observed_at: DateTime<Utc>,
 }
 
+impl HostRow {
+    /// A row for what a check saw of `name` at `now`, with no measurements yet: the kinds that
+    /// report few of the columns set theirs on top.
+    pub fn checked(
+        source: &str,
+        name: impl Into<String>,
+        kind: &str,
+        status: HostStatus,
+        now: DateTime<Utc>,
+    ) -> HostRow {
+        HostRow {
+            source: source.to_owned(),
+            name: name.into(),
+            kind: kind.to_owned(),
+            status,
+            latency_ms: None,
+            cpu_pct: None,
+            mem_pct: None,
+            disk_pct: None,
+            load1: None,
+            uptime_s: None,
+            version: None,
+            observed_at: now,
+            fields: BTreeMap::new(),
+        }
+    }
+}
+
 impl AlertRow {
     /// An alert ondeck raises itself from what it read at `now`: firing, not silenced, first
     /// seen `now` (a poller that remembers earlier sightings moves `since` back), with no

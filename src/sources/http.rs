@@ -176,19 +176,9 @@ pub fn judge(source: &str, spec: &HttpSource, answer: &Fetched, now: DateTime<Ut
     }
 
     let host = HostRow {
-        source: source.to_owned(),
-        name: source.to_owned(),
-        kind: "http".to_owned(),
-        status,
         latency_ms: Some(answer.latency_ms),
-        cpu_pct: None,
-        mem_pct: None,
-        disk_pct: None,
-        load1: None,
-        uptime_s: None,
-        version: None,
-        observed_at: now,
         fields,
+        ..HostRow::checked(source, source, "http", status, now)
     };
     Observation {
         hosts: vec![host],

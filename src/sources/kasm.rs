@@ -211,28 +211,19 @@ pub fn observe(
     } else {
         Vec::new()
     };
+    let status = if over {
+        HostStatus::Degraded
+    } else {
+        HostStatus::Up
+    };
     let host = HostRow {
-        source: source.to_owned(),
-        name: source.to_owned(),
-        kind: "kasm".to_owned(),
-        status: if over {
-            HostStatus::Degraded
-        } else {
-            HostStatus::Up
-        },
         latency_ms: Some(latency_ms),
-        cpu_pct: None,
-        mem_pct: None,
-        disk_pct: None,
-        load1: None,
-        uptime_s: None,
-        version: None,
-        observed_at: now,
         fields: BTreeMap::from([
             ("active_sessions".to_owned(), json!(active)),
             ("sessions".to_owned(), json!(kasms.len())),
             ("session_limit".to_owned(), json!(session_limit)),
         ]),
+        ..HostRow::checked(source, source, "kasm", status, now)
     };
     Observation {
         hosts: vec![host],

@@ -339,19 +339,10 @@ fn node_rows(
         fields.insert("removed_from_cluster".to_owned(), json!(removed));
     }
     let host = HostRow {
-        source: source.to_owned(),
-        name: node.name.clone(),
-        kind: "openbao".to_owned(),
-        status,
         latency_ms: Some(state.latency_ms),
-        cpu_pct: None,
-        mem_pct: None,
-        disk_pct: None,
-        load1: None,
-        uptime_s: None,
         version: Some(version).filter(|v| !v.is_empty()),
-        observed_at: now,
         fields,
+        ..HostRow::checked(source, node.name.clone(), "openbao", status, now)
     };
     let alert = alert.map(|raised| alert_row(node, raised, source, now));
     (host, alert)
@@ -364,19 +355,8 @@ fn unreachable_rows(
     now: DateTime<Utc>,
 ) -> (HostRow, Option<AlertRow>) {
     let host = HostRow {
-        source: source.to_owned(),
-        name: node.name.clone(),
-        kind: "openbao".to_owned(),
-        status: HostStatus::Down,
-        latency_ms: None,
-        cpu_pct: None,
-        mem_pct: None,
-        disk_pct: None,
-        load1: None,
-        uptime_s: None,
-        version: None,
-        observed_at: now,
         fields: BTreeMap::from([("url".to_owned(), json!(mask_url(&node.url)))]),
+        ..HostRow::checked(source, node.name.clone(), "openbao", HostStatus::Down, now)
     };
     let raised = Raised {
         name: OPENBAO_UNREACHABLE,

@@ -468,24 +468,16 @@ pub fn server_host(
     if let Some(lag) = stats.replication_lag_s {
         fields.insert("replication_lag_s".to_owned(), json!(round1(lag)));
     }
+    let status = if degraded {
+        HostStatus::Degraded
+    } else {
+        HostStatus::Up
+    };
     HostRow {
-        source: source.to_owned(),
-        name: source.to_owned(),
-        kind: "postgres".to_owned(),
-        status: if degraded {
-            HostStatus::Degraded
-        } else {
-            HostStatus::Up
-        },
         latency_ms: Some(latency_ms),
-        cpu_pct: None,
-        mem_pct: None,
-        disk_pct: None,
-        load1: None,
-        uptime_s: None,
         version: Some(stats.version.clone()),
-        observed_at: now,
         fields,
+        ..HostRow::checked(source, source, "postgres", status, now)
     }
 }
 

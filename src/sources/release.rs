@@ -195,19 +195,9 @@ fn release_row(
         }
     }
     HostRow {
-        source: source.to_owned(),
-        name: name.to_owned(),
-        kind: "release".to_owned(),
-        status: HostStatus::Up,
-        latency_ms: None,
-        cpu_pct: None,
-        mem_pct: None,
-        disk_pct: None,
-        load1: None,
-        uptime_s: None,
         version: Some(state.current_ref),
-        observed_at: now,
         fields,
+        ..HostRow::checked(source, name, "release", HostStatus::Up, now)
     }
 }
 
