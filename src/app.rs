@@ -102,7 +102,6 @@ pub async fn run(console: Console) -> Result<()> {
     // after it goes through the loop, which gives the terminal back.
     let signals = Signals::register()?;
     let mut terminal = crate::terminal::take_over().wrap_err("could not set up the terminal")?;
-    keep_the_screen_on_background_panics();
     let result = event_loop(&mut terminal, &mut state, &theme, &keymap, &mut rx, signals).await;
     // Restore first: whatever happens below, the operator gets their shell back.
     ratatui::restore();
@@ -306,23 +305,4 @@ async fn refresh_store(
             _ = shutdown.changed() => return,
         }
     }
-}
-
-/// Narrows the panic hook `terminal::take_over` installed (restore the terminal, then color-eyre's
-/// report) to panics of this thread, the one drawing.
-///
-/// A panic anywhere else happens in a poller or store task, where it is caught and shown as that
-/// source's error ("poller crashed: …") while the console keeps running; restoring the terminal
-/// and printing a report over the screen for it would leave the operator a garbled, dead UI.
-/// Those panics go to the log file instead.
-fn keep_the_screen_on_background_panics() {
-    let ui_thread = std::thread::current().id();
-    let restore_and_report = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().id() == ui_thread {
-            restore_and_report(info);
-        } else {
-            tracing::error!("panic in a background task: {info}");
-        }
-    }));
 }

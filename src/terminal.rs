@@ -17,13 +17,23 @@ use ratatui::layout::{Position, Size};
 
 pub type ConsoleTerminal = Terminal<QuietBackend<Stdout>>;
 
-/// Raw mode, the alternate screen and a panic hook that gives the terminal back before the
-/// report is printed (as `ratatui::try_init` does), on the quiet backend.
+/// Raw mode, the alternate screen and a panic hook, on the quiet backend.
+///
+/// A panic of the calling thread, the one that draws, gives the terminal back before the
+/// report (color-eyre's, if installed) is printed. A panic anywhere else happens in a poller or
+/// store task, where it is caught and shown as that source's error ("poller crashed: …") while
+/// the console keeps running; restoring the terminal and printing a report over the screen for
+/// it would leave the operator a garbled, dead UI, so those go to the log file instead.
 pub fn take_over() -> io::Result<ConsoleTerminal> {
-    let restore_then_report = std::panic::take_hook();
+    let drawing_thread = std::thread::current().id();
+    let report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        ratatui::restore();
-        restore_then_report(info);
+        if std::thread::current().id() == drawing_thread {
+            ratatui::restore();
+            report(info);
+        } else {
+            tracing::error!("panic in a background task: {info}");
+        }
     }));
     crossterm::terminal::enable_raw_mode()?;
     crossterm::execute!(io::stdout(), crossterm::terminal::EnterAlternateScreen)?;

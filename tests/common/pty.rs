@@ -23,6 +23,23 @@ pub struct Screen {
 impl Screen {
     /// Start `ondeck ARGS` in a `cols`×`rows` terminal with every user directory under `home`.
     pub fn start(home: &Path, args: &[&str], cols: u16, rows: u16, env: &[(&str, &str)]) -> Screen {
+        Screen::start_program(
+            Path::new(env!("CARGO_BIN_EXE_ondeck")),
+            home,
+            args,
+            (cols, rows),
+            env,
+        )
+    }
+
+    /// Start `program ARGS` as [`Screen::start`] starts ondeck.
+    pub fn start_program(
+        program: &Path,
+        home: &Path,
+        args: &[&str],
+        (cols, rows): (u16, u16),
+        env: &[(&str, &str)],
+    ) -> Screen {
         let pty = native_pty_system();
         let pair = pty
             .openpty(PtySize {
@@ -32,7 +49,7 @@ impl Screen {
                 pixel_height: 0,
             })
             .expect("open a pty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_ondeck"));
+        let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.env_clear();
         cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
