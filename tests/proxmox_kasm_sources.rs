@@ -4,140 +4,23 @@
 //! server on 127.0.0.1 whose answers follow the shapes their public API documentation shows;
 //! every canned answer names the endpoint and the documentation it stands for.
 
-use std::collections::HashMap;
-use std::io::Write as _;
-use std::sync::{Arc, Mutex};
+#[path = "support/fake_http.rs"]
+mod fake_http;
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use fake_http::{FakeServer, Reply, Request};
 use ondeck::config::{KasmSource, ProxmoxSource, Secret};
 use ondeck::model::{AlertState, HostStatus, Observation, Severity};
 use ondeck::sources::{KasmPoller, Poller, ProxmoxPoller, SourceError};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 const GIB: u64 = 1024 * 1024 * 1024;
 
-/// One request as the fake server saw it.
-#[derive(Debug, Clone)]
-struct Request {
-    method: String,
-    /// Path and query, as sent.
-    target: String,
-    /// Header names in lower case.
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
-}
-
-impl Request {
-    fn path(&self) -> &str {
-        self.target.split('?').next().unwrap_or("")
-    }
-}
-
-/// What the fake server answers: a status and a raw body (raw, so tests can send broken JSON).
-#[derive(Debug, Clone)]
-struct Answer {
-    status: u16,
-    body: String,
-}
-
-fn answer(status: u16, body: &Value) -> Answer {
-    Answer {
-        status,
-        body: body.to_string(),
-    }
-}
-
-type Handler = Arc<dyn Fn(&Request) -> Answer + Send + Sync>;
-
-/// A minimal HTTP/1.1 server: one request per connection, `Connection: close`. Written by hand
-/// because a server framework (axum, hyper's server side) would add a large compile to the
-/// test suite on small build machines for a dozen canned answers.
-struct FakeServer {
-    url: String,
-    seen: Arc<Mutex<Vec<Request>>>,
-}
-
-impl FakeServer {
-    async fn start(handler: Handler) -> FakeServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::clone(&seen);
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let handler = Arc::clone(&handler);
-                let log = Arc::clone(&log);
-                tokio::spawn(async move {
-                    let Some(request) = read_request(&mut stream).await else {
-                        return;
-                    };
-                    let reply = handler(&request);
-                    log.lock().unwrap().push(request);
-                    let mut out = Vec::new();
-                    write!(
-                        out,
-                        "HTTP/1.1 {} Fake\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-                        reply.status,
-                        reply.body.len(),
-                        reply.body
-                    )
-                    .unwrap();
-                    let _ = stream.write_all(&out).await;
-                    let _ = stream.shutdown().await;
-                });
-            }
-        });
-        FakeServer { url, seen }
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<Request> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let header_end = loop {
-        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end;
-        }
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buffer[..header_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next()?.split(' ');
-    let method = request_line.next()?.to_owned();
-    let target = request_line.next()?.to_owned();
-    let headers: HashMap<String, String> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let length: usize = headers
-        .get("content-length")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(0);
-    let mut body = buffer[header_end + 4..].to_vec();
-    while body.len() < length {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some(Request {
-        method,
-        target,
-        headers,
-        body,
-    })
+/// A documented answer: a status and a JSON body.
+fn answer(status: u16, body: &Value) -> Reply {
+    Reply::json(status, &body.to_string())
 }
 
 /// A secret kept in a file (`file:PATH`), so tests need not touch the process environment.
@@ -163,8 +46,8 @@ const T0: i64 = 1_715_000_000;
 
 /// The documented answers of a two-node cluster: `pve1` online with the runbook's VMs (pfSense,
 /// Kasm, a stopped test VM and a template), `pve2` offline.
-fn pve_cluster(nodes: Value) -> Handler {
-    Arc::new(move |request: &Request| {
+fn pve_cluster(nodes: Value) -> impl Fn(&Request) -> Reply + Send + Sync + 'static {
+    move |request: &Request| {
         // Proxmox VE API, authentication with API tokens ("Authorization: PVEAPIToken=…"); a
         // request without a valid token is refused with 401 and `{"data":null}`.
         let authorised = request.headers.get("authorization").map(String::as_str)
@@ -172,7 +55,7 @@ fn pve_cluster(nodes: Value) -> Handler {
         if !authorised {
             return answer(401, &json!({ "data": null }));
         }
-        match request.path() {
+        match request.route() {
             // GET /api2/json/nodes — "Cluster node index" (pve-docs api-viewer: nodes).
             "/api2/json/nodes" => answer(200, &json!({ "data": nodes })),
             // GET /api2/json/nodes/{node}/qemu — "Virtual machine index (per node)".
@@ -217,7 +100,7 @@ fn pve_cluster(nodes: Value) -> Handler {
                 &json!({ "data": null, "errors": { "path": "no such path" } }),
             ),
         }
-    })
+    }
 }
 
 fn pve_nodes_calm() -> Value {
@@ -254,7 +137,7 @@ fn at(seconds: i64) -> Option<DateTime<Utc>> {
 async fn proxmox_nodes_vms_and_backups_become_rows() {
     let server = FakeServer::start(pve_cluster(pve_nodes_calm())).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut poller = proxmox(&server.url, file_secret(&dir, "token", PVE_TOKEN));
+    let mut poller = proxmox(&server.url(""), file_secret(&dir, "token", PVE_TOKEN));
     let seen = poller.poll().await.unwrap();
 
     let names: Vec<(&str, &str, HostStatus)> = seen
@@ -356,15 +239,11 @@ async fn proxmox_nodes_vms_and_backups_become_rows() {
     let requests = server.requests();
     let tasks = requests
         .iter()
-        .find(|r| r.path() == "/api2/json/nodes/pve1/tasks")
+        .find(|r| r.route() == "/api2/json/nodes/pve1/tasks")
         .unwrap();
+    assert!(tasks.path.contains("typefilter=vzdump"), "{}", tasks.path);
     assert!(
-        tasks.target.contains("typefilter=vzdump"),
-        "{}",
-        tasks.target
-    );
-    assert!(
-        !requests.iter().any(|r| r.path().contains("pve2")),
+        !requests.iter().any(|r| r.route().contains("pve2")),
         "an offline node is not asked for its VMs"
     );
     assert!(requests.iter().all(|r| r.method == "GET"));
@@ -386,7 +265,7 @@ async fn proxmox_capacity_table_alerts_on_a_busy_node() {
     let dir = tempfile::tempdir().unwrap();
     // The API root as Terraform's provider writes it works as well as the bare server.
     let mut poller = proxmox(
-        &format!("{}/api2/json/", server.url),
+        &format!("{}/api2/json/", server.url("")),
         file_secret(&dir, "token", PVE_TOKEN),
     );
     let seen = poller.poll().await.unwrap();
@@ -431,7 +310,7 @@ async fn proxmox_refused_token_is_a_clear_error_without_the_secret() {
     let dir = tempfile::tempdir().unwrap();
     let token = file_secret(&dir, "token", "ondeck@pve!monitor=wrong-secret-value");
     let shown = token.to_string();
-    let error = proxmox(&server.url, token).poll().await.unwrap_err();
+    let error = proxmox(&server.url(""), token).poll().await.unwrap_err();
     let message = error.to_string();
     assert!(matches!(error, SourceError::Status { status: 401, .. }));
     assert!(message.contains("authentication failed"), "{message}");
@@ -443,7 +322,7 @@ async fn proxmox_refused_token_is_a_clear_error_without_the_secret() {
     assert!(!message.contains(PVE_SECRET_PART));
 
     let garbled = file_secret(&dir, "garbled", "just-a-password");
-    let error = proxmox(&server.url, garbled).poll().await.unwrap_err();
+    let error = proxmox(&server.url(""), garbled).poll().await.unwrap_err();
     assert!(
         error
             .to_string()
@@ -466,13 +345,9 @@ async fn proxmox_malformed_answers_are_errors_not_panics() {
         (502, "<html>Bad Gateway</html>"),
     ];
     for (status, body) in bodies {
-        let server = FakeServer::start(Arc::new(move |_: &Request| Answer {
-            status,
-            body: body.to_owned(),
-        }))
-        .await;
+        let server = FakeServer::start(move |_: &Request| Reply::json(status, body)).await;
         let dir = tempfile::tempdir().unwrap();
-        let error = proxmox(&server.url, file_secret(&dir, "token", PVE_TOKEN))
+        let error = proxmox(&server.url(""), file_secret(&dir, "token", PVE_TOKEN))
             .poll()
             .await
             .unwrap_err();
@@ -526,9 +401,12 @@ fn kasm_session(id: &str, user: &str, image: &str, status: &str, started: &str) 
 
 /// `POST /api/public/get_kasms`: the sessions when the body carries the right key pair;
 /// otherwise the documented error envelope `{"error_message": "…"}`.
-fn kasm_api(sessions: Vec<Value>, refused_status: u16) -> Handler {
-    Arc::new(move |request: &Request| {
-        if request.method != "POST" || request.path() != "/api/public/get_kasms" {
+fn kasm_api(
+    sessions: Vec<Value>,
+    refused_status: u16,
+) -> impl Fn(&Request) -> Reply + Send + Sync + 'static {
+    move |request: &Request| {
+        if request.method != "POST" || request.route() != "/api/public/get_kasms" {
             return answer(404, &json!({ "error_message": "Not found" }));
         }
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
@@ -542,7 +420,7 @@ fn kasm_api(sessions: Vec<Value>, refused_status: u16) -> Handler {
             200,
             &json!({ "kasms": sessions, "current_time": "2024-05-02 09:45:00.000000" }),
         )
-    })
+    }
 }
 
 fn kasm(url: &str, dir: &tempfile::TempDir, key: &str, limit: u32) -> KasmPoller {
@@ -591,7 +469,10 @@ async fn kasm_sessions_become_rows_with_a_summary_host() {
     ];
     let server = FakeServer::start(kasm_api(sessions, 200)).await;
     let dir = tempfile::tempdir().unwrap();
-    let seen = kasm(&server.url, &dir, KASM_KEY, 5).poll().await.unwrap();
+    let seen = kasm(&server.url(""), &dir, KASM_KEY, 5)
+        .poll()
+        .await
+        .unwrap();
 
     let rows: Vec<(&str, &str, &str)> = seen
         .sessions
@@ -642,11 +523,14 @@ async fn kasm_sessions_become_rows_with_a_summary_host() {
 async fn kasm_alerts_only_above_the_session_limit() {
     let dir = tempfile::tempdir().unwrap();
     let at_limit = FakeServer::start(kasm_api(running(5), 200)).await;
-    let seen = kasm(&at_limit.url, &dir, KASM_KEY, 5).poll().await.unwrap();
+    let seen = kasm(&at_limit.url(""), &dir, KASM_KEY, 5)
+        .poll()
+        .await
+        .unwrap();
     assert!(seen.alerts.is_empty(), "five is within the runbook's limit");
 
     let over = FakeServer::start(kasm_api(running(6), 200)).await;
-    let seen = kasm(&over.url, &dir, KASM_KEY, 5).poll().await.unwrap();
+    let seen = kasm(&over.url(""), &dir, KASM_KEY, 5).poll().await.unwrap();
     assert_eq!(seen.alerts.len(), 1);
     let alert = &seen.alerts[0];
     assert_eq!(alert.name, "KasmSessionLimit");
@@ -663,7 +547,7 @@ async fn kasm_refused_keys_are_a_clear_error_without_the_secrets() {
     for status in [200, 401] {
         let server = FakeServer::start(kasm_api(running(1), status)).await;
         let dir = tempfile::tempdir().unwrap();
-        let error = kasm(&server.url, &dir, "not-the-key", 5)
+        let error = kasm(&server.url(""), &dir, "not-the-key", 5)
             .poll()
             .await
             .unwrap_err();
@@ -696,13 +580,9 @@ async fn kasm_malformed_answers_are_errors_not_panics() {
         (500, "Internal Server Error", "answered 500"),
     ];
     for (status, body, expected) in cases {
-        let server = FakeServer::start(Arc::new(move |_: &Request| Answer {
-            status,
-            body: body.to_owned(),
-        }))
-        .await;
+        let server = FakeServer::start(move |_: &Request| Reply::json(status, body)).await;
         let dir = tempfile::tempdir().unwrap();
-        let error = kasm(&server.url, &dir, KASM_KEY, 5)
+        let error = kasm(&server.url(""), &dir, KASM_KEY, 5)
             .poll()
             .await
             .unwrap_err();

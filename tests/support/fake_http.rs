@@ -4,8 +4,8 @@
 //! tests need a server that misbehaves on purpose — answers late, cuts a body short, sends a
 //! body far larger than announced, disappears mid-run — which a framework is built to prevent,
 //! and the benchmark needs a thousand listeners without a framework's compile time on a small
-//! machine. It understands just enough HTTP: a request line and headers (no request bodies),
-//! keep-alive, and a plain-text 400 to anything that does not start like a request (a TLS
+//! machine. It understands just enough HTTP: a request line, headers, a body of the length
+//! `Content-Length` says, keep-alive, and a plain-text 400 to anything that does not start like a request (a TLS
 //! ClientHello), as real plain-HTTP servers do.
 
 #![allow(dead_code)] // Each test file uses its own subset.
@@ -25,8 +25,17 @@ use tokio::task::{JoinHandle, JoinSet};
 #[derive(Debug, Clone)]
 pub struct Request {
     pub method: String,
+    /// Path and query, as sent.
     pub path: String,
     pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The path without its query.
+    pub fn route(&self) -> &str {
+        self.path.split('?').next().unwrap_or("")
+    }
 }
 
 /// What to send back, after how long, and whether to hang up afterwards.
@@ -168,7 +177,12 @@ async fn connection(mut stream: TcpStream, handler: Handler, seen: Arc<Mutex<Vec
     let mut buffer = Vec::with_capacity(1024);
     loop {
         let request = match read_head(&mut stream, &mut buffer).await {
-            Head::Request(request) => request,
+            Head::Request(mut request) => {
+                if !read_body(&mut stream, &mut buffer, &mut request).await {
+                    return;
+                }
+                request
+            }
             Head::NotHttp => {
                 let _ = stream
                     .write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
@@ -187,6 +201,25 @@ async fn connection(mut stream: TcpStream, handler: Handler, seen: Arc<Mutex<Vec
             return;
         }
     }
+}
+
+/// The body `Content-Length` announces, from what is buffered and then the stream; false when
+/// the client hung up first.
+async fn read_body(stream: &mut TcpStream, buffer: &mut Vec<u8>, request: &mut Request) -> bool {
+    let length: usize = request
+        .headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    while buffer.len() < length {
+        let mut chunk = [0u8; 4096];
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    }
+    request.body = buffer.drain(..length).collect();
+    true
 }
 
 enum Head {
@@ -229,5 +262,6 @@ fn parse_head(head: &str) -> Option<Request> {
         method,
         path,
         headers,
+        body: Vec::new(),
     })
 }
