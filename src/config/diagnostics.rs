@@ -320,26 +320,10 @@ impl<'a, 'i> Table<'a, 'i> {
         range: std::ops::RangeInclusive<i64>,
         expected: &str,
     ) -> Option<i64> {
-        let value = self.value(key)?;
-        let Some(number) = as_i64(value.get_ref()) else {
-            self.wrong_type(problems, key, value, expected);
-            return None;
-        };
-        if !range.contains(&number) {
-            problems.report(
-                value.span(),
-                &self.key_path(key),
-                format!(
-                    "{number} is out of range: expected {expected} ({} to {}).",
-                    range.start(),
-                    range.end()
-                ),
-            );
-            return None;
-        }
-        Some(number)
+        self.in_range(problems, key, range, expected, as_i64)
     }
 
+    /// A number (integer or float) in `range`; `expected` describes it with an example.
     pub(crate) fn number(
         &mut self,
         problems: &mut Problems<'_>,
@@ -347,8 +331,19 @@ impl<'a, 'i> Table<'a, 'i> {
         range: std::ops::RangeInclusive<f64>,
         expected: &str,
     ) -> Option<f64> {
+        self.in_range(problems, key, range, expected, as_f64)
+    }
+
+    fn in_range<T: PartialOrd + std::fmt::Display>(
+        &mut self,
+        problems: &mut Problems<'_>,
+        key: &'static str,
+        range: std::ops::RangeInclusive<T>,
+        expected: &str,
+        read: impl Fn(&DeValue<'_>) -> Option<T>,
+    ) -> Option<T> {
         let value = self.value(key)?;
-        let Some(number) = as_f64(value.get_ref()) else {
+        let Some(number) = read(value.get_ref()) else {
             self.wrong_type(problems, key, value, expected);
             return None;
         };
