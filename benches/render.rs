@@ -114,6 +114,7 @@ fn loaded_state(width: u16, height: u16, wall: bool) -> AppState {
             client: "192.0.2.10 chrome".to_owned(),
             state: "running".to_owned(),
             since: Some(ago(i * 10)),
+            detail: String::new(),
             observed_at: ago(4),
             fields: BTreeMap::new(),
         })

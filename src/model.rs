@@ -108,6 +108,10 @@ pub struct SessionRow {
     pub user: String,
     pub client: String,
     pub state: String,
+    /// What the session is on and doing beyond its client, in the source's words (its database
+    /// and application, what it waits for); empty when the source says nothing more.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
     pub since: Option<DateTime<Utc>>,
     pub observed_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

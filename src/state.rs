@@ -62,7 +62,9 @@ impl Pane {
             Pane::Hosts => &[
                 "NAME", "KIND", "STATUS", "LATENCY", "CPU", "MEM", "DISK", "VERSION", "AGE",
             ],
-            Pane::Sessions => &["SOURCE", "USER", "CLIENT", "STATE", "SINCE", "AGE"],
+            Pane::Sessions => &[
+                "SOURCE", "USER", "CLIENT", "STATE", "DETAIL", "SINCE", "AGE",
+            ],
             Pane::Jobs => &[
                 "ID", "ACTION", "TARGET", "OPERATOR", "STATE", "PROGRESS", "STARTED", "DURATION",
                 "AGE",
@@ -85,7 +87,7 @@ impl Pane {
     fn default_sort(self) -> (usize, bool) {
         match self {
             Pane::Hosts => (2, false),    // worst status first
-            Pane::Sessions => (4, false), // oldest session first
+            Pane::Sessions => (5, false), // oldest session first
             Pane::Jobs => (6, true),      // newest job first
             Pane::Alerts => (0, false),   // most severe first
             Pane::Audit => (0, true),     // newest record first
@@ -385,7 +387,7 @@ impl AppState {
             }
             Pane::Sessions => {
                 let s = &self.data.sessions[i];
-                vec![&s.source, &s.user, &s.client, &s.state]
+                vec![&s.source, &s.user, &s.client, &s.state, &s.detail]
             }
             Pane::Jobs => {
                 let j = &self.data.jobs[i];
@@ -451,8 +453,9 @@ impl AppState {
                     1 => x.user.cmp(&y.user),
                     2 => x.client.cmp(&y.client),
                     3 => x.state.cmp(&y.state),
-                    4 => opt(x.since, y.since),
-                    5 => y.observed_at.cmp(&x.observed_at),
+                    4 => x.detail.cmp(&y.detail),
+                    5 => opt(x.since, y.since),
+                    6 => y.observed_at.cmp(&x.observed_at),
                     _ => Ordering::Equal,
                 }
                 .then_with(|| x.user.cmp(&y.user))

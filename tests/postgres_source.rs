@@ -677,3 +677,59 @@ async fn a_replica_that_stops_replaying_shows_its_lag_and_alerts() {
     replica.close().await.unwrap();
     primary.close().await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn a_session_blocked_on_a_lock_says_what_it_waits_for() {
+    let db = TestDb::create().await;
+    let mut holder = db.connect("migrate").await;
+    holder
+        .execute("CREATE TABLE devices (id int)")
+        .await
+        .unwrap();
+    holder.execute("BEGIN; LOCK TABLE devices").await.unwrap();
+    // A reader that queues behind the lock until the holder lets go.
+    let mut reader = db.connect("certhub-api").await;
+    let blocked = tokio::spawn(async move {
+        let read = reader.execute("SELECT count(*) FROM devices").await;
+        (reader, read)
+    });
+
+    let mut poller = poller(source(&db.url, Vec::new()));
+    let mut waiting = None;
+    let mut last = Vec::new();
+    for _ in 0..50 {
+        let seen = poller.poll().await.unwrap();
+        last = seen.sessions.clone();
+        waiting = seen
+            .sessions
+            .into_iter()
+            .find(|s| s.fields.get("application_name") == Some(&json!("certhub-api")))
+            .filter(|s| s.state == "active");
+        if waiting.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let waiting = waiting.unwrap_or_else(|| panic!("the reader never waited: {last:#?}"));
+    assert_eq!(
+        waiting.detail,
+        format!("waits Lock:relation · db {} · app certhub-api", db.name)
+    );
+    assert_eq!(waiting.state, "active");
+
+    holder.execute("COMMIT").await.unwrap();
+    let (reader, read) = blocked.await.unwrap();
+    read.expect("the read goes through once the lock is released");
+    let seen = poller.poll().await.unwrap();
+    let idle = seen
+        .sessions
+        .iter()
+        .find(|s| s.fields.get("application_name") == Some(&json!("certhub-api")))
+        .unwrap();
+    assert_eq!(idle.detail, format!("db {} · app certhub-api", db.name));
+    reader.close().await.unwrap();
+    holder.close().await.unwrap();
+    drop(poller);
+    db.drop_now().await;
+}

@@ -96,6 +96,7 @@ fn operator_session() -> SessionRow {
         client: "192.0.2.7".into(),
         state: "active".into(),
         since: Some(t(-3600)),
+        detail: String::new(),
         observed_at: t(0),
         fields: BTreeMap::new(),
     }

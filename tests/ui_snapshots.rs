@@ -84,6 +84,7 @@ fn session(source: &str, user: &str, client: &str, state: &str, since_s: i64) ->
         client: client.to_owned(),
         state: state.to_owned(),
         since: Some(ago(since_s)),
+        detail: String::new(),
         observed_at: ago(3),
         fields: BTreeMap::new(),
     }
@@ -302,12 +303,31 @@ fn fixture(width: u16, height: u16) -> AppState {
             3,
         ),
     ];
+    let with_detail = |session: SessionRow, detail: &str| SessionRow {
+        detail: detail.to_owned(),
+        ..session
+    };
     state.data.sessions = vec![
-        session("kasm", "alice", "192.0.2.14 chrome", "running", 2700),
-        session("kasm", "bob", "192.0.2.31 firefox", "running", 600),
-        session("kasm", "carol", "198.51.100.7 chrome", "idle", 14_400),
-        session("hub-db", "proofpass", "127.0.0.1:51234", "active", 45),
-        session("hub-db", "proofpass", "127.0.0.1:51236", "idle", 3600),
+        with_detail(
+            session("kasm", "alice", "192.0.2.14 chrome", "running", 2700),
+            "keepalive 20s ago · on kasm-agent-1",
+        ),
+        with_detail(
+            session("kasm", "bob", "192.0.2.31 firefox", "running", 600),
+            "keepalive 15s ago · on kasm-agent-1",
+        ),
+        with_detail(
+            session("kasm", "carol", "198.51.100.7 chrome", "idle", 14_400),
+            "keepalive 3h ago · on kasm-agent-2",
+        ),
+        with_detail(
+            session("hub-db", "proofpass", "127.0.0.1:51234", "active", 45),
+            "waits Lock:transactionid · db proofpass · app certhub-api",
+        ),
+        with_detail(
+            session("hub-db", "proofpass", "127.0.0.1:51236", "idle", 3600),
+            "db proofpass · app certhub-cleanup",
+        ),
         session("local", "alice", "pts/0 192.0.2.14", "ondeck", 900),
     ];
     state.data.jobs = vec![

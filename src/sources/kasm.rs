@@ -19,7 +19,7 @@ use super::fetch;
 use super::local::FiringSince;
 use super::{Poller, SourceError};
 use crate::config::{KasmSource, Secret, mask_url};
-use crate::model::{AlertRow, HostRow, HostStatus, Observation, SessionRow, Severity};
+use crate::model::{AlertRow, HostRow, HostStatus, Observation, SessionRow, Severity, format_age};
 
 pub const SESSION_LIMIT: &str = "KasmSessionLimit";
 
@@ -254,6 +254,25 @@ fn session_row(
         .as_ref()
         .and_then(|s| non_empty(s.hostname.as_ref()))
         .or_else(|| non_empty(kasm.hostname.as_ref()));
+    let keepalive = kasm.keepalive_date.as_deref().and_then(parse_time);
+    // The client column shows the image (else the server). How long since its browser last
+    // checked in tells an orphaned session from a live one, so it comes first; then the server.
+    let detail = [
+        keepalive.map(|at| {
+            format!(
+                "keepalive {} ago",
+                format_age((server_now - at).num_seconds())
+            )
+        }),
+        server
+            .as_ref()
+            .filter(|_| image.is_some())
+            .map(|server| format!("on {server}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
     let mut fields = BTreeMap::from([("kasm_id".to_owned(), json!(kasm.kasm_id))]);
     if let Some(server) = &server {
         fields.insert("server".to_owned(), json!(server));
@@ -261,7 +280,7 @@ fn session_row(
     if let Some(image) = &image {
         fields.insert("image".to_owned(), json!(image));
     }
-    if let Some(keepalive) = kasm.keepalive_date.as_deref().and_then(parse_time) {
+    if let Some(keepalive) = keepalive {
         fields.insert("keepalive".to_owned(), json!(keepalive.to_rfc3339()));
         fields.insert(
             "keepalive_age_s".to_owned(),
@@ -282,6 +301,7 @@ fn session_row(
             .clone()
             .unwrap_or_else(|| "unknown".to_owned()),
         since: kasm.start_date.as_deref().and_then(parse_time),
+        detail,
         observed_at: now,
         fields,
     }

@@ -433,6 +433,7 @@ fn login_sessions(entries: &[UtmpEntry], source: &str, now: DateTime<Utc>) -> Ve
                 },
                 state: "active".to_owned(),
                 since: DateTime::from_timestamp(time.unix_timestamp(), time.nanosecond()),
+                detail: String::new(),
                 observed_at: now,
                 fields: BTreeMap::from([
                     ("tty".to_owned(), json!(line)),

@@ -131,6 +131,7 @@ impl Store {
                     },
                     state: "active".to_string(),
                     since: Some(self.time(r.started_at, what)?),
+                    detail: String::new(),
                     observed_at: now,
                     fields,
                 })

@@ -430,6 +430,7 @@ fn store_rows_arrive_and_store_errors_show() {
         client: "local".into(),
         state: "active".into(),
         since: Some(t0()),
+        detail: String::new(),
         observed_at: t0(),
         fields: Default::default(),
     };
