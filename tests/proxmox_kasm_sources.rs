@@ -500,6 +500,7 @@ async fn kasm_sessions_become_rows_with_a_summary_host() {
     assert_eq!(alice.fields["server"], json!("kasm-agent-01"));
     // Measured by the server's current_time (09:45:00) against the keepalive (09:40:00).
     assert_eq!(alice.fields["keepalive_age_s"], json!(300));
+    assert_eq!(alice.detail, "keepalive 5m ago · on kasm-agent-01");
     assert!(seen.sessions.iter().all(|s| s.source == "kasm"));
 
     let summary = host(&seen, "kasm");
