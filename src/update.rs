@@ -3,7 +3,7 @@
 //! Pure and synchronous: no I/O, no clock reads (time arrives in messages), so every
 //! behaviour is testable by feeding messages and looking at the state and effects.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+use crossterm::event::{KeyEvent, KeyEventKind};
 use ratatui_textarea::TextArea;
 
 use crate::config::keymap::{KeyContext, Keymap};
@@ -288,19 +288,11 @@ fn on_text_key(state: &mut AppState, key: KeyEvent) {
             }
         }
         Overlay::Palette { input, selected } => {
-            // The palette's list is navigated with the arrows whatever the keymap says, as in
-            // every other picker; the text field has only one line to move in anyway.
-            let count = palette_matches(&input_text(input)).len();
-            match key.code {
-                KeyCode::Up => *selected = selected.saturating_sub(1),
-                KeyCode::Down => *selected = (*selected + 1).min(count.saturating_sub(1)),
-                _ => {
-                    if !input.input(key) {
-                        return;
-                    }
-                    *selected = 0;
-                }
+            // The highlight moves by the keymap's [input] move_up / move_down.
+            if !input.input(key) {
+                return;
             }
+            *selected = 0;
             state.dirty = true;
         }
         _ => {}

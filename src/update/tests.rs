@@ -338,9 +338,13 @@ fn the_palette_runs_the_chosen_command() {
     assert!(matches!(s.overlay, Overlay::None));
     assert_eq!(s.focus, Pane::Alerts);
 
+    // The down arrow moves the highlight through the keymap's [input] move_down.
+    let keymap = Keymap::load("default").expect("default keymap");
     update(&mut s, Msg::Command(Command::Palette));
     type_text(&mut s, "focus");
-    update(&mut s, Msg::Key(key(KeyCode::Down)));
+    let down = translate_key(&s, &keymap, key(KeyCode::Down)).expect("down is bound");
+    assert!(matches!(down, Msg::Command(Command::MoveDown)), "{down:?}");
+    update(&mut s, down);
     update(&mut s, Msg::Command(Command::Submit));
     assert_eq!(s.focus, Pane::Alerts.prev(), "second match is focus_prev");
 }
