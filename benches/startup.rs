@@ -27,10 +27,11 @@ const WATCH: Duration = Duration::from_millis(1);
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    // `cargo bench` passes --bench; any other argument filters, as with other harnesses.
+    // `cargo bench` passes --bench; a word filters, as with other harnesses; other flags
+    // (`cargo test -- --include-ignored`) are the test harness's and do not.
     if args
         .iter()
-        .any(|a| a != "--bench" && !"startup".contains(a.as_str()))
+        .any(|a| !a.starts_with("--") && !"startup".contains(a.as_str()))
     {
         return;
     }

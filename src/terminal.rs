@@ -58,6 +58,15 @@ impl<W: Write> QuietBackend<W> {
             frame_open: false,
         }
     }
+
+    /// Starts the synchronized update this frame's output goes into, once per frame.
+    fn open_frame(&mut self) -> io::Result<()> {
+        if !self.frame_open {
+            crossterm::queue!(self.inner, BeginSynchronizedUpdate)?;
+            self.frame_open = true;
+        }
+        Ok(())
+    }
 }
 
 impl<W: Write> Backend for QuietBackend<W> {
@@ -71,10 +80,7 @@ impl<W: Write> Backend for QuietBackend<W> {
         if content.peek().is_none() {
             return Ok(());
         }
-        if !self.frame_open {
-            crossterm::queue!(self.inner, BeginSynchronizedUpdate)?;
-            self.frame_open = true;
-        }
+        self.open_frame()?;
         self.inner.draw(content)
     }
 
@@ -99,11 +105,15 @@ impl<W: Write> Backend for QuietBackend<W> {
         self.inner.set_cursor_position(position)
     }
 
+    // A resize clears the screen before the frame is drawn; inside the frame's synchronized
+    // update, the terminal shows the new frame in place of the old one, never the blank between.
     fn clear(&mut self) -> io::Result<()> {
+        self.open_frame()?;
         self.inner.clear()
     }
 
     fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
+        self.open_frame()?;
         self.inner.clear_region(clear_type)
     }
 
@@ -182,6 +192,27 @@ mod tests {
             recorder.bytes().len(),
             first,
             "an identical frame wrote bytes"
+        );
+    }
+
+    #[test]
+    fn a_clear_is_inside_the_frame_it_precedes() {
+        let recorder = Recorder::default();
+        let mut terminal = terminal(&recorder);
+        draw_text(&mut terminal, "cpu 12%");
+        let before = recorder.bytes().len();
+        // What ratatui's resize does first (its own clear() needs a real terminal's cursor).
+        Backend::clear(terminal.backend_mut()).expect("clear");
+        draw_text(&mut terminal, "cpu 13%");
+        let frame = String::from_utf8_lossy(&recorder.bytes()[before..]).into_owned();
+        let (begin, clear, end) = (
+            frame.find("\x1b[?2026h"),
+            frame.find("\x1b[2J"),
+            frame.rfind("\x1b[?2026l"),
+        );
+        assert!(
+            matches!((begin, clear, end), (Some(b), Some(c), Some(e)) if b < c && c < e),
+            "{frame:?}"
         );
     }
 

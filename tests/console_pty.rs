@@ -107,21 +107,18 @@ fn sigterm_and_sighup_restore_the_terminal() {
 }
 
 #[test]
-fn an_unreachable_source_neither_delays_nor_hides_the_rest() {
+fn a_hung_source_neither_delays_nor_hides_the_rest() {
     let home = tempfile::tempdir().unwrap();
-    // A port nothing listens on: bound, then released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Bound and never accepted from: connections wait in the backlog, requests never answered.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hung.local_addr().unwrap().port();
     let config = home.path().join("config.toml");
     std::fs::write(
         &config,
         format!(
             "[[source]]\nname = \"local\"\nkind = \"local\"\n\n\
-             [[source]]\nname = \"api-gone\"\nkind = \"http\"\n\
-             url = \"http://127.0.0.1:{port}/healthz\"\nevery = \"2s\"\n"
+             [[source]]\nname = \"api-hung\"\nkind = \"http\"\n\
+             url = \"http://127.0.0.1:{port}/healthz\"\ntimeout = \"8s\"\n"
         ),
     )
     .unwrap();
@@ -133,19 +130,22 @@ fn an_unreachable_source_neither_delays_nor_hides_the_rest() {
         &[],
     );
     let host = hostname();
-    screen.wait_for("the local host beside the failing source", |s| {
-        host_row_shown(s, &host) && s.contains("1 failing")
-    });
-    // The Sources view names the failing source, and shows why for the selected one.
+    // The local data is on screen while the hung source is still waiting for its answer.
+    let first = screen.wait_for("the local host", |s| host_row_shown(s, &host));
+    assert!(first.contains("sources 1 ok, 0 failing"), "{first}");
+    // Then the hung source times out, and the Sources view says so for the selected one.
+    screen.wait_for_text("1 failing");
     screen.type_keys("o");
-    screen.wait_for_text("api-gone");
+    screen.wait_for_text("api-hung");
     screen.type_keys("j");
     let sources = screen.wait_for("the Sources view with the error", |s| {
-        s.contains("api-gone") && s.contains("cannot connect")
+        s.contains("api-hung") && s.contains("timed out")
     });
     assert!(sources.contains("failing"), "{sources}");
+    assert!(host_row_shown(&sources, &host), "{sources}");
     screen.type_keys("q");
     screen.type_keys("q");
     assert_eq!(screen.wait_exit(), 0);
     assert!(terminal_restored(&screen.raw_output()));
+    drop(hung);
 }

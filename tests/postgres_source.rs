@@ -705,7 +705,7 @@ async fn a_session_blocked_on_a_lock_says_what_it_waits_for() {
             .sessions
             .into_iter()
             .find(|s| s.fields.get("application_name") == Some(&json!("certhub-api")))
-            .filter(|s| s.state == "active");
+            .filter(|s| s.state == "active" && s.fields.contains_key("wait_event"));
         if waiting.is_some() {
             break;
         }

@@ -244,14 +244,24 @@ pub fn spawn(
                 shutdown.clone(),
                 Arc::clone(&permits),
             );
-            // Built on the task: setting up a client reads the system's CA certificates, which
-            // the console's first frame should not wait for.
             tokio::spawn(async move {
-                let poller = SourcePoller::new(&source, &shared);
+                let poller = build_poller(source, shared).await;
                 run_source(schedule, poller, tx, shutdown, permits).await;
             })
         })
         .collect()
+}
+
+/// [`SourcePoller::new`] off the async workers: setting up an HTTP client reads the system's CA
+/// certificates from disk (milliseconds each), which neither the first frame nor the other
+/// sources' polls should wait for. A panic while building is that source's error.
+async fn build_poller(
+    source: SourceConfig,
+    shared: SharedClients,
+) -> Result<SourcePoller, SourceError> {
+    tokio::task::spawn_blocking(move || SourcePoller::new(&source, &shared))
+        .await
+        .unwrap_or_else(|crash| Err(SourceError::Setup(format!("poller crashed: {crash}"))))
 }
 
 /// What the loop of one source needs to know besides its poller.
@@ -431,8 +441,9 @@ pub async fn poll_once_all(sources: &[SourceConfig]) -> Vec<PollReport> {
                 async move {
                     let (name, kind, every) = (source.name.clone(), source.kind(), source.every);
                     let polled = tokio::spawn(async move {
-                        match SourcePoller::new(&source, &shared) {
-                            Ok(mut poller) => timed_poll(&mut poller, source.timeout).await,
+                        let timeout = source.timeout;
+                        match build_poller(source, shared).await {
+                            Ok(mut poller) => timed_poll(&mut poller, timeout).await,
                             Err(setup) => TimedPoll::failed(setup.to_string()),
                         }
                     })

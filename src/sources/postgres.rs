@@ -85,7 +85,7 @@ SELECT pid, usename::text AS usename, datname::text AS datname, application_name
  WHERE backend_type = 'client backend'
    AND pid <> pg_backend_pid()
    AND application_name IS DISTINCT FROM $1
-   AND application_name NOT LIKE $2
+   AND coalesce(application_name, '') NOT LIKE $2
  ORDER BY backend_start";
 
 /// Polls one PostgreSQL server.
