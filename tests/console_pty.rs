@@ -98,7 +98,7 @@ fn sigterm_and_sighup_restore_the_terminal() {
             .status()
             .unwrap();
         assert!(status.success());
-        screen.wait_exit();
+        assert_eq!(screen.wait_exit(), 0, "a clean leave after {signal}");
         assert!(
             terminal_restored(&screen.raw_output()),
             "terminal not restored after {signal}"
