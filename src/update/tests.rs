@@ -29,19 +29,8 @@ fn source(name: &str, every_s: u64) -> SourceRow {
 
 fn host(source: &str, name: &str, status: HostStatus, at: DateTime<Utc>) -> HostRow {
     HostRow {
-        source: source.into(),
-        name: name.into(),
-        kind: "http".into(),
-        status,
         latency_ms: Some(12),
-        cpu_pct: None,
-        mem_pct: None,
-        disk_pct: None,
-        load1: None,
-        uptime_s: None,
-        version: None,
-        observed_at: at,
-        fields: Default::default(),
+        ..HostRow::checked(source, name, "http", status, at)
     }
 }
 
