@@ -118,6 +118,14 @@ pub struct SessionRow {
     pub fields: BTreeMap<String, serde_json::Value>,
 }
 
+impl SessionRow {
+    /// A `detail` from the parts a source knows, in the order given, the same way for every
+    /// source: `waits Lock:relation · db certhub`.
+    pub fn detail_of(parts: impl IntoIterator<Item = Option<String>>) -> String {
+        parts.into_iter().flatten().collect::<Vec<_>>().join(" · ")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRow {
     pub source: String,

@@ -257,7 +257,7 @@ fn session_row(
     let keepalive = kasm.keepalive_date.as_deref().and_then(parse_time);
     // The client column shows the image (else the server). How long since its browser last
     // checked in tells an orphaned session from a live one, so it comes first; then the server.
-    let detail = [
+    let detail = SessionRow::detail_of([
         keepalive.map(|at| {
             format!(
                 "keepalive {} ago",
@@ -268,11 +268,7 @@ fn session_row(
             .as_ref()
             .filter(|_| image.is_some())
             .map(|server| format!("on {server}")),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" · ");
+    ]);
     let mut fields = BTreeMap::from([("kasm_id".to_owned(), json!(kasm.kasm_id))]);
     if let Some(server) = &server {
         fields.insert("server".to_owned(), json!(server));

@@ -329,6 +329,25 @@ impl Backend {
         })
     }
 
+    /// `waits Lock:transactionid · db certhub · app certhub-api`: what it is blocked on, in
+    /// which database, for which application, the questions of a database on fire, the most
+    /// urgent first so a narrow column still shows it.
+    fn detail(&self) -> String {
+        let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+        // An idle session always waits for its client (Client:ClientRead): not news.
+        let idle = self.state.as_deref().is_some_and(|s| s.starts_with("idle"));
+        let wait = given(&self.wait_event).filter(|_| !idle);
+        let wait = wait.map(|event| match given(&self.wait_event_type) {
+            Some(kind) => format!("waits {kind}:{event}"),
+            None => format!("waits {event}"),
+        });
+        SessionRow::detail_of([
+            wait,
+            given(&self.database).map(|db| format!("db {db}")),
+            given(&self.application).map(|app| format!("app {app}")),
+        ])
+    }
+
     fn into_row(self, source: &str, now: DateTime<Utc>) -> SessionRow {
         let detail = self.detail();
         let mut fields = BTreeMap::from([("pid".to_owned(), json!(self.pid))]);
@@ -359,31 +378,6 @@ impl Backend {
             observed_at: now,
             fields,
         }
-    }
-}
-
-impl Backend {
-    /// `waits Lock:transactionid · db certhub · app certhub-api`: what it is blocked on, in
-    /// which database, for which application, the questions of a database on fire, the most
-    /// urgent first so a narrow column still shows it.
-    fn detail(&self) -> String {
-        let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
-        // An idle session always waits for its client (Client:ClientRead): not news.
-        let idle = self.state.as_deref().is_some_and(|s| s.starts_with("idle"));
-        let wait = given(&self.wait_event).filter(|_| !idle);
-        let wait = wait.map(|event| match given(&self.wait_event_type) {
-            Some(kind) => format!("waits {kind}:{event}"),
-            None => format!("waits {event}"),
-        });
-        [
-            wait,
-            given(&self.database).map(|db| format!("db {db}")),
-            given(&self.application).map(|app| format!("app {app}")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" · ")
     }
 }
 
