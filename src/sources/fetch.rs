@@ -236,10 +236,11 @@ fn expiry_reason(error: &rustls::Error) -> Option<String> {
         return None;
     };
     let expired = DateTime::from_timestamp(i64::try_from(not_after.as_secs()).ok()?, 0)?;
-    let ago = Duration::from_secs(time.as_secs().saturating_sub(not_after.as_secs()));
+    // To the minute: seconds would make the error change at every poll.
+    let minutes_ago = time.as_secs().saturating_sub(not_after.as_secs()) / 60;
     Some(format!(
         "the server's certificate expired on {} ({} ago)",
         expired.format("%Y-%m-%d %H:%M UTC"),
-        humantime::format_duration(Duration::from_secs(ago.as_secs() / 60 * 60))
+        humantime::format_duration(Duration::from_secs(minutes_ago * 60))
     ))
 }
