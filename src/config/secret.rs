@@ -197,6 +197,8 @@ mod tests {
         // An `@` in the password itself: the last `@` ends the userinfo.
         assert_eq!(mask_url("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
         assert_eq!(mask_url("not a url"), "not a url");
+        // A URL no parser accepts keeps its password hidden all the same.
+        assert!(!mask_url("postgres://ops:s3cret@[::1/x").contains("s3cret"));
     }
 
     #[test]

@@ -27,6 +27,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::config::mask_url;
+
 pub use audit::{BreakKind, ChainBreak, NewAudit, VerifyReport};
 pub use sessions::SESSION_TTL;
 
@@ -425,58 +427,9 @@ fn shorten_home(path: &Path) -> String {
     }
 }
 
-/// The URL with its password (in the userinfo or a `password=` parameter) replaced by `***`,
-/// safe for the status bar, logs and error messages. A URL too broken to parse is hidden
-/// entirely, since where its password starts cannot be known.
-fn mask_url(url: &str) -> String {
-    let Ok(mut parsed) = url::Url::parse(url) else {
-        return "<unparseable URL>".to_string();
-    };
-    if parsed.password().is_some() {
-        // Only fails for URLs that cannot have a password, and this one has one.
-        let _ = parsed.set_password(Some("***"));
-    }
-    let has_password_param = parsed
-        .query_pairs()
-        .any(|(k, _)| k.eq_ignore_ascii_case("password"));
-    if has_password_param {
-        let pairs: Vec<(String, String)> = parsed
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if k.eq_ignore_ascii_case("password") {
-                    "***".to_string()
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), v)
-            })
-            .collect();
-        parsed.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    // The mask is for humans; undo the percent-encoding `url` applies to it.
-    parsed.to_string().replace("%2A%2A%2A", "***")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_are_masked_in_labels() {
-        assert_eq!(
-            mask_url("postgres://ops:s3cret@db.example.com:5432/ondeck"),
-            "postgres://ops:***@db.example.com:5432/ondeck"
-        );
-        assert_eq!(
-            mask_url("postgres://db.example.com/ondeck?user=ops&password=s3cret&sslmode=require"),
-            "postgres://db.example.com/ondeck?user=ops&password=***&sslmode=require"
-        );
-        assert_eq!(
-            mask_url("postgres://ops@db.example.com/ondeck"),
-            "postgres://ops@db.example.com/ondeck"
-        );
-        assert!(!mask_url("postgres://ops:s3cret@[::1/x").contains("s3cret"));
-    }
 
     #[test]
     fn home_is_shortened_to_a_tilde() {
