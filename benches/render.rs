@@ -54,6 +54,7 @@ fn loaded_state(width: u16, height: u16, wall: bool) -> AppState {
             consecutive_failures: u32::from(i == 7) * 3,
             latency_ms: Some(40),
             every_s: 15,
+            truncated: Vec::new(),
         })
         .collect();
     state.alert_sources = vec!["source-1".to_owned(), "source-7".to_owned()];

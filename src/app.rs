@@ -79,7 +79,7 @@ pub async fn run(console: Console) -> Result<()> {
     state.sources = config
         .sources
         .iter()
-        .map(|s| crate::sources::pending_row(&s.name, s.kind(), s.every))
+        .map(|s| SourceRow::pending(&s.name, s.kind(), s.every))
         .collect();
     state.alert_sources = config
         .sources

@@ -72,7 +72,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success; for `snapshot`, nothing firing; for `audit --verify`, the chain is intact
   1  an error (bad configuration, unusable terminal, unreachable store); for `snapshot`,
-     a warning firing, a host degraded or a source failing; for `audit --verify`, a broken chain
+     a warning firing, a host degraded or a source failing or not heard from; for
+     `audit --verify`, a broken chain
   2  bad command line; for `snapshot`, a critical alert firing or a host down";
 
 fn main() -> ExitCode {

@@ -154,7 +154,11 @@ pub enum Msg {
         source: String,
         at: DateTime<Utc>,
         latency_ms: u64,
+        /// What the source answered, or why it did not.
         result: Result<Observation, String>,
+        /// With a failed poll: the rows that replace the source's (its endpoint shown down),
+        /// or `None` to keep those of its last answer. Boxed: most polls answer.
+        unanswered: Option<Box<Observation>>,
     },
     /// The store's job ledger, audit tail and open operator consoles, read afresh.
     StoreLoaded {

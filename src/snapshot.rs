@@ -6,7 +6,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | nothing firing |
-//! | 1 | a warning: a firing warning alert, a degraded host, or a source that failed to answer (its data is unknown, which is itself worth a look) |
+//! | 1 | a warning: a firing warning alert, a degraded host, or a source that failed to answer or was not asked (its data is unknown, which is itself worth a look) |
 //! | 2 | something critical: a firing critical alert or a host that is down |
 //!
 //! Silenced alerts, pending or resolved alerts and `info` alerts never raise the code.
@@ -16,10 +16,9 @@ use serde::Serialize;
 
 use crate::model::{
     AlertRow, AlertState, AuditRow, HostRow, HostStatus, JobRow, SessionRow, Severity, SourceRow,
-    SourceStatus, format_age, printable,
+    SourceStatus, Truncated, format_age, printable, shown_alerts,
 };
-use crate::sources::alerting::shown_alerts;
-use crate::sources::{PollReport, apply_poll, pending_row};
+use crate::sources::PollReport;
 
 /// How many audit records the text report shows; the JSON carries all it was given.
 const AUDIT_TAIL: usize = 20;
@@ -36,6 +35,17 @@ pub struct Snapshot {
     /// Oldest first.
     pub audit: Vec<AuditRow>,
     pub sources: Vec<SourceRow>,
+}
+
+impl Snapshot {
+    /// The sources that have not answered or failed yet, whose alerts are therefore unknown.
+    pub fn waiting_for(&self) -> Vec<&str> {
+        self.sources
+            .iter()
+            .filter(|source| source.status == SourceStatus::Pending)
+            .map(|source| source.name.as_str())
+            .collect()
+    }
 }
 
 /// Gathers the polls of every source and what the store holds into one snapshot.
@@ -56,10 +66,10 @@ pub fn build(
         sources: Vec::with_capacity(reports.len()),
     };
     for report in reports {
-        let mut row = pending_row(&report.source, report.kind, report.every);
-        apply_poll(&mut row, report.at, report.latency_ms, &report.result);
+        let mut row = SourceRow::pending(&report.source, report.kind, report.every);
+        row.apply_poll(report.at, report.latency_ms, &report.result);
         snapshot.sources.push(row);
-        if let Ok(observation) = report.result {
+        if let Some(observation) = report.result.ok().or(report.unanswered) {
             snapshot.hosts.extend(observation.hosts);
             snapshot.sessions.extend(observation.sessions);
             snapshot.jobs.extend(observation.jobs);
@@ -93,10 +103,11 @@ pub fn exit_code(snapshot: &Snapshot) -> i32 {
         HostStatus::Degraded => Some(Severity::Warning),
         HostStatus::Stale | HostStatus::Unknown | HostStatus::Up => None,
     });
+    // What a source did not say is unknown, and unknown is never all clear.
     let sources = snapshot
         .sources
         .iter()
-        .filter(|source| source.status == SourceStatus::Failing)
+        .filter(|source| source.status != SourceStatus::Ok)
         .map(|_| Severity::Warning);
     match alerts.chain(hosts).chain(sources).min() {
         Some(Severity::Critical) => 2,
@@ -234,9 +245,15 @@ pub fn format_text(snapshot: &Snapshot) -> String {
             ]
         }),
     );
+    let waiting = snapshot.waiting_for();
+    let alerts_title = if waiting.is_empty() {
+        "ALERTS".to_owned()
+    } else {
+        format!("ALERTS (waiting for sources: {})", waiting.join(", "))
+    };
     section(
         &mut out,
-        "ALERTS",
+        &alerts_title,
         &[
             "SEVERITY", "NAME", "TARGET", "STATE", "SINCE", "SILENCED", "SOURCE", "SUMMARY",
         ],
@@ -286,8 +303,10 @@ pub fn format_text(snapshot: &Snapshot) -> String {
             "LATENCY",
             "LAST SUCCESS",
             "LAST ERROR",
+            "CUT SHORT",
         ],
         snapshot.sources.iter().map(|source| {
+            let cut: Vec<String> = source.truncated.iter().map(Truncated::describe).collect();
             vec![
                 source.name.clone(),
                 source.kind.clone(),
@@ -295,6 +314,7 @@ pub fn format_text(snapshot: &Snapshot) -> String {
                 optional(source.latency_ms.map(|ms| format!("{ms}ms"))),
                 optional(source.last_success.map(clock)),
                 optional(source.last_error.clone()),
+                optional((!cut.is_empty()).then(|| cut.join("; "))),
             ]
         }),
     );

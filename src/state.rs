@@ -13,8 +13,8 @@ use ratatui_textarea::TextArea;
 
 use crate::model::{
     AlertRow, AuditRow, HostRow, HostStatus, JobRow, SessionRow, SourceRow, SourceStatus,
+    Truncated, shown_alerts,
 };
-use crate::sources::alerting::shown_alerts;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Pane {
@@ -299,6 +299,23 @@ impl AppState {
                     )
                 })
             })
+    }
+
+    /// True while a source that feeds the Alerts pane has neither answered nor failed yet: an
+    /// empty pane then means "not known yet", not "nothing firing".
+    pub fn alerts_pending(&self) -> bool {
+        self.alert_sources.iter().any(|name| {
+            self.source(name)
+                .is_some_and(|s| s.status == SourceStatus::Pending)
+        })
+    }
+
+    /// The named queries whose rows in `pane` were cut at their `max_rows`.
+    pub fn truncated(&self, pane: Pane) -> impl Iterator<Item = &Truncated> {
+        self.sources
+            .iter()
+            .flat_map(|source| &source.truncated)
+            .filter(move |cut| cut.pane.eq_ignore_ascii_case(pane.title()))
     }
 
     /// Rows a page holds, from the terminal height (the dashboard shows about a third).

@@ -73,12 +73,13 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             at,
             latency_ms,
             result,
+            unanswered,
         } => {
             state.now = state.now.max(at);
             if let Some(row) = state.sources.iter_mut().find(|s| s.name == source) {
-                crate::sources::apply_poll(row, at, latency_ms, &result);
+                row.apply_poll(at, latency_ms, &result);
             }
-            if let Ok(observation) = result {
+            if let Some(observation) = result.ok().or(unanswered.map(|rows| *rows)) {
                 replace_observation(state, &source, observation);
             }
             state.dirty = true;
@@ -126,6 +127,7 @@ fn replace_observation(state: &mut AppState, source: &str, observation: Observat
         jobs,
         alerts,
         audit,
+        truncated: _,
     } = observation;
     let data = &mut state.data;
     replace_source_rows(&mut data.hosts, source, hosts, |r| &r.source);

@@ -250,9 +250,9 @@ async fn a_source_answering_503_is_critical_and_exits_2() {
 }
 
 #[tokio::test]
-async fn a_source_nobody_answers_is_failing_and_exits_1() {
-    // What its host looks like is unknown, so it is not declared down: the failing source is
-    // the warning (README, exit codes).
+async fn a_source_nobody_answers_is_failing_with_its_host_down_and_exits_2() {
+    // For a health check no answer is an answer: the source failed to get one, and the endpoint
+    // is down (README, `http`).
     let healthy = FakeServer::start(|_| Reply::json(200, HEALTHY)).await;
     let dead = dead_url().await;
     let home = Home::new();
@@ -262,7 +262,7 @@ async fn a_source_nobody_answers_is_failing_and_exits_1() {
     ];
 
     let output = home.snapshot(&sources, true).await;
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     let json = documented_json(&output);
     let source = find(&json, "sources", "name", "api-dev");
     assert_eq!(source["status"], "failing");
@@ -272,8 +272,13 @@ async fn a_source_nobody_answers_is_failing_and_exits_1() {
         error.starts_with(&format!("{dead}: cannot connect")),
         "{error}"
     );
-    assert_eq!(json["hosts"].as_array().unwrap().len(), 1, "{json:#}");
+    assert_eq!(json["hosts"].as_array().unwrap().len(), 2, "{json:#}");
     assert_eq!(find(&json, "hosts", "name", "api-prod")["status"], "up");
+    assert_eq!(find(&json, "hosts", "name", "api-dev")["status"], "down");
+    assert_eq!(
+        find(&json, "alerts", "name", "EndpointDown")["target"],
+        "api-dev"
+    );
 }
 
 #[tokio::test]
@@ -390,12 +395,13 @@ async fn an_https_certificate_close_to_expiry_is_a_warning_with_its_days_left() 
     assert_eq!(find(&json, "hosts", "name", "api")["status"], "up");
 }
 
-/// The error of an `api` source on `server` whose poll fails, as `snapshot` reports it (exit 1).
+/// The error of an `api` source on `server` whose poll fails, as `snapshot` reports it (exit 2:
+/// its endpoint is down).
 async fn failing_api(home: &Home, server: &tls_server::TlsServer) -> String {
     let output = home
         .snapshot(&[http("api", &server.url("/healthz"), "")], true)
         .await;
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     let json = documented_json(&output);
     find(&json, "sources", "name", "api")["last_error"]
         .as_str()

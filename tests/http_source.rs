@@ -12,7 +12,6 @@ use fake_http::{FakeServer, Reply};
 use ondeck::config::{HttpSource, ReleaseFrom, ReleaseSource, Secret, SourceConfig, SourceSpec};
 use ondeck::model::{HostStatus, Observation};
 use ondeck::sources::fetch::shared_client;
-use ondeck::sources::release::rollback_target;
 use ondeck::sources::{HttpPoller, Poller, ReleasePoller, poll_once_all};
 use serde_json::json;
 
@@ -30,7 +29,7 @@ fn health_spec(url: String) -> HttpSource {
 }
 
 fn http_poller(spec: HttpSource) -> HttpPoller {
-    HttpPoller::new("api", spec, TIMEOUT, shared_client().unwrap())
+    HttpPoller::new("api", spec, shared_client().unwrap())
 }
 
 #[tokio::test]
@@ -192,11 +191,11 @@ fn assert_two_environments(observation: &Observation) {
     assert_eq!(prod.version.as_deref(), Some("v2.4.1"));
     assert_eq!(prod.fields["deployed_by"], json!("ana"));
     assert_eq!(
-        rollback_target(prod),
+        prod.rollback_target(),
         Some(("v2.4.1".to_owned(), "v2.4.0".to_owned()))
     );
     assert_eq!(
-        rollback_target(&observation.hosts[1]),
+        observation.hosts[1].rollback_target(),
         Some(("main-8f3e2a1".to_owned(), "main-77a0c3e".to_owned()))
     );
 }
@@ -272,7 +271,7 @@ async fn release_state_from_a_command() {
     assert_eq!(row.name, "deploys");
     assert_eq!(row.version.as_deref(), Some("v9"));
     assert_eq!(
-        rollback_target(row),
+        row.rollback_target(),
         Some(("v9".to_owned(), "v8".to_owned()))
     );
 }
@@ -366,7 +365,7 @@ async fn the_release_poller_reads_again_at_every_poll() {
     let mut poller = ReleasePoller::new("deploys", spec, TIMEOUT, shared_client().unwrap());
     let before = poller.poll().await.unwrap();
     assert_eq!(before.hosts[0].version.as_deref(), Some("v1"));
-    assert_eq!(rollback_target(&before.hosts[0]), None);
+    assert_eq!(before.hosts[0].rollback_target(), None);
     std::fs::write(
         file.path(),
         r#"{"current_ref": "v2", "previous_ref": "v1"}"#,
@@ -374,7 +373,7 @@ async fn the_release_poller_reads_again_at_every_poll() {
     .unwrap();
     let after = poller.poll().await.unwrap();
     assert_eq!(
-        rollback_target(&after.hosts[0]),
+        after.hosts[0].rollback_target(),
         Some(("v2".to_owned(), "v1".to_owned()))
     );
 }

@@ -315,6 +315,7 @@ fn named(name: &str, sql: &str, maps_to: QueryTarget, columns: &[(&str, &str)]) 
             .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
             .collect(),
         down_after: None,
+        max_rows: PgQuery::DEFAULT_MAX_ROWS,
     }
 }
 
@@ -452,6 +453,90 @@ async fn a_missing_secret_is_reported_by_name_at_poll_time() {
         error.contains("environment variable `ONDECK_TEST_SURELY_UNSET_PG_URL` is not set"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn a_server_that_never_answered_is_a_down_host_until_it_does() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://ondeck@127.0.0.1:{port}/ondeck");
+    let mut poller = PostgresPoller::new(
+        "pg",
+        source(&url, Vec::new()),
+        Duration::from_secs(10),
+        Duration::from_secs(1),
+    );
+    let error = poller.poll().await.unwrap_err();
+    let shown = poller
+        .unanswered(&error, Utc::now())
+        .expect("the first poll's failure shows the server");
+    let [host] = shown.hosts.as_slice() else {
+        panic!("one row, the server's: {shown:?}")
+    };
+    assert_eq!((host.name.as_str(), host.kind.as_str()), ("pg", "postgres"));
+    assert_eq!(host.status, HostStatus::Down);
+    assert_eq!(host.reason(), Some(error.to_string().as_str()));
+}
+
+/// The configuration of one `postgres` source with one named query holding `extra` keys.
+fn load_query(extra: &str) -> Result<Vec<PgQuery>, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ondeck.toml");
+    let text = format!(
+        "[[source]]\nname = \"db\"\nkind = \"postgres\"\nurl = \"postgres://ondeck@127.0.0.1/ondeck\"\n\n\
+         [[source.query]]\nname = \"fleet\"\nmaps_to = \"hosts\"\nsql = \"SELECT 1\"\n{extra}\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    let config = config::load(Some(&path)).map_err(|e| e.to_string())?;
+    match &config.sources[0].spec {
+        SourceSpec::Postgres(spec) => Ok(spec.queries.clone()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn max_rows_is_a_key_of_each_query_with_a_default_and_a_bound() {
+    assert_eq!(load_query("").unwrap()[0].max_rows, 5_000);
+    assert_eq!(load_query("max_rows = 20000").unwrap()[0].max_rows, 20_000);
+    for wrong in ["max_rows = 0", "max_rows = 100001", "max_rows = \"lots\""] {
+        let error = load_query(wrong).unwrap_err();
+        assert!(error.contains("max_rows"), "{wrong}: {error}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn a_query_is_cut_at_its_max_rows_and_says_so() {
+    let db = TestDb::create().await;
+    let sql = "SELECT 'PC-' || n AS name, now() - interval '1 hour' AS last_seen \
+               FROM generate_series(1, 30) AS n ORDER BY n";
+    let mut fleet = named("fleet", sql, QueryTarget::Hosts, &[]);
+    fleet.max_rows = 25;
+    fleet.down_after = Some(Duration::from_secs(600));
+    let mut small = named("small", sql, QueryTarget::Hosts, &[]);
+    small.max_rows = 30;
+    let mut poller = poller(source(&db.url, vec![fleet, small]));
+    let seen = poller.poll().await.unwrap();
+    let rows = |kind: &str| seen.hosts.iter().filter(|h| h.kind == kind).count();
+    assert_eq!((rows("fleet"), rows("small")), (25, 30));
+    assert_eq!(
+        seen.truncated,
+        [ondeck::model::Truncated {
+            query: "fleet".into(),
+            pane: "hosts".into(),
+            max_rows: 25,
+        }],
+        "a query with exactly its max_rows is whole"
+    );
+    assert_eq!(seen.hosts[0].fields["truncated_queries"], json!(["fleet"]));
+    let silent = &seen.hosts[1];
+    assert_eq!(silent.status, HostStatus::Down);
+    assert_eq!(silent.reason(), Some("no heartbeat for more than 10m"));
+    drop(poller);
+    db.drop_now().await;
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use ondeck::model::{
     AlertRow, AlertState, AuditRow, HostRow, HostStatus, JobRow, Observation, SessionRow, Severity,
-    SourceStatus,
+    SourceRow, SourceStatus,
 };
 use ondeck::snapshot::{Snapshot, build, exit_code, format_text, to_json};
 use ondeck::sources::PollReport;
@@ -57,6 +57,7 @@ fn report(source: &str, result: Result<Observation, String>) -> PollReport {
         at: t(-5),
         latency_ms: 42,
         result,
+        unanswered: None,
     }
 }
 
@@ -409,4 +410,158 @@ fn escape_sequences_from_a_source_do_not_reach_the_terminal() {
         "{text:?}"
     );
     assert!(text.contains("Evil\\u{1b}[2J"), "{text}");
+}
+
+#[test]
+fn a_source_not_heard_from_is_no_all_clear_and_the_report_says_it_is_waiting() {
+    let mut snapshot = build(
+        vec![report("api", Ok(Observation::default()))],
+        vec![],
+        vec![],
+        vec![],
+        t(0),
+    );
+    assert_eq!(exit_code(&snapshot), 0);
+    assert!(format_text(&snapshot).contains("\nALERTS\n  (none)\n"));
+    snapshot.sources.push(SourceRow::pending(
+        "prom",
+        "prometheus",
+        Duration::from_secs(10),
+    ));
+    assert_eq!(snapshot.waiting_for(), ["prom"]);
+    assert_eq!(exit_code(&snapshot), 1, "unknown is never all clear");
+    let text = format_text(&snapshot);
+    assert!(
+        text.contains("\nALERTS (waiting for sources: prom)\n  (none)\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unanswered_poll_shows_what_it_still_says_and_the_source_failing() {
+    let down = Observation {
+        hosts: vec![host("api", "api", HostStatus::Down, t(-5))],
+        ..Observation::default()
+    };
+    let snapshot = build(
+        vec![PollReport {
+            unanswered: Some(down),
+            ..report("api", Err("timed out after 1s".into()))
+        }],
+        vec![],
+        vec![],
+        vec![],
+        t(0),
+    );
+    assert_eq!(snapshot.hosts.len(), 1);
+    assert_eq!(snapshot.sources[0].status, SourceStatus::Failing);
+    assert_eq!(exit_code(&snapshot), 2, "a down host is critical");
+}
+
+/// `ondeck snapshot --json` over `config` (TOML) in a home of its own: its exit code and JSON.
+async fn run_snapshot(config: &str) -> (i32, Value) {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("ondeck.toml");
+    std::fs::write(&path, config).unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_ondeck"))
+        .args(["snapshot", "--json", "--config", path.to_str().unwrap()])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("USER", "alice")
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .output()
+        .await
+        .expect("ondeck runs");
+    let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code().expect("an exit code"), json)
+}
+
+fn http_source(name: &str, url: &str, timeout: &str) -> String {
+    format!(
+        "[[source]]\nname = \"{name}\"\nkind = \"http\"\nurl = \"{url}\"\nevery = \"10s\"\ntimeout = \"{timeout}\"\n"
+    )
+}
+
+/// A loopback port nothing listens on: bound, then let go.
+fn refusing_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn rows<'a>(json: &'a Value, key: &str) -> &'a [Value] {
+    json[key].as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn endpoints_refusing_connections_are_down_hosts_with_critical_alerts_and_exit_2() {
+    let names = ["api", "web", "admin"];
+    let config: String = names
+        .iter()
+        .map(|name| {
+            let url = format!("http://127.0.0.1:{}/healthz", refusing_port());
+            http_source(name, &url, "2s")
+        })
+        .collect();
+    let (code, json) = run_snapshot(&config).await;
+    assert_eq!(code, 2, "{json:#}");
+    let hosts = rows(&json, "hosts");
+    assert_eq!(hosts.len(), 3, "{json:#}");
+    for (host, name) in hosts.iter().zip(names) {
+        assert_eq!(host["name"], name);
+        assert_eq!(host["status"], "down");
+        let reason = host["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.starts_with("cannot connect") && reason.contains("Connection refused"),
+            "{reason}"
+        );
+    }
+    let alerts = rows(&json, "alerts");
+    assert_eq!(alerts.len(), 3, "one alert per endpoint: {json:#}");
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["name"] == "EndpointDown" && a["severity"] == "critical"),
+        "{json:#}"
+    );
+    assert!(
+        rows(&json, "sources")
+            .iter()
+            .all(|s| s["status"] == "failing"),
+        "the sources got no answer: {json:#}"
+    );
+}
+
+#[tokio::test]
+async fn an_endpoint_that_hangs_is_down_after_its_timeout_and_exits_2() {
+    // Accepts the connection and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/healthz", listener.local_addr().unwrap());
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let (code, json) = run_snapshot(&http_source("api", &url, "1s")).await;
+    hold.abort();
+    assert_eq!(code, 2, "{json:#}");
+    let host = &rows(&json, "hosts")[0];
+    assert_eq!(host["status"], "down", "{json:#}");
+    assert_eq!(host["reason"], "timed out after 1s", "{json:#}");
+    let alert = &rows(&json, "alerts")[0];
+    assert_eq!(alert["name"], "EndpointDown");
+    assert_eq!(alert["summary"], "timed out after 1s");
+    assert_eq!(
+        rows(&json, "sources")[0]["last_error"],
+        "timed out after 1s"
+    );
 }

@@ -15,9 +15,9 @@ use fake_http::{FakeServer, Reply};
 use ondeck::config::keymap::Keymap;
 use ondeck::config::theme::Theme;
 use ondeck::config::{AlertmanagerSource, HttpSource, PrometheusSource, SourceConfig, SourceSpec};
-use ondeck::model::{HostStatus, SourceStatus};
+use ondeck::model::{HostStatus, SourceRow, SourceStatus};
 use ondeck::msg::{Command, Msg};
-use ondeck::sources::{self, pending_row};
+use ondeck::sources;
 use ondeck::state::{AppState, Mode};
 use ondeck::update::update;
 use ratatui::Terminal;
@@ -97,7 +97,7 @@ impl Console {
         );
         state.sources = sources
             .iter()
-            .map(|s| pending_row(&s.name, s.kind(), s.every))
+            .map(|s| SourceRow::pending(&s.name, s.kind(), s.every))
             .collect();
         state.alert_sources = sources.iter().map(|s| s.name.clone()).collect();
         update(
@@ -270,12 +270,6 @@ fn row<'a>(screen: &'a str, name: &str) -> Vec<&'a str> {
     found
 }
 
-fn has_row(screen: &str, name: &str) -> bool {
-    screen
-        .lines()
-        .any(|line| words(line).first() == Some(&name))
-}
-
 /// A host row's status, from the Hosts pane (NAME KIND STATUS … AGE).
 fn status<'a>(hosts: &'a str, name: &str) -> &'a str {
     row(hosts, name)[2]
@@ -338,20 +332,98 @@ fn assert_steady_source_is_fresh(console: &mut Console) {
     assert_eq!(source_status(&view, STEADY), "ok", "{view}");
 }
 
-/// The flaky source, never having answered, is failing in the Sources view with `error`, and
-/// has no host row.
-fn assert_failing_without_data(console: &mut Console, error: impl Fn(&str) -> bool) {
+/// The flaky source, never having answered, is failing in the Sources view with `error`; and
+/// since no answer is an answer for a health check, its host is down with a critical
+/// `EndpointDown` whose summary contains `reason`.
+fn assert_failing_and_down(console: &mut Console, error: impl Fn(&str) -> bool, reason: &str) {
     let view = console.sources_view();
     assert_eq!(source_status(&view, FLAKY), "failing", "{view}");
     assert_eq!(row(&view, FLAKY)[3], "never", "no last success: {view}");
     let shown = error_shown(&view);
     assert!(error(&shown), "the Sources view says: {shown}\n{view}");
+    assert_endpoint_down(console, reason);
+}
+
+/// The flaky host is down, and the first alert is its critical `EndpointDown` saying `reason`.
+fn assert_endpoint_down(console: &mut Console, reason: &str) {
     let hosts = console.hosts();
-    assert!(!has_row(&hosts, FLAKY), "{hosts}");
+    assert_eq!(status(&hosts, FLAKY), "down", "{hosts}");
+    let alerts = console.alerts();
+    let alert = alerts
+        .lines()
+        .map(words)
+        .find(|words| words.contains(&"EndpointDown"))
+        .unwrap_or_else(|| panic!("no EndpointDown alert:\n{alerts}"));
+    assert_eq!(alert[..3], ["critical", "EndpointDown", FLAKY], "{alerts}");
+    let detail = console.first_alert_detail();
+    assert!(
+        detail
+            .lines()
+            .any(|line| words(line).first() == Some(&"summary") && line.contains(reason)),
+        "the detail says {reason:?}: {detail}"
+    );
 }
 
 #[tokio::test]
-async fn a_killed_server_goes_failing_then_stale_and_recovers_while_the_other_keeps_updating() {
+async fn an_endpoint_refusing_from_the_start_is_a_down_host_with_a_critical_alert() {
+    let gone = FakeServer::start(|_| Reply::json(200, HEALTHY)).await;
+    let url = gone.url("/health");
+    gone.stop().await;
+    let (mut console, _steady) = beside_a_healthy_source(http(FLAKY, url.clone())).await;
+    assert_failing_and_down(
+        &mut console,
+        |error| error.starts_with(&format!("last error: {url}: cannot connect")),
+        "Connection refused",
+    );
+    let hosts = console.hosts();
+    assert!(status_bar(&hosts).contains("1 critical"), "{hosts}");
+    assert_steady_source_is_fresh(&mut console);
+    console.shut_down().await;
+}
+
+#[tokio::test]
+async fn until_every_alert_source_has_answered_the_status_bar_and_the_wall_say_waiting() {
+    let slow =
+        FakeServer::start(|_| Reply::json(200, HEALTHY).after(Duration::from_millis(200))).await;
+    let quick = FakeServer::start(|_| Reply::json(200, HEALTHY)).await;
+    let mut flaky = http(FLAKY, slow.url("/health"));
+    flaky.timeout = Duration::from_secs(3);
+    let mut console = Console::start(vec![flaky, http(STEADY, quick.url("/health"))]);
+    let waiting = console.screen();
+    assert!(
+        status_bar(&waiting).contains("waiting for sources")
+            && !status_bar(&waiting).contains("no alerts firing"),
+        "{waiting}"
+    );
+    console.state.mode.wall = true;
+    let wall = console.screen();
+    assert!(wall.contains("WAITING"), "{wall}");
+    console.state.mode.wall = false;
+
+    // One source answered: still waiting for the other.
+    console.polled(STEADY).await;
+    if source_shown(&console.state, FLAKY) == Some(SourceStatus::Pending) {
+        let screen = console.screen();
+        assert!(
+            status_bar(&screen).contains("waiting for sources"),
+            "{screen}"
+        );
+    }
+    console.polled(FLAKY).await;
+    let screen = console.screen();
+    assert!(
+        status_bar(&screen).contains("no alerts firing")
+            && !status_bar(&screen).contains("waiting"),
+        "{screen}"
+    );
+    console.state.mode.wall = true;
+    let wall = console.screen();
+    assert!(!wall.contains("WAITING"), "{wall}");
+    console.shut_down().await;
+}
+
+#[tokio::test]
+async fn a_killed_server_goes_failing_and_down_and_recovers_while_the_other_keeps_updating() {
     let flaky = FakeServer::start(|_| Reply::json(200, HEALTHY)).await;
     let steady = FakeServer::start(|_| Reply::json(200, HEALTHY)).await;
     let flaky_addr = flaky.addr;
@@ -386,26 +458,30 @@ async fn a_killed_server_goes_failing_then_stale_and_recovers_while_the_other_ke
     );
     assert!(error.contains("Connection refused"), "{error}");
 
-    console
-        .until("the flaky host stale", PATIENCE, |state| {
-            host_shown(state, FLAKY) == Some(HostStatus::Stale)
-        })
-        .await;
+    // No answer is the answer: the host is down now, not stale later.
+    assert_eq!(host_shown(&console.state, FLAKY), Some(HostStatus::Down));
+    assert_endpoint_down(&mut console, "Connection refused");
     console.fresh_row_from(STEADY).await;
     let hosts = console.hosts();
-    assert_eq!(status(&hosts, FLAKY), "stale", "{hosts}");
     assert!(
-        age_s(&hosts, FLAKY) > 2,
-        "older than twice the interval: {hosts}"
-    );
-    assert!(
-        status_bar(&hosts).contains("sources 1 ok, 1 failing, 0 stale"),
+        status_bar(&hosts).contains("1 critical")
+            && status_bar(&hosts).contains("sources 1 ok, 1 failing, 0 stale"),
         "{hosts}"
     );
     assert_steady_source_is_fresh(&mut console);
+    console
+        .until("a second failed poll", PATIENCE, |state| {
+            state.source(FLAKY).unwrap().consecutive_failures >= 2
+        })
+        .await;
     let view = console.sources_view();
     assert_eq!(source_status(&view, FLAKY), "failing", "{view}");
     assert!(source_failures(&view, FLAKY) >= 2, "{view}");
+    assert_eq!(
+        status(&console.hosts(), FLAKY),
+        "down",
+        "still down, not stale"
+    );
 
     let restarted = FakeServer::start_on(flaky_addr, |_| Reply::json(200, HEALTHY))
         .await
@@ -436,10 +512,11 @@ async fn an_answer_slower_than_the_timeout_fails_the_source_and_the_other_keeps_
     let slow =
         FakeServer::start(|_| Reply::json(200, HEALTHY).after(Duration::from_secs(30))).await;
     let (mut console, _steady) = beside_a_healthy_source(http(FLAKY, slow.url("/health"))).await;
-    // The request's own timeout and the supervisor's are the same; either may win.
-    assert_failing_without_data(&mut console, |error| {
-        error.starts_with("last error: ") && error.contains("timed out")
-    });
+    assert_failing_and_down(
+        &mut console,
+        |error| error == "last error: timed out after 300ms",
+        "timed out after 300ms",
+    );
     // The next poll of the slow source starts while the healthy one goes on reporting.
     console
         .until("the slow source's second poll", PATIENCE, |state| {
@@ -513,9 +590,11 @@ async fn a_body_cut_short_fails_the_source_with_a_clear_error() {
     .await;
     let url = server.url("/health");
     let (mut console, _steady) = beside_a_healthy_source(http(FLAKY, url.clone())).await;
-    assert_failing_without_data(&mut console, |error| {
-        error.starts_with(&format!("last error: {url}: broken answer"))
-    });
+    assert_failing_and_down(
+        &mut console,
+        |error| error.starts_with(&format!("last error: {url}: broken answer")),
+        "broken answer",
+    );
     assert_steady_source_is_fresh(&mut console);
     console.shut_down().await;
 }
@@ -537,9 +616,11 @@ async fn an_oversized_body_is_refused_whether_announced_or_not() {
         // Long enough to read 8 MiB on a busy machine: the cap must be what stops it.
         source.timeout = Duration::from_secs(3);
         let (mut console, _steady) = beside_a_healthy_source(source).await;
-        assert_failing_without_data(&mut console, |error| {
-            error == "last error: answer larger than 8 MiB, not read"
-        });
+        assert_failing_and_down(
+            &mut console,
+            |error| error == "last error: answer larger than 8 MiB, not read",
+            "answer larger than 8 MiB, not read",
+        );
         assert_steady_source_is_fresh(&mut console);
         console.shut_down().await;
     }
@@ -551,9 +632,11 @@ async fn a_tls_handshake_failure_says_so() {
     let server = FakeServer::start(|_| Reply::json(200, HEALTHY)).await;
     let url = format!("https://{}/health", server.addr);
     let (mut console, _steady) = beside_a_healthy_source(http(FLAKY, url.clone())).await;
-    assert_failing_without_data(&mut console, |error| {
-        error.starts_with(&format!("last error: {url}: TLS handshake failed"))
-    });
+    assert_failing_and_down(
+        &mut console,
+        |error| error.starts_with(&format!("last error: {url}: TLS handshake failed")),
+        "TLS handshake failed",
+    );
     assert_steady_source_is_fresh(&mut console);
     console.shut_down().await;
 }
@@ -566,10 +649,14 @@ async fn an_unresolvable_name_is_a_clear_error() {
     let mut source = http(FLAKY, url.clone());
     source.timeout = Duration::from_secs(3);
     let (mut console, _steady) = beside_a_healthy_source(source).await;
-    assert_failing_without_data(&mut console, |error| {
-        error.starts_with(&format!("last error: {url}: cannot connect"))
-            && error.contains("failed to lookup address")
-    });
+    assert_failing_and_down(
+        &mut console,
+        |error| {
+            error.starts_with(&format!("last error: {url}: cannot connect"))
+                && error.contains("failed to lookup address")
+        },
+        "failed to lookup address",
+    );
     assert_steady_source_is_fresh(&mut console);
     console.shut_down().await;
 }

@@ -46,6 +46,7 @@ fn source(name: &str, kind: &str, status: SourceStatus, every_s: u64) -> SourceR
         consecutive_failures: 0,
         latency_ms: (status != SourceStatus::Pending).then_some(38),
         every_s,
+        truncated: Vec::new(),
     }
 }
 

@@ -247,6 +247,15 @@ pub struct PgQuery {
     /// Hosts only: a host whose `last_seen` is older than this is down. Without it, a
     /// `last_seen` older than twice the poll interval marks the host stale.
     pub down_after: Option<Duration>,
+    /// Rows past this are not read, and the pane and the Sources view say the query was cut.
+    pub max_rows: usize,
+}
+
+impl PgQuery {
+    /// A named query feeds a pane, not a report: a few thousand rows is what a screen can use.
+    pub const DEFAULT_MAX_ROWS: usize = 5_000;
+    /// Each row is kept in memory and redrawn: past this, a query wants a `WHERE`.
+    pub const MOST_ROWS: usize = 100_000;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

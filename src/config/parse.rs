@@ -644,6 +644,14 @@ fn read_query(
             ),
         );
     }
+    let max_rows = table
+        .integer(
+            problems,
+            "max_rows",
+            1..=PgQuery::MOST_ROWS as i64,
+            "a row count such as 20000",
+        )
+        .map_or(PgQuery::DEFAULT_MAX_ROWS, |rows| rows as usize);
     let mut columns = BTreeMap::new();
     match maps_to {
         Some(target) => {
@@ -674,6 +682,7 @@ fn read_query(
         maps_to: maps_to?,
         columns,
         down_after,
+        max_rows,
     })
 }
 

@@ -1,12 +1,12 @@
 //! What the sources that report alerts share: an alert's identity, the way Alertmanager computes
-//! it, and how long ondeck has seen an alert it raises itself.
+//! it, how long ondeck has seen an alert it raises itself, and the alerts for down hosts.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::Hasher;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{AlertRow, SourceRow};
+use crate::model::{AlertRow, HostStatus, Observation, Severity, thousands};
 
 /// Alertmanager's fingerprint of a label set: FNV-1a (64 bit) over the labels sorted by name,
 /// each name and value followed by a 0xff byte, as 16 hex digits.
@@ -28,28 +28,6 @@ pub fn fingerprint(labels: &BTreeMap<String, String>) -> String {
     format!("{:016x}", hasher.finish())
 }
 
-/// Which alerts to show: all but those that an Alertmanager source also reports, by the same
-/// fingerprint. A team that polls Prometheus and the Alertmanager it sends to would otherwise see
-/// every alert twice and count it twice, and a silence set in Alertmanager would not quiet the
-/// Prometheus copy: the row Alertmanager reports is the one that knows about silences.
-pub fn shown_alerts(alerts: &[AlertRow], sources: &[SourceRow]) -> Vec<bool> {
-    let alertmanagers: HashSet<&str> = sources
-        .iter()
-        .filter(|s| s.kind == "alertmanager")
-        .map(|s| s.name.as_str())
-        .collect();
-    let is_alertmanager = |source: &str| alertmanagers.contains(source);
-    let managed: HashSet<&str> = alerts
-        .iter()
-        .filter(|a| !a.fingerprint.is_empty() && is_alertmanager(&a.source))
-        .map(|a| a.fingerprint.as_str())
-        .collect();
-    alerts
-        .iter()
-        .map(|a| is_alertmanager(&a.source) || !managed.contains(a.fingerprint.as_str()))
-        .collect()
-}
-
 /// What an alert is about, as its labels say: the `instance`, else the `job`, else nothing.
 pub fn target(labels: &BTreeMap<String, String>) -> String {
     labels
@@ -69,29 +47,85 @@ pub fn summary(annotations: &BTreeMap<String, String>) -> String {
         .unwrap_or_default()
 }
 
-/// Remembers when each alert ondeck raises itself (a sealed node, an unreachable instance) was
-/// first seen, so its `since` holds from poll to poll and starts afresh once it cleared.
+/// Remembers when each alert ondeck raises itself (a sealed node, a full disk, an unreachable
+/// instance) was first seen, so its `since` holds from poll to poll and starts afresh once it
+/// cleared. An alert is known by its name and target, which every raised alert has (a
+/// fingerprint only some do).
 #[derive(Debug, Default)]
-pub struct FirstSeen(HashMap<String, DateTime<Utc>>);
+pub struct FirstSeen(HashMap<(String, String), DateTime<Utc>>);
 
 impl FirstSeen {
-    /// Sets each alert's `since` to when its fingerprint was first seen in an unbroken run of
-    /// polls, and forgets the alerts that are gone.
+    /// Sets each alert's `since` to when it was first seen in an unbroken run of polls, and
+    /// forgets the alerts that are gone.
     pub fn stamp(&mut self, alerts: &mut [AlertRow], now: DateTime<Utc>) {
         let mut seen = HashMap::with_capacity(alerts.len());
         for alert in alerts {
-            let since = self.0.get(&alert.fingerprint).copied().unwrap_or(now);
+            let key = (alert.name.clone(), alert.target.clone());
+            let since = self.0.get(&key).copied().unwrap_or(now);
             alert.since = Some(since);
-            seen.insert(alert.fingerprint.clone(), since);
+            seen.insert(key, since);
         }
         self.0 = seen;
     }
 }
 
+/// One host that is down.
+pub const HOST_DOWN: &str = "HostDown";
+/// Several hosts of one kind, down for one cause, as one alert.
+pub const HOSTS_DOWN: &str = "HostsDown";
+
+/// The alerts for the down hosts of `observation` that no alert of it is about already (an
+/// `EndpointDown`, an `OpenBaoSealed`, Prometheus's own `ServiceDown`): critical, like a down
+/// host in `snapshot`'s exit code. The hosts of one kind down for one reason are one alert
+/// with their count (`3,380 hosts down in fleet`), not thousands of rows, so the Alerts pane
+/// stays readable and the count in the status bar says how many problems, not how many rows.
+pub fn down_host_alerts(
+    source: &str,
+    observation: &Observation,
+    now: DateTime<Utc>,
+) -> Vec<AlertRow> {
+    let covered: HashSet<&str> = observation
+        .alerts
+        .iter()
+        .map(|alert| alert.target.as_str())
+        .collect();
+    let mut causes: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    for host in &observation.hosts {
+        if host.status == HostStatus::Down && !covered.contains(host.name.as_str()) {
+            let reason = host.reason().unwrap_or("");
+            causes
+                .entry((host.kind.as_str(), reason))
+                .or_default()
+                .push(host.name.as_str());
+        }
+    }
+    causes
+        .into_iter()
+        .map(|((kind, reason), names)| {
+            let because = if reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {reason}")
+            };
+            match names.as_slice() {
+                [name] => {
+                    let summary = format!("{name} is down{because}");
+                    AlertRow::raised(source, HOST_DOWN, Severity::Critical, *name, summary, now)
+                }
+                _ => {
+                    let summary =
+                        format!("{} hosts down in {kind}{because}", thousands(names.len()));
+                    AlertRow::raised(source, HOSTS_DOWN, Severity::Critical, kind, summary, now)
+                }
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AlertState, Severity};
+    use crate::model::{AlertState, HostRow, host_fields};
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
@@ -146,66 +180,101 @@ mod tests {
         );
     }
 
-    fn raised(fingerprint: &str, now: DateTime<Utc>) -> AlertRow {
+    fn raised(target: &str, now: DateTime<Utc>) -> AlertRow {
         AlertRow {
-            source: "bao".into(),
-            name: "OpenBaoSealed".into(),
-            severity: Severity::Critical,
-            state: AlertState::Firing,
-            target: "bao1:8200".into(),
             since: None,
-            silenced: false,
-            summary: String::new(),
-            fingerprint: fingerprint.into(),
-            observed_at: now,
+            ..AlertRow::raised("bao", "OpenBaoSealed", Severity::Critical, target, "", now)
         }
     }
 
-    #[test]
-    fn an_alert_alertmanager_also_reports_is_shown_once_as_alertmanager_has_it() {
-        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        let from = |source: &str, fingerprint: &str| AlertRow {
-            source: source.into(),
-            ..raised(fingerprint, now)
-        };
-        let alerts = [
-            from("prometheus", "60c2a5111a4c195a"),
-            from("am", "60c2a5111a4c195a"),
-            from("prometheus", "0d2f1e3c4b5a6978"),
-            from("bao", ""),
-            from("am-dr", "60c2a5111a4c195a"),
-        ];
-        let sources = ["prometheus", "am", "bao", "am-dr"].map(|name| {
-            let kind = if name.starts_with("am") {
-                "alertmanager"
-            } else {
-                name
-            };
-            crate::sources::pending_row(name, kind, std::time::Duration::from_secs(10))
-        });
-        let shown = shown_alerts(&alerts, &sources);
-        // The Prometheus copy gives way; a Prometheus-only alert, one without a fingerprint and
-        // a second Alertmanager (another cluster) stay.
-        assert_eq!(shown, [false, true, true, true, true]);
+    fn t(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + seconds, 0).unwrap()
     }
 
     #[test]
     fn an_alert_keeps_its_first_seen_time_until_it_clears() {
-        let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        let t1 = t0 + chrono::Duration::seconds(10);
-        let t2 = t1 + chrono::Duration::seconds(10);
         let mut first_seen = FirstSeen::default();
+        let mut first = [raised("bao1:8200", t(0))];
+        first_seen.stamp(&mut first, t(0));
+        let mut again = [raised("bao1:8200", t(10)), raised("bao2:8200", t(10))];
+        first_seen.stamp(&mut again, t(10));
+        assert_eq!(again[0].since, Some(t(0)));
+        assert_eq!(
+            again[1].since,
+            Some(t(10)),
+            "another target is another alert"
+        );
 
-        let mut first = [raised("a", t0)];
-        first_seen.stamp(&mut first, t0);
-        let mut again = [raised("a", t1), raised("b", t1)];
-        first_seen.stamp(&mut again, t1);
-        assert_eq!(again[0].since, Some(t0));
-        assert_eq!(again[1].since, Some(t1));
+        first_seen.stamp(&mut [], t(10));
+        let mut back = [raised("bao1:8200", t(20))];
+        first_seen.stamp(&mut back, t(20));
+        assert_eq!(back[0].since, Some(t(20)), "a cleared alert starts afresh");
+    }
 
-        first_seen.stamp(&mut [], t1);
-        let mut back = [raised("a", t2)];
-        first_seen.stamp(&mut back, t2);
-        assert_eq!(back[0].since, Some(t2), "a cleared alert starts afresh");
+    fn down(name: &str, kind: &str, reason: Option<&str>) -> HostRow {
+        let mut host = HostRow::checked("hub-db", name, kind, HostStatus::Down, t(0));
+        if let Some(reason) = reason {
+            host.fields
+                .insert(host_fields::REASON.to_owned(), serde_json::json!(reason));
+        }
+        host
+    }
+
+    #[test]
+    fn many_hosts_down_for_one_cause_are_one_alert_with_their_count() {
+        let silent = Some("no heartbeat for more than 10m");
+        let mut hosts: Vec<HostRow> = (0..3380)
+            .map(|i| down(&format!("PC-{i:04}"), "fleet", silent))
+            .collect();
+        hosts.push(down("PC-9999", "fleet", Some("status OFFLINE")));
+        hosts.push(HostRow::checked(
+            "hub-db",
+            "PC-up",
+            "fleet",
+            HostStatus::Up,
+            t(0),
+        ));
+        hosts.push(down("hub-db", "postgres", None));
+        let observation = Observation {
+            hosts,
+            ..Observation::default()
+        };
+        let alerts = down_host_alerts("hub-db", &observation, t(0));
+        let shown: Vec<(&str, &str, &str)> = alerts
+            .iter()
+            .map(|a| (a.name.as_str(), a.target.as_str(), a.summary.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    HOSTS_DOWN,
+                    "fleet",
+                    "3,380 hosts down in fleet: no heartbeat for more than 10m"
+                ),
+                (HOST_DOWN, "PC-9999", "PC-9999 is down: status OFFLINE"),
+                (HOST_DOWN, "hub-db", "hub-db is down"),
+            ]
+        );
+        assert!(alerts.iter().all(|a| a.severity == Severity::Critical
+            && a.state == AlertState::Firing
+            && a.source == "hub-db"));
+    }
+
+    #[test]
+    fn a_down_host_that_an_alert_is_about_already_raises_no_second_one() {
+        let observation = Observation {
+            hosts: vec![down("api", "http", Some("answered 503, expected 200"))],
+            alerts: vec![AlertRow::raised(
+                "api",
+                "EndpointDown",
+                Severity::Critical,
+                "api",
+                "answered 503, expected 200",
+                t(0),
+            )],
+            ..Observation::default()
+        };
+        assert!(down_host_alerts("api", &observation, t(0)).is_empty());
     }
 }

@@ -7,11 +7,11 @@
 //!   whose fields differ from `expect_json`): the poll succeeds — the source works, it is the
 //!   endpoint that is broken — with a `down` host row and a critical `EndpointDown` alert
 //!   saying why (`answered 503, expected 200: …`, `` `status` is "degraded", expected "ok" ``).
-//! - **It could not be asked** (connection refused, timed out, DNS, TLS handshake, a body cut
-//!   off or larger than [`fetch::MAX_BODY_BYTES`]): the poll fails. The Sources view shows the
-//!   source failing with the reason, and the host row from the last good poll turns stale after
-//!   twice the interval instead of staying green. Alerts need an answer to be judged, so none
-//!   is raised here; the failing source is the signal.
+//! - **It did not answer** (connection refused, timed out, DNS, TLS handshake, a body cut off
+//!   or larger than [`fetch::MAX_BODY_BYTES`]): the poll fails, so the Sources view shows the
+//!   source failing with the reason; and since for a health check no answer is an answer, the
+//!   host is `down` with that reason and a critical `EndpointDown` ([`no_answer`]), from the
+//!   first poll on, the supervisor's timeout included.
 //! - **It answered rightly but slower than `latency_warn`**: `degraded`, with an `EndpointSlow`
 //!   warning.
 //! - **Its certificate expires in fewer than `tls_warn_days`**: a `TlsCertificateExpiring`
@@ -23,17 +23,18 @@
 //! The request carries an `X-Request-ID` (shown in the row) so the check can be found in the
 //! server's own logs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
 
+use super::alerting::FirstSeen;
 use super::fetch::{self, Fetched};
 use super::{Poller, SourceError};
 use crate::config::{HttpSource, mask_url};
-use crate::model::{AlertRow, HostRow, HostStatus, Observation, Severity};
+use crate::model::{AlertRow, HostRow, HostStatus, Observation, Severity, host_fields};
 
 pub const ENDPOINT_DOWN: &str = "EndpointDown";
 pub const ENDPOINT_SLOW: &str = "EndpointSlow";
@@ -51,27 +52,20 @@ const QUOTE_CHARS: usize = 60;
 pub struct HttpPoller {
     source: String,
     spec: HttpSource,
-    timeout: Duration,
-    /// Shared with the other sources started together (see [`super::SharedClients`]), so every
-    /// request carries `timeout` itself.
+    /// Shared with the other sources started together (see [`super::SharedClients`]). Its
+    /// requests carry no timeout of their own: the supervisor's bounds the poll, so a hung
+    /// endpoint is always "timed out after" the source's `timeout`, in one wording.
     client: reqwest::Client,
-    /// When each alert raised now was first raised, so `since` survives between polls.
-    first_raised: HashMap<String, DateTime<Utc>>,
+    first_seen: FirstSeen,
 }
 
 impl HttpPoller {
-    pub fn new(
-        source: &str,
-        spec: HttpSource,
-        timeout: Duration,
-        client: reqwest::Client,
-    ) -> HttpPoller {
+    pub fn new(source: &str, spec: HttpSource, client: reqwest::Client) -> HttpPoller {
         HttpPoller {
             source: source.to_owned(),
             spec,
-            timeout,
             client,
-            first_raised: HashMap::new(),
+            first_seen: FirstSeen::default(),
         }
     }
 
@@ -90,22 +84,57 @@ impl HttpPoller {
 
 impl Poller for HttpPoller {
     async fn poll(&mut self) -> Result<Observation, SourceError> {
-        let request = self
-            .client
-            .get(&self.spec.url)
-            .headers(self.headers()?)
-            .timeout(self.timeout);
+        let request = self.client.get(&self.spec.url).headers(self.headers()?);
         let answer = fetch::send(request, &self.spec.url).await?;
         let now = Utc::now();
         let mut observation = judge(&self.source, &self.spec, &answer, now);
-        let mut still_raised = HashMap::with_capacity(observation.alerts.len());
-        for alert in &mut observation.alerts {
-            let since = self.first_raised.get(&alert.name).copied().unwrap_or(now);
-            alert.since = Some(since);
-            still_raised.insert(alert.name.clone(), since);
-        }
-        self.first_raised = still_raised;
+        self.first_seen.stamp(&mut observation.alerts, now);
         Ok(observation)
+    }
+
+    /// No answer is the answer: the endpoint is down, whatever kept it from answering. Only a
+    /// header that cannot be set up is ondeck's problem, not the endpoint's.
+    fn unanswered(&mut self, error: &SourceError, now: DateTime<Utc>) -> Option<Observation> {
+        let reason = match error {
+            SourceError::Setup(_) => return None,
+            // The row names the URL already.
+            SourceError::Http { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        };
+        let mut observation = no_answer(&self.source, &self.spec, reason, now);
+        self.first_seen.stamp(&mut observation.alerts, now);
+        Some(observation)
+    }
+}
+
+/// What an endpoint that did not answer (`reason`: refused, timed out, a failed TLS handshake)
+/// is: down, with a critical `EndpointDown` saying why, as a wrong answer would be.
+pub fn no_answer(
+    source: &str,
+    spec: &HttpSource,
+    reason: String,
+    now: DateTime<Utc>,
+) -> Observation {
+    let fields = BTreeMap::from([
+        ("url".to_owned(), json!(mask_url(&spec.url))),
+        (host_fields::REASON.to_owned(), json!(reason)),
+    ]);
+    let host = HostRow {
+        fields,
+        ..HostRow::checked(source, source, "http", HostStatus::Down, now)
+    };
+    let alert = AlertRow::raised(
+        source,
+        ENDPOINT_DOWN,
+        Severity::Critical,
+        source,
+        reason,
+        now,
+    );
+    Observation {
+        hosts: vec![host],
+        alerts: vec![alert],
+        ..Observation::default()
     }
 }
 
@@ -125,7 +154,7 @@ pub fn judge(source: &str, spec: &HttpSource, answer: &Fetched, now: DateTime<Ut
     let mut status = match wrong_answer(spec, answer) {
         Some(reason) => {
             alerts.push(alert(ENDPOINT_DOWN, Severity::Critical, reason.clone()));
-            fields.insert("reason".to_owned(), json!(reason));
+            fields.insert(host_fields::REASON.to_owned(), json!(reason));
             HostStatus::Down
         }
         None => match spec.latency_warn {
@@ -136,7 +165,7 @@ pub fn judge(source: &str, spec: &HttpSource, answer: &Fetched, now: DateTime<Ut
                     humantime::format_duration(limit)
                 );
                 alerts.push(alert(ENDPOINT_SLOW, Severity::Warning, reason.clone()));
-                fields.insert("reason".to_owned(), json!(reason));
+                fields.insert(host_fields::REASON.to_owned(), json!(reason));
                 HostStatus::Degraded
             }
             _ => HostStatus::Up,

@@ -15,8 +15,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::alerting::FirstSeen;
 use super::fetch;
-use super::local::FiringSince;
 use super::{Poller, SourceError};
 use crate::config::{KasmSource, Secret, mask_url};
 use crate::model::{AlertRow, HostRow, HostStatus, Observation, SessionRow, Severity, format_age};
@@ -33,7 +33,7 @@ pub struct KasmPoller {
     api_key_secret: Secret,
     session_limit: u32,
     client: reqwest::Client,
-    firing: FiringSince,
+    first_seen: FirstSeen,
 }
 
 impl KasmPoller {
@@ -49,7 +49,7 @@ impl KasmPoller {
             api_key_secret: spec.api_key_secret,
             session_limit: spec.session_limit,
             client: fetch::client(timeout, true)?,
-            firing: FiringSince::default(),
+            first_seen: FirstSeen::default(),
         })
     }
 
@@ -113,7 +113,7 @@ impl Poller for KasmPoller {
             server_now,
             now,
         );
-        self.firing.stamp(&mut observation.alerts, now);
+        self.first_seen.stamp(&mut observation.alerts, now);
         Ok(observation)
     }
 }

@@ -13,7 +13,7 @@
 //! minutes (the `for: 5m` of the operators' rule); memory and disk levels fire at once. A
 //! pending alert does not degrade the host.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 use std::time::Duration;
@@ -23,6 +23,7 @@ use serde_json::json;
 use sysinfo::{Disks, MINIMUM_CPU_UPDATE_INTERVAL, System};
 use utmp_rs::UtmpEntry;
 
+use super::alerting::FirstSeen;
 use super::{Poller, SourceError};
 use crate::config::LocalSource;
 use crate::model::{AlertRow, AlertState, HostRow, HostStatus, Observation, SessionRow, Severity};
@@ -48,7 +49,7 @@ pub struct LocalPoller {
     /// lives across polls. `None` before the first poll, while a reading runs on the blocking
     /// pool, or after a poll was cancelled mid-reading (the next poll then starts afresh).
     probe: Option<Probe>,
-    firing: FiringSince,
+    first_seen: FirstSeen,
 }
 
 impl LocalPoller {
@@ -57,7 +58,7 @@ impl LocalPoller {
             source: source.to_owned(),
             limits,
             probe: None,
-            firing: FiringSince::default(),
+            first_seen: FirstSeen::default(),
         }
     }
 }
@@ -79,7 +80,7 @@ impl Poller for LocalPoller {
 
         let now = Utc::now();
         let mut alerts = evaluate(&measurements, &self.limits, &self.source, now);
-        self.firing.stamp(&mut alerts, now);
+        stamp_and_hold(&mut self.first_seen, &mut alerts, now);
         let mut host = host_row(&measurements, &self.source, &alerts, now);
         let sessions = match logins {
             Ok(entries) => login_sessions(&entries, &self.source, now),
@@ -378,25 +379,23 @@ pub(crate) fn round1(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }
 
-/// Remembers since when each alert's condition has held, so `since` survives between polls
-/// and resets once the condition clears.
-#[derive(Debug, Default)]
-pub(crate) struct FiringSince(HashMap<(String, String), DateTime<Utc>>);
-
-impl FiringSince {
-    pub(crate) fn stamp(&mut self, alerts: &mut [AlertRow], now: DateTime<Utc>) {
-        let mut still_firing = HashMap::with_capacity(alerts.len());
-        for alert in alerts {
-            let key = (alert.name.clone(), alert.target.clone());
-            let since = self.0.get(&key).copied().unwrap_or(now);
-            alert.since = Some(since);
-            let sustained = (now - since).to_std().is_ok_and(|held| held >= CPU_SUSTAIN);
-            if alert.name == HIGH_CPU_USAGE && !sustained {
-                alert.state = AlertState::Pending;
-            }
-            still_firing.insert(key, since);
+/// Dates each alert by when its condition was first seen (`first_seen`), and holds
+/// HighCPUUsage pending until it has lasted [`CPU_SUSTAIN`]: a short spike is normal work.
+pub(crate) fn stamp_and_hold(
+    first_seen: &mut FirstSeen,
+    alerts: &mut [AlertRow],
+    now: DateTime<Utc>,
+) {
+    first_seen.stamp(alerts, now);
+    for alert in alerts
+        .iter_mut()
+        .filter(|alert| alert.name == HIGH_CPU_USAGE)
+    {
+        let since = alert.since.unwrap_or(now);
+        let sustained = (now - since).to_std().is_ok_and(|held| held >= CPU_SUSTAIN);
+        if !sustained {
+            alert.state = AlertState::Pending;
         }
-        self.0 = still_firing;
     }
 }
 
@@ -517,18 +516,18 @@ mod tests {
         let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let t1 = t0 + chrono::Duration::seconds(10);
         let t2 = t1 + chrono::Duration::seconds(10);
-        let mut tracker = FiringSince::default();
+        let mut tracker = FirstSeen::default();
 
         let mut first = vec![firing(DISK_SPACE_LOW, t0)];
-        tracker.stamp(&mut first, t0);
+        stamp_and_hold(&mut tracker, &mut first, t0);
         let mut again = vec![firing(DISK_SPACE_LOW, t1)];
-        tracker.stamp(&mut again, t1);
+        stamp_and_hold(&mut tracker, &mut again, t1);
         assert_eq!(again[0].since, Some(t0));
         assert_eq!(again[0].state, AlertState::Firing);
 
-        tracker.stamp(&mut [], t1);
+        stamp_and_hold(&mut tracker, &mut [], t1);
         let mut back = vec![firing(DISK_SPACE_LOW, t2)];
-        tracker.stamp(&mut back, t2);
+        stamp_and_hold(&mut tracker, &mut back, t2);
         assert_eq!(back[0].since, Some(t2), "a cleared alert starts afresh");
     }
 
@@ -537,11 +536,11 @@ mod tests {
         let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let almost = t0 + chrono::Duration::seconds(299);
         let sustained = t0 + chrono::Duration::seconds(300);
-        let mut tracker = FiringSince::default();
+        let mut tracker = FirstSeen::default();
         let mut states = Vec::new();
         for at in [t0, almost, sustained] {
             let mut alerts = vec![firing(HIGH_CPU_USAGE, at), firing(HIGH_MEMORY_USAGE, at)];
-            tracker.stamp(&mut alerts, at);
+            stamp_and_hold(&mut tracker, &mut alerts, at);
             states.push((alerts[0].state, alerts[1].state));
         }
         use AlertState::{Firing, Pending};

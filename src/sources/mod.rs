@@ -34,8 +34,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::config::{SourceConfig, SourceSpec};
-use crate::model::{Observation, SourceRow, SourceStatus};
+use crate::model::Observation;
 use crate::msg::Msg;
+use alerting::FirstSeen;
 
 pub use alertmanager::AlertmanagerPoller;
 pub use http::HttpPoller;
@@ -108,6 +109,19 @@ pub enum SourceError {
 /// counters, when an alert started firing) in `self`.
 pub trait Poller {
     fn poll(&mut self) -> impl Future<Output = Result<Observation, SourceError>> + Send;
+
+    /// What a poll that got no answer (`error`, the supervisor's timeout included) still says:
+    /// the rows that replace the source's, or `None` to keep those of its last answer, which
+    /// then turn stale.
+    ///
+    /// A kind whose one host is the endpoint it asks (`http`, an OpenBao node) shows that host
+    /// down with the reason, so an endpoint that hangs or refuses is as visible as one that
+    /// answers 500. A kind whose rows come from the endpoint (a database's named queries, a
+    /// deploy state's environments) does so only until its first answer: afterwards its last
+    /// rows, kept and going stale, say more than a lone down row would.
+    fn unanswered(&mut self, _error: &SourceError, _now: DateTime<Utc>) -> Option<Observation> {
+        None
+    }
 }
 
 /// What the pollers started together (by [`spawn`] or [`poll_once_all`]) share.
@@ -189,12 +203,9 @@ impl SourcePoller {
             SourceSpec::Kasm(spec) => {
                 SourcePoller::Kasm(KasmPoller::new(&source.name, spec.clone(), source.timeout)?)
             }
-            SourceSpec::Http(spec) => SourcePoller::Http(HttpPoller::new(
-                &source.name,
-                spec.clone(),
-                source.timeout,
-                shared.http()?,
-            )),
+            SourceSpec::Http(spec) => {
+                SourcePoller::Http(HttpPoller::new(&source.name, spec.clone(), shared.http()?))
+            }
             SourceSpec::Release(spec) => SourcePoller::Release(ReleasePoller::new(
                 &source.name,
                 spec.clone(),
@@ -217,6 +228,20 @@ impl Poller for SourcePoller {
             SourcePoller::Kasm(poller) => poller.poll().await,
             SourcePoller::Http(poller) => poller.poll().await,
             SourcePoller::Release(poller) => poller.poll().await,
+        }
+    }
+
+    fn unanswered(&mut self, error: &SourceError, now: DateTime<Utc>) -> Option<Observation> {
+        match self {
+            SourcePoller::Local(poller) => poller.unanswered(error, now),
+            SourcePoller::Prometheus(poller) => poller.unanswered(error, now),
+            SourcePoller::Alertmanager(poller) => poller.unanswered(error, now),
+            SourcePoller::OpenBao(poller) => poller.unanswered(error, now),
+            SourcePoller::Postgres(poller) => poller.unanswered(error, now),
+            SourcePoller::Proxmox(poller) => poller.unanswered(error, now),
+            SourcePoller::Kasm(poller) => poller.unanswered(error, now),
+            SourcePoller::Http(poller) => poller.unanswered(error, now),
+            SourcePoller::Release(poller) => poller.unanswered(error, now),
         }
     }
 }
@@ -283,6 +308,7 @@ async fn run_source<P: Poller>(
     permits: Arc<Semaphore>,
 ) {
     let mut consecutive_failures: u32 = 0;
+    let mut down_hosts = FirstSeen::default();
     loop {
         let started = Instant::now();
         let polled = tokio::select! {
@@ -293,7 +319,9 @@ async fn run_source<P: Poller>(
                 // ever did, polling without a permit is better than stopping the source.
                 let _permit = permits.acquire().await.ok();
                 match &mut poller {
-                    Ok(poller) => timed_poll(poller, schedule.timeout).await,
+                    Ok(poller) => {
+                        timed_poll(poller, &schedule.name, schedule.timeout, &mut down_hosts).await
+                    }
                     Err(setup) => TimedPoll::failed(setup.to_string()),
                 }
             } => polled,
@@ -308,6 +336,7 @@ async fn run_source<P: Poller>(
             at: polled.at,
             latency_ms: polled.latency_ms,
             result: polled.result,
+            unanswered: polled.unanswered.map(Box::new),
         };
         // A full queue must not keep the task alive past shutdown.
         tokio::select! {
@@ -372,6 +401,8 @@ struct TimedPoll {
     at: DateTime<Utc>,
     latency_ms: u64,
     result: Result<Observation, String>,
+    /// With a failed poll: what it still says (see [`Poller::unanswered`]).
+    unanswered: Option<Observation>,
 }
 
 impl TimedPoll {
@@ -380,28 +411,50 @@ impl TimedPoll {
             at: Utc::now(),
             latency_ms: 0,
             result: Err(error),
+            unanswered: None,
         }
     }
 }
 
 /// Polls once within `timeout`; `at` is when the poll finished, the moment its data is as fresh
-/// as it will be.
-async fn timed_poll<P: Poller>(poller: &mut P, timeout: Duration) -> TimedPoll {
+/// as it will be. Down hosts that no alert of the poll is about get one (see
+/// [`alerting::down_host_alerts`]), dated by `down_hosts`.
+async fn timed_poll<P: Poller>(
+    poller: &mut P,
+    source: &str,
+    timeout: Duration,
+    down_hosts: &mut FirstSeen,
+) -> TimedPoll {
     let started = Instant::now();
     // A panicking poller (a bug, or an answer no parser foresaw) fails this poll like any other
     // error and is polled again next time, rather than ending its task and leaving the source
     // silently stale.
     let guarded = AssertUnwindSafe(poller.poll()).catch_unwind();
-    let result = match tokio::time::timeout(timeout, guarded).await {
-        Ok(Ok(Ok(observation))) => Ok(observation),
-        Ok(Ok(Err(error))) => Err(error.to_string()),
-        Ok(Err(panic)) => Err(format!("poller crashed: {}", panic_message(panic.as_ref()))),
-        Err(_elapsed) => Err(SourceError::Timeout(timeout).to_string()),
+    let outcome = tokio::time::timeout(timeout, guarded).await;
+    let at = Utc::now();
+    let (mut result, mut unanswered) = match outcome {
+        Ok(Ok(Ok(observation))) => (Ok(observation), None),
+        Ok(Ok(Err(error))) => (Err(error.to_string()), poller.unanswered(&error, at)),
+        // A panic is ondeck's fault, not the endpoint's: it says nothing about the hosts.
+        Ok(Err(panic)) => (
+            Err(format!("poller crashed: {}", panic_message(panic.as_ref()))),
+            None,
+        ),
+        Err(_elapsed) => {
+            let error = SourceError::Timeout(timeout);
+            (Err(error.to_string()), poller.unanswered(&error, at))
+        }
     };
+    if let Some(observation) = result.as_mut().ok().or(unanswered.as_mut()) {
+        let mut raised = alerting::down_host_alerts(source, observation, at);
+        down_hosts.stamp(&mut raised, at);
+        observation.alerts.append(&mut raised);
+    }
     TimedPoll {
-        at: Utc::now(),
+        at,
         latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         result,
+        unanswered,
     }
 }
 
@@ -423,6 +476,8 @@ pub struct PollReport {
     pub at: DateTime<Utc>,
     pub latency_ms: u64,
     pub result: Result<Observation, String>,
+    /// With a failed poll: what it still says (see [`Poller::unanswered`]).
+    pub unanswered: Option<Observation>,
 }
 
 /// Polls every source once, concurrently (bounded like the supervisor), each within its own
@@ -442,8 +497,12 @@ pub async fn poll_once_all(sources: &[SourceConfig]) -> Vec<PollReport> {
                     let (name, kind, every) = (source.name.clone(), source.kind(), source.every);
                     let polled = tokio::spawn(async move {
                         let timeout = source.timeout;
+                        let name = source.name.clone();
                         match build_poller(source, shared).await {
-                            Ok(mut poller) => timed_poll(&mut poller, timeout).await,
+                            Ok(mut poller) => {
+                                let mut down_hosts = FirstSeen::default();
+                                timed_poll(&mut poller, &name, timeout, &mut down_hosts).await
+                            }
                             Err(setup) => TimedPoll::failed(setup.to_string()),
                         }
                     })
@@ -456,6 +515,7 @@ pub async fn poll_once_all(sources: &[SourceConfig]) -> Vec<PollReport> {
                         at: polled.at,
                         latency_ms: polled.latency_ms,
                         result: polled.result,
+                        unanswered: polled.unanswered,
                     };
                     (index, report)
                 }
@@ -465,46 +525,6 @@ pub async fn poll_once_all(sources: &[SourceConfig]) -> Vec<PollReport> {
             .await;
     reports.sort_unstable_by_key(|(index, _)| *index);
     reports.into_iter().map(|(_, report)| report).collect()
-}
-
-/// The Sources view row of a source that has not been polled yet.
-pub fn pending_row(name: &str, kind: &str, every: Duration) -> SourceRow {
-    SourceRow {
-        name: name.to_owned(),
-        kind: kind.to_owned(),
-        status: SourceStatus::Pending,
-        last_success: None,
-        last_error: None,
-        consecutive_failures: 0,
-        latency_ms: None,
-        every_s: every.as_secs(),
-    }
-}
-
-/// Folds one poll's outcome into the source's health row.
-///
-/// `last_error` describes the current failure streak: it is cleared by the next success, so an
-/// `ok` source never shows an old error as if it were current.
-pub fn apply_poll(
-    row: &mut SourceRow,
-    at: DateTime<Utc>,
-    latency_ms: u64,
-    result: &Result<Observation, String>,
-) {
-    row.latency_ms = Some(latency_ms);
-    match result {
-        Ok(_) => {
-            row.status = SourceStatus::Ok;
-            row.last_success = Some(at);
-            row.last_error = None;
-            row.consecutive_failures = 0;
-        }
-        Err(error) => {
-            row.status = SourceStatus::Failing;
-            row.last_error = Some(error.clone());
-            row.consecutive_failures = row.consecutive_failures.saturating_add(1);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -572,39 +592,6 @@ mod tests {
         assert!(most < some && some < full);
         // Out-of-range jitter is clamped rather than trusted.
         assert_eq!(backoff_delay(every_10s(), 4, 7.0), most);
-    }
-
-    #[test]
-    fn apply_poll_counts_failures_and_clears_them_on_success() {
-        let t0 = Utc::now();
-        let mut row = pending_row("web", "http", every_10s());
-        assert_eq!(row.status, SourceStatus::Pending);
-        assert_eq!(row.every_s, 10);
-
-        apply_poll(&mut row, t0, 12, &Ok(Observation::default()));
-        assert_eq!(row.status, SourceStatus::Ok);
-        assert_eq!(row.last_success, Some(t0));
-        assert_eq!(row.latency_ms, Some(12));
-
-        let t1 = t0 + chrono::Duration::seconds(10);
-        apply_poll(&mut row, t1, 3000, &Err("timed out after 3s".into()));
-        apply_poll(&mut row, t1, 3000, &Err("connection refused".into()));
-        assert_eq!(row.status, SourceStatus::Failing);
-        assert_eq!(row.consecutive_failures, 2);
-        assert_eq!(row.last_error.as_deref(), Some("connection refused"));
-        assert_eq!(
-            row.last_success,
-            Some(t0),
-            "a failure keeps the last success"
-        );
-        assert_eq!(row.latency_ms, Some(3000));
-
-        let t2 = t1 + chrono::Duration::seconds(20);
-        apply_poll(&mut row, t2, 8, &Ok(Observation::default()));
-        assert_eq!(row.status, SourceStatus::Ok);
-        assert_eq!(row.consecutive_failures, 0);
-        assert_eq!(row.last_error, None);
-        assert_eq!(row.last_success, Some(t2));
     }
 
     /// What a scripted poll does.

@@ -18,8 +18,8 @@
 //!
 //! Whether a node is initialised and sealed is taken from the seal status, which also gives the
 //! threshold, shares and progress. A node that cannot be read is a down row with an
-//! `OpenBaoUnreachable` warning, as long as another node of the source answers; when none does,
-//! the poll is an error.
+//! `OpenBaoUnreachable` warning; when none answers, the poll is an error and every node shows
+//! so (see [`Poller::unanswered`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -33,7 +33,7 @@ use super::alerting::{self, FirstSeen};
 use super::fetch::{self, Fetched};
 use super::{Poller, SourceError};
 use crate::config::{OpenBaoSource, mask_url};
-use crate::model::{AlertRow, HostRow, HostStatus, Observation, Severity};
+use crate::model::{AlertRow, HostRow, HostStatus, Observation, Severity, host_fields};
 
 pub const OPENBAO_SEALED: &str = "OpenBaoSealed";
 pub const OPENBAO_UNINITIALIZED: &str = "OpenBaoUninitialized";
@@ -141,6 +141,22 @@ impl Poller for OpenBaoPoller {
         }
         self.first_seen.stamp(&mut observation.alerts, now);
         Ok(observation)
+    }
+
+    /// No node answered (or the poll timed out): every node is down, each with its
+    /// `OpenBaoUnreachable`, as a single unreachable node is beside answering ones.
+    fn unanswered(&mut self, error: &SourceError, now: DateTime<Utc>) -> Option<Observation> {
+        if matches!(error, SourceError::Setup(_)) {
+            return None;
+        }
+        let mut observation = Observation::default();
+        for node in &self.nodes {
+            let (host, alert) = unreachable_rows(node, error, &self.source, now);
+            observation.hosts.push(host);
+            observation.alerts.extend(alert);
+        }
+        self.first_seen.stamp(&mut observation.alerts, now);
+        Some(observation)
     }
 }
 
@@ -306,10 +322,13 @@ fn node_rows(
     };
     let mut fields = BTreeMap::from([
         ("initialized".to_owned(), json!(seal.initialized)),
-        ("sealed".to_owned(), json!(seal.sealed)),
-        ("t".to_owned(), json!(seal.t)),
+        (host_fields::SEALED.to_owned(), json!(seal.sealed)),
+        (host_fields::UNSEAL_THRESHOLD.to_owned(), json!(seal.t)),
         ("n".to_owned(), json!(seal.n)),
-        ("progress".to_owned(), json!(seal.progress)),
+        (
+            host_fields::UNSEAL_PROGRESS.to_owned(),
+            json!(seal.progress),
+        ),
         ("version".to_owned(), json!(version)),
         ("url".to_owned(), json!(mask_url(&node.url))),
     ]);
@@ -354,14 +373,18 @@ fn unreachable_rows(
     source: &str,
     now: DateTime<Utc>,
 ) -> (HostRow, Option<AlertRow>) {
+    let reason = error.to_string();
     let host = HostRow {
-        fields: BTreeMap::from([("url".to_owned(), json!(mask_url(&node.url)))]),
+        fields: BTreeMap::from([
+            ("url".to_owned(), json!(mask_url(&node.url))),
+            (host_fields::REASON.to_owned(), json!(reason)),
+        ]),
         ..HostRow::checked(source, node.name.clone(), "openbao", HostStatus::Down, now)
     };
     let raised = Raised {
         name: OPENBAO_UNREACHABLE,
         severity: Severity::Warning,
-        summary: error.to_string(),
+        summary: reason,
     };
     let alert = alert_row(node, raised, source, now);
     (host, Some(alert))

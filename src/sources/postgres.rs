@@ -36,11 +36,13 @@ use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgTypeInfo, PgTypeKind};
 use sqlx::{Column, Executor, Postgres, Row, Statement, Transaction, TypeInfo, ValueRef};
 
-use super::local::{FiringSince, round1};
+use super::alerting::FirstSeen;
+use super::local::round1;
 use super::{Poller, SourceError};
 use crate::config::{PgQuery, PostgresSource, QueryTarget, Secret, mask_url};
 use crate::model::{
     AlertRow, AlertState, AuditRow, HostRow, HostStatus, JobRow, Observation, SessionRow, Severity,
+    Truncated, host_fields,
 };
 
 pub const HIGH_DATABASE_CONNECTIONS: &str = "HighDatabaseConnections";
@@ -51,9 +53,6 @@ pub const QUERY_FAILED: &str = "PostgresQueryFailed";
 pub const APPLICATION_NAME: &str = "ondeck";
 /// A poll's transactions: [`APPLICATION_NAME`], then this, then the poll's request id.
 const REQUEST_ID_TAG: &str = " req=";
-
-/// A named query feeds a pane, not a report: rows past this are not read.
-pub const MAX_QUERY_ROWS: usize = 5_000;
 
 /// Share of `max_connections` at which HighDatabaseConnections turns critical.
 const CRITICAL_CONNECTION_SHARE: f64 = 0.95;
@@ -98,7 +97,9 @@ pub struct PostgresPoller {
     budget: Duration,
     /// Built on the first poll; `None` until then.
     database: Option<Database>,
-    firing: FiringSince,
+    first_seen: FirstSeen,
+    /// Whether the server has answered a poll yet (see [`Poller::unanswered`]).
+    answered: bool,
 }
 
 #[derive(Debug)]
@@ -118,7 +119,8 @@ impl PostgresPoller {
             // statement is reported as what it is rather than as the supervisor's bare timeout.
             budget: timeout.mul_f64(0.9).max(Duration::from_millis(100)),
             database: None,
-            firing: FiringSince::default(),
+            first_seen: FirstSeen::default(),
+            answered: false,
         }
     }
 
@@ -187,13 +189,16 @@ impl Poller for PostgresPoller {
             every: self.every,
             now,
         };
-        let mut truncated = Vec::new();
         let mut failed_queries = Vec::new();
         for query in &self.spec.queries {
             let outcome = match run_query_by(&pool, query, deadline, &request_id).await {
                 Ok(result) => {
                     if result.truncated {
-                        truncated.push(query.name.clone());
+                        observation.truncated.push(Truncated {
+                            query: query.name.clone(),
+                            pane: query.maps_to.name().to_owned(),
+                            max_rows: query.max_rows,
+                        });
                     }
                     map_result(query, &result, &context)
                 }
@@ -211,13 +216,17 @@ impl Poller for PostgresPoller {
                 }
             }
         }
-        self.firing.stamp(&mut alerts, now);
+        self.first_seen.stamp(&mut alerts, now);
 
         let mut host = server_host(&server, &self.source, latency_ms, &alerts, now);
         host.fields.insert("request_id".into(), json!(request_id));
-        if !truncated.is_empty() {
-            host.fields
-                .insert("truncated_queries".into(), json!(truncated));
+        if !observation.truncated.is_empty() {
+            let names: Vec<&str> = observation
+                .truncated
+                .iter()
+                .map(|cut| cut.query.as_str())
+                .collect();
+            host.fields.insert("truncated_queries".into(), json!(names));
         }
         if !failed_queries.is_empty() {
             host.fields
@@ -225,7 +234,30 @@ impl Poller for PostgresPoller {
         }
         observation.hosts.insert(0, host);
         observation.alerts = alerts;
+        self.answered = true;
         Ok(observation)
+    }
+
+    /// Until the server first answers, its row says it is down and why; afterwards the last
+    /// rows (a named query's thousands of hosts among them) stay and turn stale.
+    fn unanswered(&mut self, error: &SourceError, now: DateTime<Utc>) -> Option<Observation> {
+        if self.answered || matches!(error, SourceError::Setup(_)) {
+            return None;
+        }
+        let host = HostRow {
+            fields: BTreeMap::from([(host_fields::REASON.to_owned(), json!(error.to_string()))]),
+            ..HostRow::checked(
+                &self.source,
+                &self.source,
+                "postgres",
+                HostStatus::Down,
+                now,
+            )
+        };
+        Some(Observation {
+            hosts: vec![host],
+            ..Observation::default()
+        })
     }
 }
 
@@ -393,7 +425,7 @@ async fn read_sessions(
 }
 
 /// The threshold rules over the server's statistics. Pure, so they can be checked without a
-/// server; `since` is `now` until [`FiringSince`] remembers better.
+/// server; `since` is `now` until [`FirstSeen`] remembers better.
 pub fn server_alerts(
     stats: &ServerStats,
     spec: &PostgresSource,
@@ -567,7 +599,7 @@ pub struct ResultSet {
     /// PostgreSQL type of each column, for error messages.
     pub types: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
-    /// More rows than [`MAX_QUERY_ROWS`] were returned; the rest were not read.
+    /// More rows than the query's `max_rows` were returned; the rest were not read.
     pub truncated: bool,
 }
 
@@ -678,7 +710,7 @@ async fn run_query(
         let mut rows = statement.query().fetch(&mut *tx);
         while let Some(row) = rows.next().await {
             let row = row.map_err(failed)?;
-            if result.rows.len() == MAX_QUERY_ROWS {
+            if result.rows.len() == query.max_rows {
                 result.truncated = true;
                 break;
             }
@@ -1085,11 +1117,12 @@ impl HostColumns {
     ) -> Result<HostRow, QueryError> {
         let query = columns.query;
         let last_seen = columns.time(row, number, self.last_seen)?;
-        let status = match self.status {
+        let reported = match self.status {
             Some(field) => columns.status(row, number, field)?,
             None => None,
-        }
-        .unwrap_or_else(|| heartbeat_status(last_seen, query.down_after, context));
+        };
+        let status =
+            reported.unwrap_or_else(|| heartbeat_status(last_seen, query.down_after, context));
         let mut fields: BTreeMap<String, serde_json::Value> = extras
             .iter()
             .filter_map(|&i| {
@@ -1097,6 +1130,14 @@ impl HostColumns {
                 Some((columns.name(i).to_owned(), value))
             })
             .collect();
+        if let (None, HostStatus::Down, Some(limit)) = (reported, status, query.down_after) {
+            // The same words for every silent host, so they add up to one alert.
+            let reason = format!(
+                "no heartbeat for more than {}",
+                humantime::format_duration(limit)
+            );
+            fields.insert(host_fields::REASON.into(), json!(reason));
+        }
         if let Some(seen) = last_seen {
             fields.insert("last_seen".into(), json!(seen.to_rfc3339()));
             fields.insert(
@@ -1339,6 +1380,7 @@ mod tests {
                 .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
                 .collect(),
             down_after: None,
+            max_rows: PgQuery::DEFAULT_MAX_ROWS,
         }
     }
 

@@ -12,7 +12,7 @@
 //! [`alerting::fingerprint`]), so an alert read here and the same alert read from Alertmanager
 //! carry the same fingerprint. Both sources keep their own rows, each under its own source name;
 //! where an Alertmanager source reports the same alert, the Alerts pane, the counts and
-//! `snapshot` show Alertmanager's row alone ([`alerting::shown_alerts`]), as it knows silences.
+//! `snapshot` show Alertmanager's row alone ([`crate::model::shown_alerts`]), as it knows silences.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;

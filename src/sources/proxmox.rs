@@ -21,8 +21,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use super::alerting::FirstSeen;
 use super::fetch;
-use super::local::{self, FiringSince, Measurements, MountUsage, round1};
+use super::local::{self, Measurements, MountUsage, round1};
 use super::{Poller, SourceError};
 use crate::config::{LocalSource, ProxmoxSource, Secret, mask_url};
 use crate::model::{AlertRow, AlertState, HostRow, HostStatus, JobRow, Observation, Severity};
@@ -43,7 +44,7 @@ pub struct ProxmoxPoller {
     token: Secret,
     client: reqwest::Client,
     limits: LocalSource,
-    firing: FiringSince,
+    first_seen: FirstSeen,
 }
 
 impl ProxmoxPoller {
@@ -62,7 +63,7 @@ impl ProxmoxPoller {
             token: spec.token,
             client: fetch::client(timeout, spec.verify_tls)?,
             limits: LocalSource::default(),
-            firing: FiringSince::default(),
+            first_seen: FirstSeen::default(),
         })
     }
 
@@ -163,7 +164,7 @@ impl Poller for ProxmoxPoller {
             .alerts
             .into_iter()
             .partition(|alert| alert.name == BACKUP_FAILED);
-        self.firing.stamp(&mut alerts, now);
+        local::stamp_and_hold(&mut self.first_seen, &mut alerts, now);
         alerts.extend(backups);
         observation.alerts = alerts;
         // Firing capacity alerts degrade a node; a pending CPU spike does not, and neither

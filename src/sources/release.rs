@@ -15,8 +15,8 @@
 //!
 //! Each environment becomes a host row (kind `release`, `version` = the current release) whose
 //! fields keep both refs, so the rollback action finds its target in the row
-//! ([`rollback_target`]). A command is run directly, never through a shell, and is killed if the
-//! poll times out; whatever it prints beyond [`fetch::MAX_BODY_BYTES`] is refused, like an
+//! ([`HostRow::rollback_target`]). A command is run directly, never through a shell, and is
+//! killed if the poll times out; whatever it prints beyond [`fetch::MAX_BODY_BYTES`] is refused, like an
 //! oversized HTTP answer.
 
 use std::collections::BTreeMap;
@@ -32,7 +32,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use super::fetch::{self, MAX_BODY_BYTES};
 use super::{Poller, SourceError};
 use crate::config::{ReleaseFrom, ReleaseSource, mask_url};
-use crate::model::{HostRow, HostStatus, Observation};
+use crate::model::{HostRow, HostStatus, Observation, host_fields};
 
 /// How much of a failing command's standard error is kept to explain the failure.
 const STDERR_KEPT_BYTES: u64 = 4096;
@@ -45,6 +45,8 @@ pub struct ReleasePoller {
     timeout: Duration,
     /// Used for `url` only; shared, so each request carries `timeout`.
     client: reqwest::Client,
+    /// Whether the deploy state has been read yet (see [`Poller::unanswered`]).
+    answered: bool,
 }
 
 impl ReleasePoller {
@@ -59,6 +61,7 @@ impl ReleasePoller {
             spec,
             timeout,
             client,
+            answered: false,
         }
     }
 
@@ -87,7 +90,40 @@ impl Poller for ReleasePoller {
                 what: format!("deploy state from {}", origin(&self.spec.from)),
                 reason,
             })?;
+        self.answered = true;
         Ok(Observation {
+            hosts,
+            ..Observation::default()
+        })
+    }
+
+    /// Until the deploy state is first read, each environment (or the one the source stands
+    /// for) is down with the reason; afterwards the last rows, with the rollback targets in
+    /// them, stay and turn stale.
+    fn unanswered(&mut self, error: &SourceError, now: DateTime<Utc>) -> Option<Observation> {
+        if self.answered || matches!(error, SourceError::Setup(_)) {
+            return None;
+        }
+        let reason = error.to_string();
+        let names = if self.spec.environments.is_empty() {
+            std::slice::from_ref(&self.source)
+        } else {
+            self.spec.environments.as_slice()
+        };
+        let hosts = names
+            .iter()
+            .map(|name| HostRow {
+                fields: BTreeMap::from([(host_fields::REASON.to_owned(), json!(reason))]),
+                ..HostRow::checked(
+                    &self.source,
+                    name.as_str(),
+                    "release",
+                    HostStatus::Down,
+                    now,
+                )
+            })
+            .collect();
+        Some(Observation {
             hosts,
             ..Observation::default()
         })
@@ -182,10 +218,13 @@ fn release_row(
     state: DeployState,
     now: DateTime<Utc>,
 ) -> HostRow {
-    let mut fields = BTreeMap::from([("current_ref".to_owned(), json!(state.current_ref))]);
+    let mut fields = BTreeMap::from([(
+        host_fields::CURRENT_REF.to_owned(),
+        json!(state.current_ref),
+    )]);
     let optional = [
         ("environment", environment.map(str::to_owned)),
-        ("previous_ref", state.previous_ref),
+        (host_fields::PREVIOUS_REF, state.previous_ref),
         ("deployed_at", state.deployed_at),
         ("deployed_by", state.deployed_by),
     ];
@@ -199,24 +238,6 @@ fn release_row(
         fields,
         ..HostRow::checked(source, name, "release", HostStatus::Up, now)
     }
-}
-
-/// The release a rollback of this row would go from and to: its current and previous refs.
-/// `None` for a row that is not a release, has no previous release, or whose previous release
-/// is the current one (nothing to roll back to).
-pub fn rollback_target(row: &HostRow) -> Option<(String, String)> {
-    if row.kind != "release" {
-        return None;
-    }
-    let field = |key: &str| {
-        row.fields
-            .get(key)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|value| !value.is_empty())
-    };
-    let (from, to) = (field("current_ref")?, field("previous_ref")?);
-    (from != to).then(|| (from.to_owned(), to.to_owned()))
 }
 
 async fn read_file(path: &Path) -> Result<Vec<u8>, SourceError> {
@@ -333,7 +354,7 @@ mod tests {
         assert_eq!(row.fields["deployed_by"], json!("ana"));
         assert!(!row.fields.contains_key("environment"));
         assert_eq!(
-            rollback_target(row),
+            row.rollback_target(),
             Some(("v2.4.1".to_owned(), "v2.4.0".to_owned()))
         );
     }
@@ -352,7 +373,7 @@ mod tests {
         assert_eq!(rows[0].fields["environment"], json!("prod"));
         assert_eq!(rows[1].version.as_deref(), Some("main-8f3e2a1"));
         assert_eq!(
-            rollback_target(&rows[1]),
+            rows[1].rollback_target(),
             None,
             "dev has no previous release"
         );
@@ -380,20 +401,6 @@ mod tests {
         let document = json!({"prod": {"previous_ref": "a"}});
         let error = release_rows("d", &["prod".to_owned()], &document, now()).unwrap_err();
         assert_eq!(error, "`prod`: missing field `current_ref`");
-    }
-
-    #[test]
-    fn no_rollback_target_without_two_different_releases() {
-        let document = json!({"current_ref": "v1", "previous_ref": "v1"});
-        let row = &release_rows("d", &[], &document, now()).unwrap()[0];
-        assert_eq!(rollback_target(row), None);
-        let mut other = row.clone();
-        other.kind = "http".into();
-        other.fields.insert("previous_ref".into(), json!("v0"));
-        assert_eq!(rollback_target(&other), None, "only release rows");
-        let mut blank = row.clone();
-        blank.fields.insert("previous_ref".into(), json!("  "));
-        assert_eq!(rollback_target(&blank), None);
     }
 
     #[test]

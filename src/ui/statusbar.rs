@@ -140,7 +140,13 @@ fn segments<'a>(ui: &Ui<'a>, bar: Style) -> Vec<Segment<'a>> {
         )]]);
     } else {
         let counts = firing_counts(state.shown_alerts());
-        if counts.is_empty() {
+        let waiting = state.alerts_pending();
+        if counts.is_empty() && waiting {
+            segments.push(vec![vec![Span::styled(
+                "waiting for sources",
+                theme.style(Role::StatusUnknown),
+            )]]);
+        } else if counts.is_empty() {
             segments.push(vec![vec![Span::styled("no alerts firing", bar)]]);
         } else {
             let wording = |short: bool| {
@@ -155,6 +161,10 @@ fn segments<'a>(ui: &Ui<'a>, bar: Style) -> Vec<Segment<'a>> {
                         format!("{count} {name}"),
                         theme.style(severity_role(*severity)),
                     ));
+                }
+                // What is firing is known; that more may be is worth the words when they fit.
+                if waiting && !short {
+                    spans.push(Span::styled(", waiting for sources", bar));
                 }
                 spans
             };

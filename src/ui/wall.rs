@@ -13,11 +13,20 @@ use crate::ui::panes::{severity_role, status_role};
 
 struct Tile {
     label: &'static str,
-    /// `None` when the count is unknown (every alert source failing).
-    count: Option<usize>,
+    count: Count,
     role: Role,
     /// Zero is good news for this tile and is drawn quietly.
     quiet_when_zero: bool,
+}
+
+/// What a tile can say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Count {
+    Known(usize),
+    /// Every source that would tell is failing.
+    NoData,
+    /// A source that would tell has not answered yet: a zero would read as all clear.
+    Waiting,
 }
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, ui: &Ui) {
@@ -31,15 +40,17 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, ui: &Ui) {
             HostStatus::Stale | HostStatus::Unknown => {}
         }
     }
-    let firing = (!state.alerts_have_no_data()).then(|| firing_counts(state.shown_alerts()));
-    let alerts = |severity: Severity| {
-        firing
-            .as_ref()
-            .map(|counts| counts.get(&severity).copied().unwrap_or(0))
+    let firing = firing_counts(state.shown_alerts());
+    let (no_data, waiting) = (state.alerts_have_no_data(), state.alerts_pending());
+    let alerts = |severity: Severity| match firing.get(&severity).copied().unwrap_or(0) {
+        _ if no_data => Count::NoData,
+        // A count already firing is true whatever the pending sources will add.
+        0 if waiting => Count::Waiting,
+        count => Count::Known(count),
     };
     let host_tile = |label, count, status, quiet_when_zero| Tile {
         label,
-        count: Some(count),
+        count: Count::Known(count),
         role: status_role(status),
         quiet_when_zero,
     };
@@ -64,11 +75,12 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, ui: &Ui) {
 }
 
 fn draw_tile(frame: &mut Frame, area: Rect, tile: &Tile, theme: &Theme) {
-    let quiet = tile.quiet_when_zero && tile.count == Some(0);
+    let quiet = tile.quiet_when_zero && tile.count == Count::Known(0);
     let style = match tile.count {
-        None => theme.style(Role::NoData),
-        Some(_) if quiet => theme.style(Role::Dim),
-        Some(_) => theme.style(tile.role),
+        Count::NoData => theme.style(Role::NoData),
+        Count::Waiting => theme.style(Role::StatusUnknown),
+        Count::Known(_) if quiet => theme.style(Role::Dim),
+        Count::Known(_) => theme.style(tile.role),
     };
     let block = Block::bordered()
         .border_type(BorderType::Thick)
@@ -80,9 +92,11 @@ fn draw_tile(frame: &mut Frame, area: Rect, tile: &Tile, theme: &Theme) {
     if inner.is_empty() {
         return;
     }
-    let text = tile
-        .count
-        .map_or_else(|| "NO DATA".to_owned(), |n| n.to_string());
+    let text = match tile.count {
+        Count::Known(count) => count.to_string(),
+        Count::NoData => "NO DATA".to_owned(),
+        Count::Waiting => "WAITING".to_owned(),
+    };
     match glyph_size(inner, text.chars().count()) {
         Some((pixel_size, height)) => {
             let big = BigText::builder()

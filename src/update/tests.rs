@@ -24,6 +24,7 @@ fn source(name: &str, every_s: u64) -> SourceRow {
         consecutive_failures: 0,
         latency_ms: None,
         every_s,
+        truncated: Vec::new(),
     }
 }
 
@@ -62,6 +63,7 @@ fn polled(source: &str, at: DateTime<Utc>, result: Result<Observation, String>) 
         at,
         latency_ms: 7,
         result,
+        unanswered: None,
     }
 }
 

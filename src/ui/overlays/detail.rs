@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use super::{popup, scrolled};
 use crate::config::theme::Role;
-use crate::sources::release::rollback_target;
 use crate::state::{AppState, Pane};
 use crate::ui::{Ui, layout, text};
 
@@ -91,7 +90,10 @@ fn fields(state: &AppState, pane: Pane, row: usize) -> Option<RowDetail> {
     let mut fields = Vec::new();
     // What a rollback of this environment would do, where the rollback action will take it.
     if pane == Pane::Hosts
-        && let Some((from, to)) = d.hosts.get(row).and_then(rollback_target)
+        && let Some((from, to)) = d
+            .hosts
+            .get(row)
+            .and_then(crate::model::HostRow::rollback_target)
     {
         fields.push(("rollback".to_owned(), format!("{from} → {to}")));
     }

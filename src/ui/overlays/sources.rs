@@ -7,7 +7,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::popup;
 use crate::config::theme::Role;
-use crate::model::{SourceRow, SourceStatus};
+use crate::model::{SourceRow, SourceStatus, Truncated};
 use crate::ui::text::fit;
 use crate::ui::{Ui, layout, text};
 
@@ -99,8 +99,13 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, selected: usize) {
                     .right_aligned(),
                 ),
                 Cell::from(Line::from(text::duration(source.every_s as i64)).right_aligned()),
-                Cell::from(source.last_error.as_deref().unwrap_or(""))
-                    .style(theme.style(Role::Error)),
+                match (&source.last_error, source.truncated.as_slice()) {
+                    (Some(error), _) => Cell::from(error.as_str()).style(theme.style(Role::Error)),
+                    (None, []) => Cell::from(""),
+                    (None, cut) => {
+                        Cell::from(cut_short(cut)).style(theme.style(Role::StatusDegraded))
+                    }
+                },
             ])
         });
     let table = Table::new(rows, WIDTHS)
@@ -136,12 +141,24 @@ fn draw_error(frame: &mut Frame, area: Rect, ui: &Ui, source: &SourceRow) {
         ))),
         rule,
     );
-    let text = match &source.last_error {
+    let mut text = vec![match &source.last_error {
         Some(error) => Line::from(vec![
             Span::styled("last error: ", theme.style(Role::Header)),
             Span::styled(error.as_str(), theme.style(Role::Error)),
         ]),
         None => Line::from(Span::styled("no error", theme.style(Role::Dim))),
-    };
+    }];
+    if !source.truncated.is_empty() {
+        text.push(Line::from(Span::styled(
+            cut_short(&source.truncated),
+            theme.style(Role::StatusDegraded),
+        )));
+    }
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), message);
+}
+
+/// `cut short: fleet: first 5,000 rows`: a query that shows less than its table holds.
+fn cut_short(cut: &[Truncated]) -> String {
+    let described: Vec<String> = cut.iter().map(Truncated::describe).collect();
+    format!("cut short: {}", described.join("; "))
 }

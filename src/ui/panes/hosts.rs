@@ -1,6 +1,6 @@
 use super::{Column, Field};
 use crate::config::theme::Role;
-use crate::model::{HostRow, HostStatus};
+use crate::model::{HostRow, HostStatus, Sealed};
 use crate::state::AppState;
 use crate::ui::text;
 
@@ -30,14 +30,13 @@ pub(in crate::ui) fn status_role(status: HostStatus) -> Role {
 /// The status as shown. A sealed OpenBao node says so with its unseal progress (`sealed 1/3`):
 /// at 3 a.m. that is the one thing the operator needs from that row.
 fn status_text(host: &HostRow, status: HostStatus) -> String {
-    let sealed = host.fields.get("sealed").and_then(|v| v.as_bool()) == Some(true);
-    if !sealed || status == HostStatus::Stale {
-        return status.as_str().to_owned();
-    }
-    let field = |name: &str| host.fields.get(name).and_then(|v| v.as_u64());
-    match (field("progress"), field("t")) {
-        (Some(progress), Some(threshold)) => format!("sealed {progress}/{threshold}"),
-        _ => "sealed".to_owned(),
+    match host.sealed().filter(|_| status != HostStatus::Stale) {
+        None => status.as_str().to_owned(),
+        Some(Sealed {
+            progress: Some(progress),
+            threshold: Some(threshold),
+        }) => format!("sealed {progress}/{threshold}"),
+        Some(_) => "sealed".to_owned(),
     }
 }
 

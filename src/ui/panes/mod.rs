@@ -244,6 +244,13 @@ fn title<'a>(state: &AppState, theme: &Theme, pane: Pane, focused: bool) -> Line
         spans.push(Span::styled(" NO DATA ", theme.style(Role::NoData)));
         spans.push(Span::raw(" "));
     }
+    for cut in state.truncated(pane) {
+        spans.push(Span::styled(
+            format!(" {} ", cut.describe()),
+            theme.style(Role::StatusDegraded),
+        ));
+        spans.push(Span::raw(" "));
+    }
     if !view.filter.is_empty() {
         spans.push(Span::styled(
             format!(" filter: {} ", view.filter),
