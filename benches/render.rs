@@ -106,6 +106,9 @@ fn loaded_state(width: u16, height: u16, wall: bool) -> AppState {
             outcome: "ok".to_owned(),
             request_id: format!("req-{i:08x}"),
             detail: String::new(),
+            identity: None,
+            job_id: None,
+            error: None,
         })
         .collect();
     state.data.sessions = (0..SESSIONS)

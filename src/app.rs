@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use crate::config::Config;
 use crate::config::keymap::Keymap;
 use crate::config::theme::Theme;
+use crate::identity::OperatorIdentity;
 use crate::model::SourceRow;
 use crate::msg::{Effect, Msg};
 use crate::state::{AppState, Mode};
@@ -69,13 +70,15 @@ pub async fn run(console: Console) -> Result<()> {
         mode,
         store,
     } = console;
-    let operator = config.console.operator.clone();
+    let identity = OperatorIdentity::current(&config.console.operator);
+    let terminal = crate::identity::terminal().unwrap_or_default();
     let session_id = store
-        .open_operator_session(&operator, &client_label())
+        .open_operator_session(&identity, &terminal)
         .await
         .wrap_err("could not record this console in the store")?;
 
-    let mut state = AppState::new(operator, store.label(), mode, Utc::now());
+    // The status bar names the account, which is who acts; the label is in the Sessions pane.
+    let mut state = AppState::new(identity.os_user.clone(), store.label(), mode, Utc::now());
     state.sources = config
         .sources
         .iter()
@@ -237,16 +240,6 @@ fn next_wake(state: &AppState, last_draw: Option<Instant>) -> Instant {
 fn stale_deadline(source: &SourceRow) -> Option<DateTime<Utc>> {
     let last = source.last_success?;
     Some(last + chrono::Duration::seconds(2 * source.every_s as i64))
-}
-
-/// Where this console runs, for the operator-sessions list: the SSH client if any, else the tty.
-fn client_label() -> String {
-    if let Ok(ssh) = std::env::var("SSH_CONNECTION")
-        && let Some(client) = ssh.split_whitespace().next()
-    {
-        return format!("ssh {client}");
-    }
-    std::env::var("TTY").unwrap_or_else(|_| "local".to_string())
 }
 
 /// Re-read the store every few seconds and send what changed. Unchanged data sends nothing, so

@@ -1,5 +1,5 @@
-//! Output of `ondeck audit [--since DUR] [--json] [--verify]`; pure formatting, the store is
-//! read by the caller.
+//! Output of `ondeck audit [--since DUR] [--json] [--verify [--head SEQ:HASH]] [--head]`; pure
+//! formatting, the store is read by the caller.
 //!
 //! `--json` prints one JSON array of audit rows (the same objects as the `audit` array of
 //! `ondeck snapshot --json`), oldest first, so `jq '.[]'` or any JSON parser reads it whole.
@@ -19,14 +19,18 @@ const HEADERS: [&str; 6] = [
 ];
 
 /// The rows as aligned columns under a header, one record per line, in the given order. Times
-/// are UTC RFC 3339 to the second.
+/// are UTC RFC 3339 to the second; OPERATOR is the OS account and host where the record has
+/// them (`alice@ops-01`, with `(as LABEL)` when the configured name differs).
 pub fn format_table(rows: &[AuditRow]) -> String {
     let cells: Vec<[Cow<'_, str>; 6]> = rows
         .iter()
         .map(|r| {
             [
                 Cow::Owned(r.time.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
-                printable(&r.operator),
+                match &r.identity {
+                    Some(identity) => Cow::Owned(printable(&identity.to_string()).into_owned()),
+                    None => printable(&r.operator),
+                },
                 printable(&r.action),
                 printable(&r.target),
                 printable(&r.outcome),
@@ -68,8 +72,12 @@ pub fn format_json(rows: &[AuditRow]) -> serde_json::Result<String> {
 /// One line saying the chain is intact, or which record breaks it and how.
 pub fn format_verify(report: &VerifyReport) -> String {
     let Some(broken) = &report.broken else {
+        let kept = match &report.kept {
+            Some(kept) => format!(", still holding the kept head {}", kept.seq),
+            None => String::new(),
+        };
         return format!(
-            "audit log OK: {} records, hash chain intact\n",
+            "audit log OK: {} records, hash chain intact{kept}\n",
             report.records
         );
     };
@@ -93,6 +101,15 @@ pub fn format_verify(report: &VerifyReport) -> String {
         BreakKind::Inserted => {
             format!("record {seq} was inserted outside ondeck: the chain never issued that number")
         }
+        BreakKind::Truncated { kept } => format!(
+            "records from {seq} on were cut off: the kept head is record {kept}, the log now ends \
+             at record {}",
+            seq - 1
+        ),
+        BreakKind::NotTheKeptHead => format!(
+            "record {seq} is not the one the kept head names: the chain was rewritten with \
+             recomputed hashes"
+        ),
     };
     format!(
         "audit log BROKEN at record {seq}: {what} ({} records checked)\n",
@@ -105,7 +122,8 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::store::ChainBreak;
+    use crate::identity::OperatorIdentity;
+    use crate::store::{ChainBreak, ChainHead};
 
     fn row(seq: i64, operator: &str, target: &str, outcome: &str) -> AuditRow {
         AuditRow {
@@ -119,6 +137,9 @@ mod tests {
             outcome: outcome.into(),
             request_id: format!("req-{seq}"),
             detail: String::new(),
+            identity: None,
+            job_id: None,
+            error: None,
         }
     }
 
@@ -134,6 +155,25 @@ TIME                  OPERATOR     ACTION               TARGET                  
 2025-03-01T03:04:05Z  bartholomew  backup-proofpass-db  db-primary.example.com  SUCCEEDED  req-2
 ";
         assert_eq!(format_table(&rows), expected);
+    }
+
+    #[test]
+    fn the_operator_column_names_the_account_and_host_where_recorded() {
+        let mut record = row(3, "alice", "db1", "SUCCEEDED");
+        record.identity = Some(OperatorIdentity {
+            os_user: "alice".into(),
+            uid: 1000,
+            host: "ops-01".into(),
+            ssh_client: Some("203.0.113.7:52144".into()),
+            db_user: Some("ops_alice".into()),
+            label: "oncall\u{1b}[2J".into(),
+        });
+        let table = format_table(&[record]);
+        let line = table.lines().nth(1).unwrap();
+        assert!(
+            line.contains(r"alice@ops-01 (as oncall\u{1b}[2J)  backup-proofpass-db"),
+            "{table}"
+        );
     }
 
     #[test]
@@ -168,6 +208,7 @@ TIME                  OPERATOR     ACTION               TARGET                  
         let ok = VerifyReport {
             records: 42,
             broken: None,
+            kept: None,
         };
         assert_eq!(
             format_verify(&ok),
@@ -176,6 +217,7 @@ TIME                  OPERATOR     ACTION               TARGET                  
         let report = |seq, kind| VerifyReport {
             records: 42,
             broken: Some(ChainBreak { seq, kind }),
+            kept: None,
         };
         assert_eq!(
             format_verify(&report(7, BreakKind::Edited)),
@@ -193,5 +235,28 @@ TIME                  OPERATOR     ACTION               TARGET                  
         );
         assert!(format_verify(&report(4, BreakKind::Rewritten)).contains("rewritten"));
         assert!(format_verify(&report(43, BreakKind::Inserted)).contains("inserted outside"));
+        assert_eq!(
+            format_verify(&report(41, BreakKind::Truncated { kept: 45 })),
+            "audit log BROKEN at record 41: records from 41 on were cut off: the kept head is \
+             record 45, the log now ends at record 40 (42 records checked)\n"
+        );
+        let rewritten = format_verify(&report(40, BreakKind::NotTheKeptHead));
+        assert!(
+            rewritten.starts_with(
+                "audit log BROKEN at record 40: record 40 is not the one the kept head"
+            ),
+            "{rewritten}"
+        );
+        let still = VerifyReport {
+            kept: Some(ChainHead {
+                seq: 40,
+                hash: "ab".repeat(32),
+            }),
+            ..ok
+        };
+        assert_eq!(
+            format_verify(&still),
+            "audit log OK: 42 records, hash chain intact, still holding the kept head 40\n"
+        );
     }
 }

@@ -2,12 +2,13 @@
 //!
 //! The file tree follows the concerns: `app` (the event loop), `msg` + `update` + `state`
 //! (what happens, pure), `ui` (drawing, pure), `terminal` (the screen it draws on), `sources` (pollers), `store` (audit log and job
-//! ledger), `config` (configuration, themes, keymaps), `snapshot` and `audit_cmd` (the
-//! non-interactive commands).
+//! ledger), `identity` (who the operator is), `config` (configuration, themes, keymaps),
+//! `snapshot` and `audit_cmd` (the non-interactive commands).
 
 pub mod app;
 pub mod audit_cmd;
 pub mod config;
+pub mod identity;
 pub mod model;
 pub mod msg;
 pub mod snapshot;

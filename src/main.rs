@@ -11,7 +11,7 @@ use ondeck::config::keymap::Keymap;
 use ondeck::config::theme::Theme;
 use ondeck::config::{self, Config};
 use ondeck::state::Mode;
-use ondeck::store::Store;
+use ondeck::store::{ChainHead, Store};
 use ondeck::{audit_cmd, snapshot, sources};
 
 /// A terminal operations console: live hosts, sessions, jobs, alerts and audit log, with
@@ -65,6 +65,11 @@ enum Command {
         /// Check the hash chain and name the first broken record.
         #[arg(long)]
         verify: bool,
+        /// Alone: print the chain's head, SEQ:HASH, to keep elsewhere. With --verify and a
+        /// head kept earlier: also fail if the chain no longer holds it (a tail cut off or
+        /// rewritten since).
+        #[arg(long, value_name = "SEQ:HASH", num_args = 0..=1)]
+        head: Option<Option<ChainHead>>,
     },
 }
 
@@ -129,7 +134,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             since,
             json,
             verify,
-        }) => audit_command(&config, since, json, verify).await,
+            head,
+        }) => audit_command(&config, since, json, verify, head).await,
         None => {
             let theme = theme_for(&cli, &config)?;
             let keymap = keymap_for(&cli, &config)?;
@@ -201,10 +207,23 @@ async fn audit_command(
     since: Option<humantime::Duration>,
     json: bool,
     verify: bool,
+    head: Option<Option<ChainHead>>,
 ) -> Result<ExitCode> {
+    let print_head = !verify && head.is_some();
+    let kept = match (verify, head) {
+        (true, Some(None)) => usage_error("--verify --head needs the head kept earlier: SEQ:HASH"),
+        (false, Some(Some(_))) => {
+            usage_error("a kept head is checked with --verify --head SEQ:HASH")
+        }
+        (_, head) => head.flatten(),
+    };
     let store = Store::open(&config.store.url).await?;
+    if print_head {
+        println!("{}", store.audit_head().await?);
+        return Ok(ExitCode::SUCCESS);
+    }
     if verify {
-        let report = store.verify_audit().await?;
+        let report = store.verify_audit(kept).await?;
         print!("{}", audit_cmd::format_verify(&report));
         return Ok(if report.is_ok() {
             ExitCode::SUCCESS
@@ -224,6 +243,14 @@ async fn audit_command(
         print!("{}", audit_cmd::format_table(&rows));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Exits 2 with clap's usage message, for combinations of flags clap cannot express.
+fn usage_error(message: &str) -> ! {
+    use clap::CommandFactory;
+    Cli::command()
+        .error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit()
 }
 
 /// Logs go to a file under the user state directory, never to the terminal the UI owns.

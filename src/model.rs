@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::identity::OperatorIdentity;
+
 /// Health of one host row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -290,6 +292,15 @@ pub struct AuditRow {
     pub request_id: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
+    /// Who acted, as the OS saw it: the store's records since the identity was recorded (for
+    /// them `operator` is the OS account's name). Older records and named queries have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<OperatorIdentity>,
+    /// The job the record opens, moves or closes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Everything one successful poll of one source saw. It replaces that source's previous rows.

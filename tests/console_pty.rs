@@ -10,6 +10,15 @@ fn hostname() -> String {
         .unwrap_or_default()
 }
 
+/// The OS account running the tests, which ondeck names as the operator.
+fn account() -> String {
+    let id = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
+    String::from_utf8(id.stdout).unwrap().trim().to_string()
+}
+
 /// The local host's row: its name as a word, with measured percentages.
 fn host_row_shown(screen: &str, host: &str) -> bool {
     screen.lines().any(|line| {
@@ -32,15 +41,16 @@ fn small_terminal_shows_one_pane_with_tabs_and_real_local_data() {
     for tab in ["Hosts", "Sessions", "Jobs", "Alerts", "Audit"] {
         assert!(first.contains(tab), "tab {tab} missing:\n{first}");
     }
+    let account = account();
     assert!(
-        first.contains("alice"),
+        first.contains(&account),
         "operator missing from status bar:\n{first}"
     );
 
     // Tab moves to the Sessions pane, where this console's own operator session is listed.
     screen.type_keys("\t");
     screen.wait_for("the Sessions pane with this console", |s| {
-        s.contains("USER") && s.contains("CLIENT") && s.contains("alice")
+        s.contains("USER") && s.contains("CLIENT") && s.contains(&format!("{account}@{host}"))
     });
 
     // Back to Hosts, then filter on a name that matches nothing, then on the host itself.

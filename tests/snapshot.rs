@@ -72,6 +72,9 @@ fn audit(seq: i64) -> AuditRow {
         outcome: "SUCCEEDED".into(),
         request_id: format!("req-{seq}"),
         detail: String::new(),
+        identity: None,
+        job_id: None,
+        error: None,
     }
 }
 

@@ -4,8 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use ondeck::identity::OperatorIdentity;
 use ondeck::store::{ActionState, BreakKind, ChainBreak, NewAudit, Store, StoreError};
+use sha2::Digest;
 use sqlx::Executor;
+use std::str::FromStr;
 
 /// Where one test's store lives; dropping it removes the SQLite directory. PostgreSQL
 /// databases are dropped by `finish`, and a failed test's database is left for inspection.
@@ -44,6 +47,18 @@ impl TestDb {
         }
     }
 
+    /// The SQLite database's file.
+    fn path(&self) -> &str {
+        self.url.strip_prefix("sqlite://").unwrap()
+    }
+
+    /// The database role the store's connections log in as: none for SQLite.
+    fn role(&self) -> Option<String> {
+        self.pg_admin.as_ref()?;
+        let url = url::Url::parse(&self.url).unwrap();
+        Some(url.username().to_string())
+    }
+
     async fn open(&self) -> Store {
         Store::open(&self.url).await.unwrap()
     }
@@ -66,6 +81,16 @@ impl TestDb {
         }
     }
 
+    /// Empties the audit log behind the store's back, as a fresh store has it.
+    async fn reset_audit(&self) {
+        self.tamper("DELETE FROM audit").await;
+        self.tamper(&format!(
+            "UPDATE audit_head SET seq = 0, hash = '{}' WHERE id = 1",
+            "0".repeat(64)
+        ))
+        .await;
+    }
+
     async fn finish(self) {
         if let Some((admin, name)) = &self.pg_admin {
             let pool = sqlx::PgPool::connect(admin).await.unwrap();
@@ -77,14 +102,29 @@ impl TestDb {
     }
 }
 
-fn record(operator: &str, target: &str, outcome: ActionState, n: usize) -> NewAudit {
+/// A record appended by this process, its identity labelled `label`.
+fn record(label: &str, target: &str, outcome: ActionState, n: usize) -> NewAudit {
     NewAudit {
-        operator: operator.into(),
+        identity: OperatorIdentity::current(label),
         action: "backup-proofpass-db".into(),
         target: target.into(),
         outcome,
-        request_id: format!("req-{operator}-{n}"),
+        request_id: format!("req-{label}-{n}"),
+        job_id: None,
+        error: None,
         detail: serde_json::json!({ "dir": "/var/backups/proofpass", "n": n }),
+    }
+}
+
+/// An operator on another machine, for the job ledger's and sessions' multi-operator cases.
+fn operator(name: &str) -> OperatorIdentity {
+    OperatorIdentity {
+        os_user: name.into(),
+        uid: 2000,
+        host: "ops-02.example.com".into(),
+        ssh_client: Some("203.0.113.7:52144".into()),
+        db_user: None,
+        label: name.into(),
     }
 }
 
@@ -135,7 +175,7 @@ async fn migrations_create_the_schema(db: &TestDb) {
     drop(store);
     // Opening again finds the schema in place and applies nothing twice.
     let again = db.open().await;
-    assert!(again.verify_audit().await.unwrap().is_ok());
+    assert!(again.verify_audit(None).await.unwrap().is_ok());
 }
 on_both_backends!(migrations_create_the_schema);
 
@@ -173,7 +213,7 @@ async fn appended_records_read_back_and_verify(db: &TestDb) {
     let future = last.time + chrono::Duration::minutes(1);
     assert!(store.audit_since(Some(future)).await.unwrap().is_empty());
 
-    let report = store.verify_audit().await.unwrap();
+    let report = store.verify_audit(None).await.unwrap();
     assert_eq!(report.records, 3);
     assert_eq!(report.broken, None);
 }
@@ -186,7 +226,7 @@ async fn an_edited_outcome_is_named_by_seq(db: &TestDb) {
         .tamper("UPDATE audit SET outcome = 'SUCCEEDED' WHERE seq = 3")
         .await;
     assert_eq!(changed, 1);
-    let report = store.verify_audit().await.unwrap();
+    let report = store.verify_audit(None).await.unwrap();
     assert_eq!(
         report.broken,
         Some(ChainBreak {
@@ -203,7 +243,7 @@ async fn a_deleted_record_is_found(db: &TestDb) {
     let store = db.open().await;
     append_n(&store, 5).await;
     assert_eq!(db.tamper("DELETE FROM audit WHERE seq = 3").await, 1);
-    let report = store.verify_audit().await.unwrap();
+    let report = store.verify_audit(None).await.unwrap();
     assert_eq!(report.records, 4);
     assert_eq!(
         report.broken,
@@ -215,7 +255,7 @@ async fn a_deleted_record_is_found(db: &TestDb) {
 
     // Deleting the newest record leaves the head pointing past the end.
     assert_eq!(db.tamper("DELETE FROM audit WHERE seq >= 4").await, 2);
-    let report = store.verify_audit().await.unwrap();
+    let report = store.verify_audit(None).await.unwrap();
     assert_eq!(
         report.broken,
         Some(ChainBreak {
@@ -257,7 +297,7 @@ async fn concurrent_appenders_keep_one_chain(db: &TestDb) {
     ra.unwrap();
     rb.unwrap();
 
-    let report = a.verify_audit().await.unwrap();
+    let report = a.verify_audit(None).await.unwrap();
     assert_eq!(report.records, 100);
     assert_eq!(report.broken, None);
     let rows = a.audit_since(None).await.unwrap();
@@ -265,16 +305,355 @@ async fn concurrent_appenders_keep_one_chain(db: &TestDb) {
     assert_eq!(seqs, (1..=100).collect::<Vec<_>>());
     let mut per_operator = BTreeMap::new();
     for r in &rows {
-        *per_operator.entry(r.operator.as_str()).or_insert(0) += 1;
+        let label = r.identity.as_ref().map(|i| i.label.as_str());
+        *per_operator.entry(label.unwrap_or("none")).or_insert(0) += 1;
     }
     assert_eq!(per_operator, BTreeMap::from([("alice", 50), ("bob", 50)]));
 }
 on_both_backends!(concurrent_appenders_keep_one_chain);
 
+async fn records_carry_the_operators_identity(db: &TestDb) {
+    let store = db.open().await;
+    let mut claimed = OperatorIdentity::current("oncall");
+    // A caller cannot choose the database role: the server names it.
+    claimed.db_user = Some("somebody-else".into());
+    let me = OperatorIdentity::current("oncall");
+    let failed = NewAudit {
+        job_id: Some("job-7".into()),
+        error: Some("pg_restore exited 1".into()),
+        identity: claimed,
+        ..record("oncall", "db1", ActionState::Failed, 0)
+    };
+    let row = store.append_audit(failed).await.unwrap();
+    let identity = row.identity.clone().expect("a new record has an identity");
+    assert_eq!(
+        row.operator, me.os_user,
+        "the operator is the OS account, not the label"
+    );
+    assert_eq!(identity.os_user, me.os_user);
+    assert_eq!(identity.uid, me.uid);
+    assert_eq!(identity.host, me.host);
+    assert_eq!(identity.ssh_client, me.ssh_client);
+    assert_eq!(identity.label, "oncall");
+    assert_eq!(identity.db_user, db.role());
+    assert_eq!(row.job_id.as_deref(), Some("job-7"));
+    assert_eq!(row.error.as_deref(), Some("pg_restore exited 1"));
+    assert_eq!(
+        store.audit_since(None).await.unwrap(),
+        std::slice::from_ref(&row)
+    );
+    assert!(store.verify_audit(None).await.unwrap().is_ok());
+
+    // Each of the new fields is covered by the hash.
+    let failed_again = || NewAudit {
+        job_id: Some("job-7".into()),
+        error: Some("pg_restore exited 1".into()),
+        ..record("oncall", "db1", ActionState::Failed, 0)
+    };
+    for edit in [
+        "UPDATE audit SET uid = uid + 1",
+        "UPDATE audit SET host = 'elsewhere.example.com'",
+        "UPDATE audit SET ssh_client = '198.51.100.1:22'",
+        "UPDATE audit SET db_user = 'someone_else'",
+        "UPDATE audit SET operator_label = 'mallory'",
+        "UPDATE audit SET job_id = 'job-8'",
+        "UPDATE audit SET error = NULL",
+    ] {
+        db.reset_audit().await;
+        store.append_audit(failed_again()).await.unwrap();
+        assert_eq!(db.tamper(edit).await, 1, "{edit}");
+        let report = store.verify_audit(None).await.unwrap();
+        assert_eq!(
+            report.broken.map(|b| (b.seq, b.kind)),
+            Some((1, BreakKind::Edited)),
+            "{edit}"
+        );
+    }
+}
+on_both_backends!(records_carry_the_operators_identity);
+
+/// `ondeck audit ARGS` on this store, run as an operator would: exit code and stdout + stderr.
+async fn ondeck_audit(db: &TestDb, args: &[&str]) -> (Option<i32>, String) {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("ondeck.toml");
+    std::fs::write(&config, format!("[store]\nurl = \"{}\"\n", db.url)).unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_ondeck"))
+        .arg("audit")
+        .args(args)
+        .arg("--config")
+        .arg(&config)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .output()
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), text)
+}
+
+async fn the_binary_names_the_tampered_record(db: &TestDb) {
+    let store = db.open().await;
+    append_n(&store, 6).await;
+    let intact = ondeck_audit(db, &["--verify"]).await;
+    assert_eq!(
+        intact,
+        (
+            Some(0),
+            "audit log OK: 6 records, hash chain intact\n".into()
+        )
+    );
+
+    let tampers: [(&str, &[&str], &str); 4] = [
+        (
+            "edit",
+            &["UPDATE audit SET target = 'db9' WHERE seq = 3"],
+            "audit log BROKEN at record 3: record 3 was edited",
+        ),
+        (
+            "delete",
+            &["DELETE FROM audit WHERE seq = 4"],
+            "audit log BROKEN at record 4: record 4 was deleted",
+        ),
+        (
+            // Records 2 and 3 change places.
+            "reorder",
+            &[
+                "UPDATE audit SET seq = -seq WHERE seq IN (2, 3)",
+                "UPDATE audit SET seq = seq + 5 WHERE seq < 0",
+            ],
+            "audit log BROKEN at record 2: record 2 was edited",
+        ),
+        (
+            "insert",
+            &[
+                "INSERT INTO audit (seq, time_ms, operator, action, target, outcome, request_id, \
+               detail, prev_hash, hash) \
+               SELECT 7, time_ms, operator, action, 'db-forged', outcome, request_id, detail, \
+               hash, hash FROM audit WHERE seq = 6",
+            ],
+            "audit log BROKEN at record 7: record 7 was inserted outside ondeck",
+        ),
+    ];
+    for (tamper, statements, message) in tampers {
+        db.reset_audit().await;
+        append_n(&store, 6).await;
+        for sql in statements {
+            assert!(db.tamper(sql).await > 0, "{tamper}: {sql}");
+        }
+        let (code, out) = ondeck_audit(db, &["--verify"]).await;
+        assert_eq!(code, Some(1), "{tamper}: {out}");
+        assert!(out.starts_with(message), "{tamper}: {out}");
+    }
+}
+on_both_backends!(the_binary_names_the_tampered_record);
+
+async fn a_kept_head_finds_a_cut_tail_through_the_binary(db: &TestDb) {
+    let store = db.open().await;
+    append_n(&store, 6).await;
+    let (code, printed) = ondeck_audit(db, &["--head"]).await;
+    assert_eq!(code, Some(0), "{printed}");
+    let kept = printed.trim_end();
+    let head = store.audit_head().await.unwrap();
+    assert_eq!(kept, format!("6:{}", head.hash));
+    let (code, out) = ondeck_audit(db, &["--verify", "--head", kept]).await;
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            Some(0),
+            "audit log OK: 6 records, hash chain intact, still holding the kept head 6\n"
+        )
+    );
+
+    // The last two records cut off and the head moved back over them: the chain alone holds.
+    db.tamper("DELETE FROM audit WHERE seq >= 5").await;
+    db.tamper(
+        "UPDATE audit_head SET seq = 4, hash = (SELECT hash FROM audit WHERE seq = 4) WHERE id = 1",
+    )
+    .await;
+    let (code, out) = ondeck_audit(db, &["--verify"]).await;
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = ondeck_audit(db, &["--verify", "--head", kept]).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(
+        out,
+        "audit log BROKEN at record 5: records from 5 on were cut off: the kept head is record \
+         6, the log now ends at record 4 (4 records checked)\n"
+    );
+}
+on_both_backends!(a_kept_head_finds_a_cut_tail_through_the_binary);
+
+#[tokio::test]
+async fn a_kept_head_is_given_with_verify_and_only_there() {
+    let db = TestDb::sqlite();
+    db.open().await;
+    for args in [
+        &["--verify", "--head"][..],
+        &["--head", &format!("0:{}", "0".repeat(64))],
+        &["--verify", "--head", "12"],
+    ] {
+        let (code, out) = ondeck_audit(&db, args).await;
+        assert_eq!(code, Some(2), "{args:?}: {out}");
+        assert!(out.contains("--head"), "{args:?}: {out}");
+    }
+}
+
+/// Records written before the identity columns existed (hash v1) keep verifying after the
+/// migration that adds them, with v2 records appended after them.
+#[tokio::test]
+async fn a_log_from_before_the_identity_columns_still_verifies() {
+    let db = TestDb::sqlite();
+    // The store as the first release left it: only the first migration applied.
+    let first_only = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/migrations/sqlite/0001_init.sql"
+        ),
+        first_only.path().join("0001_init.sql"),
+    )
+    .unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(&db.url)
+        .unwrap()
+        .create_if_missing(true);
+    std::fs::create_dir_all(std::path::Path::new(db.path()).parent().unwrap()).unwrap();
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let migrator = sqlx::migrate::Migrator::new(first_only.path())
+        .await
+        .unwrap();
+    migrator.run(&pool).await.unwrap();
+    // Two records in the v1 encoding, spelled out here independently of the store's code.
+    let mut prev = "0".repeat(64);
+    for seq in 1..=2_i64 {
+        let fields = (
+            "alice",
+            "backup-db",
+            "db1",
+            "SUCCEEDED",
+            format!("req-{seq}"),
+            "",
+        );
+        let canonical = serde_json::json!([
+            "ondeck-audit-v1",
+            seq,
+            1_700_000_000_000_i64 + seq,
+            fields.0,
+            fields.1,
+            fields.2,
+            fields.3,
+            fields.4,
+            fields.5,
+            prev
+        ]);
+        let hash = hex::encode(sha2::Sha256::digest(canonical.to_string()));
+        sqlx::query(
+            "INSERT INTO audit (seq, time_ms, operator, action, target, outcome, request_id, \
+             detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(seq)
+        .bind(1_700_000_000_000_i64 + seq)
+        .bind(fields.0)
+        .bind(fields.1)
+        .bind(fields.2)
+        .bind(fields.3)
+        .bind(&fields.4)
+        .bind(fields.5)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(&hash)
+            .execute(&pool)
+            .await
+            .unwrap();
+        prev = hash;
+    }
+    pool.close().await;
+
+    let store = db.open().await;
+    append_n(&store, 2).await;
+    let rows = store.audit_since(None).await.unwrap();
+    let with_identity: Vec<bool> = rows.iter().map(|r| r.identity.is_some()).collect();
+    assert_eq!(with_identity, [false, false, true, true]);
+    assert_eq!(rows[0].operator, "alice");
+    let (code, out) = ondeck_audit(&db, &["--verify"]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(out, "audit log OK: 4 records, hash chain intact\n");
+    // An edit of a v1 record is still found.
+    db.tamper("UPDATE audit SET outcome = 'FAILED' WHERE seq = 2")
+        .await;
+    let (code, out) = ondeck_audit(&db, &["--verify"]).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("record 2 was edited"), "{out}");
+}
+
+/// Four consoles appending at once to one PostgreSQL store: the head's row lock orders them
+/// into one chain, without a gap, a fork or a refused append.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn four_postgres_writers_leave_one_unbroken_chain() {
+    const WRITERS: usize = 4;
+    const APPENDS: usize = 1_000;
+    let db = TestDb::postgres().await;
+    db.open().await;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let url = db.url.clone();
+            tokio::spawn(async move {
+                let store = Store::open(&url).await.unwrap();
+                let label = format!("writer-{writer}");
+                for i in 0..APPENDS {
+                    store
+                        .append_audit(record(&label, "db1", ActionState::Requested, i))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let store = db.open().await;
+    let report = store.verify_audit(None).await.unwrap();
+    assert_eq!(
+        (report.records, report.broken),
+        ((WRITERS * APPENDS) as u64, None)
+    );
+    let rows = store.audit_since(None).await.unwrap();
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, (1..=(WRITERS * APPENDS) as i64).collect::<Vec<_>>());
+    let mut per_writer = BTreeMap::new();
+    for r in &rows {
+        let label = r
+            .identity
+            .as_ref()
+            .map(|i| i.label.clone())
+            .unwrap_or_default();
+        *per_writer.entry(label).or_insert(0) += 1;
+    }
+    assert_eq!(per_writer.len(), WRITERS);
+    assert!(per_writer.values().all(|&n| n == APPENDS), "{per_writer:?}");
+    let (code, out) = ondeck_audit(&db, &["--verify"]).await;
+    assert_eq!(code, Some(0), "{out}");
+    db.finish().await;
+}
+
 async fn one_running_job_per_target(db: &TestDb) {
     let store = db.open().await;
-    let first = store.start_job("restore-db", "db1", "alice").await.unwrap();
-    match store.start_job("backup-db", "db1", "bob").await {
+    let first = store
+        .start_job("restore-db", "db1", &operator("alice"))
+        .await
+        .unwrap();
+    match store.start_job("backup-db", "db1", &operator("bob")).await {
         Err(StoreError::TargetBusy {
             target,
             job_id,
@@ -292,7 +671,10 @@ async fn one_running_job_per_target(db: &TestDb) {
         other => panic!("expected TargetBusy, got {other:?}"),
     }
     // Another target is free.
-    let other = store.start_job("backup-db", "db2", "bob").await.unwrap();
+    let other = store
+        .start_job("backup-db", "db2", &operator("bob"))
+        .await
+        .unwrap();
 
     store
         .update_job(&first, ActionState::Running, Some(0.5))
@@ -300,7 +682,7 @@ async fn one_running_job_per_target(db: &TestDb) {
         .unwrap();
     // Still busy while RUNNING.
     assert!(matches!(
-        store.start_job("backup-db", "db1", "bob").await,
+        store.start_job("backup-db", "db1", &operator("bob")).await,
         Err(StoreError::TargetBusy { .. })
     ));
     store
@@ -316,7 +698,10 @@ async fn one_running_job_per_target(db: &TestDb) {
         .await
         .unwrap();
 
-    let again = store.start_job("restore-db", "db1", "bob").await.unwrap();
+    let again = store
+        .start_job("restore-db", "db1", &operator("bob"))
+        .await
+        .unwrap();
     assert_ne!(again, first);
 
     let jobs = store.jobs(10).await.unwrap();
@@ -366,14 +751,16 @@ on_both_backends!(one_running_job_per_target);
 
 async fn operator_sessions_open_and_close(db: &TestDb) {
     let store = db.open().await;
-    let alice = store.open_operator_session("alice", "pts/3").await.unwrap();
+    let me = OperatorIdentity::current("oncall");
+    let alice = store.open_operator_session(&me, "pts/3").await.unwrap();
     let bob = store
-        .open_operator_session("bob", "203.0.113.7")
+        .open_operator_session(&operator("bob"), "pts/0")
         .await
         .unwrap();
     let sessions = store.operator_sessions().await.unwrap();
     let users: Vec<&str> = sessions.iter().map(|s| s.user.as_str()).collect();
-    assert_eq!(users, ["alice", "bob"]);
+    let me_at = format!("{}@{}", me.os_user, me.host);
+    assert_eq!(users, [me_at.as_str(), "bob@ops-02.example.com"]);
     for s in &sessions {
         assert_eq!((s.source.as_str(), s.state.as_str()), ("ondeck", "active"));
         assert!(s.since.is_some());
@@ -383,7 +770,28 @@ async fn operator_sessions_open_and_close(db: &TestDb) {
             "{s:?}"
         );
     }
-    assert!(sessions[0].client.starts_with("pts/3@"));
+    // The database role comes from the server, whatever the caller claims.
+    let role = db.role();
+    let mine = &sessions[0];
+    assert_eq!(mine.fields["uid"], serde_json::json!(me.uid), "{mine:?}");
+    assert_eq!(mine.fields["os_user"], me.os_user.as_str());
+    assert_eq!(mine.fields["label"], "oncall");
+    assert_eq!(
+        mine.fields.get("db_user").and_then(|v| v.as_str()),
+        role.as_deref()
+    );
+    // Without SSH the console is known by its terminal; over SSH by the client, the terminal
+    // going to DETAIL.
+    if me.ssh_client.is_none() {
+        assert_eq!(mine.client, "pts/3");
+    }
+    let theirs = &sessions[1];
+    assert_eq!(theirs.client, "203.0.113.7:52144");
+    let expected_detail = match &role {
+        Some(role) => format!("db role {role} · on pts/0"),
+        None => "on pts/0".to_string(),
+    };
+    assert_eq!(theirs.detail, expected_detail);
 
     store.close_operator_session(&alice).await.unwrap();
     store.touch_operator_session(&bob).await.unwrap();

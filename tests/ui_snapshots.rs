@@ -157,6 +157,9 @@ fn audit(
         outcome: outcome.to_owned(),
         request_id: format!("req-7f3a{seq:04}"),
         detail: String::new(),
+        identity: None,
+        job_id: None,
+        error: None,
     }
 }
 

@@ -1269,6 +1269,9 @@ impl AuditColumns {
             outcome: columns.text(row, self.outcome).unwrap_or_default(),
             request_id: columns.text(row, self.request_id).unwrap_or_default(),
             detail,
+            identity: None,
+            job_id: None,
+            error: None,
         })
     }
 }

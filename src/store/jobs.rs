@@ -8,6 +8,7 @@
 use chrono::Utc;
 
 use super::{ActionState, Store, StoreError, is_unique_violation, now_ms, on_pool};
+use crate::identity::OperatorIdentity;
 use crate::model::JobRow;
 
 #[derive(Debug, sqlx::FromRow)]
@@ -32,13 +33,13 @@ struct Holder {
 }
 
 impl Store {
-    /// Records a new job, REQUESTED, and returns its id; `TargetBusy` names the job already
-    /// holding `target`.
+    /// Records a new job, REQUESTED, for `operator`'s OS account, and returns its id;
+    /// `TargetBusy` names the job already holding `target`.
     pub async fn start_job(
         &self,
         action: &str,
         target: &str,
-        operator: &str,
+        operator: &OperatorIdentity,
     ) -> Result<String, StoreError> {
         // The holder can finish between our collision and our look at it; then the target is
         // free and the insert is worth another try. Three collisions in a row mean a busy
@@ -53,7 +54,7 @@ impl Store {
                 .bind(&id)
                 .bind(action)
                 .bind(target)
-                .bind(operator)
+                .bind(&operator.os_user)
                 .bind(ActionState::Requested.as_str())
                 .bind(now_ms())
                 .execute(pool)

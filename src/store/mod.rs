@@ -29,7 +29,7 @@ use sqlx::sqlite::{
 
 use crate::config::mask_url;
 
-pub use audit::{BreakKind, ChainBreak, NewAudit, VerifyReport};
+pub use audit::{BreakKind, ChainBreak, ChainHead, NewAudit, VerifyReport};
 pub use sessions::SESSION_TTL;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -178,8 +178,11 @@ use on_pool;
 struct Dialect {
     /// Starts a transaction that already holds the right to write the audit chain.
     begin_write: &'static str,
-    /// Reads the chain's head inside `begin_write`, locking it where the lock is per row.
+    /// Reads the chain's head inside `begin_write`, locking it where the lock is per row, and
+    /// the connection's database role (`session_user`; NULL where there are none).
     read_audit_head_for_append: &'static str,
+    /// The connection's database role as an SQL expression, NULL where there are none.
+    session_user: &'static str,
     /// Starts a read-only transaction whose statements all see one snapshot.
     begin_snapshot: &'static str,
 }
@@ -188,14 +191,17 @@ static SQLITE_DIALECT: Dialect = Dialect {
     // A plain BEGIN would take the write lock only at the INSERT, after both appenders had read
     // the same head; IMMEDIATE takes it first and waits out the busy timeout for it.
     begin_write: "BEGIN IMMEDIATE",
-    read_audit_head_for_append: "SELECT seq, hash FROM audit_head WHERE id = 1",
+    read_audit_head_for_append: "SELECT seq, hash, NULL FROM audit_head WHERE id = 1",
+    session_user: "NULL",
     // In WAL mode a deferred transaction reads from one snapshot until it ends.
     begin_snapshot: "BEGIN",
 };
 
 static POSTGRES_DIALECT: Dialect = Dialect {
     begin_write: "BEGIN",
-    read_audit_head_for_append: "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+    read_audit_head_for_append: "SELECT seq, hash, CAST(session_user AS TEXT) FROM audit_head \
+                                 WHERE id = 1 FOR UPDATE",
+    session_user: "CAST(session_user AS TEXT)",
     begin_snapshot: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 };
 

@@ -418,6 +418,9 @@ fn store_rows_arrive_and_store_errors_show() {
         outcome: "REQUESTED".into(),
         request_id: "r1".into(),
         detail: String::new(),
+        identity: None,
+        job_id: None,
+        error: None,
     };
     let me = SessionRow {
         source: crate::store::OPERATOR_SESSIONS_SOURCE.into(),
