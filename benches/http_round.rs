@@ -135,7 +135,12 @@ async fn measure(ports: &[u16]) {
 
     let started = Instant::now();
     for _ in 0..ENDPOINTS {
-        fetch::client(Duration::from_secs(3), true).expect("a client");
+        fetch::client(
+            Duration::from_secs(3),
+            &Default::default(),
+            fetch::Redirects::SameOrigin,
+        )
+        .expect("a client");
     }
     println!(
         "clients:     building one HTTP client per source would cost {} per round; the shared one is built once",
@@ -147,7 +152,12 @@ async fn measure(ports: &[u16]) {
 async fn sequential_sample(ports: &[u16]) -> Duration {
     let started = Instant::now();
     for port in &ports[..SEQUENTIAL_SAMPLE] {
-        let client = fetch::client(Duration::from_secs(3), true).expect("a client");
+        let client = fetch::client(
+            Duration::from_secs(3),
+            &Default::default(),
+            fetch::Redirects::SameOrigin,
+        )
+        .expect("a client");
         let url = format!("http://127.0.0.1:{port}/health");
         fetch::get(&client, &url, &Default::default())
             .await

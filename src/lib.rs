@@ -11,6 +11,7 @@ pub mod config;
 pub mod identity;
 pub mod model;
 pub mod msg;
+pub mod process;
 pub mod snapshot;
 pub mod sources;
 pub mod state;

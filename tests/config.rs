@@ -138,7 +138,9 @@ fn every_source_and_action_kind_reads_into_its_typed_spec() {
     let SourceSpec::Release(release) = &config.source("deploy-prod").unwrap().spec else {
         panic!("release")
     };
-    assert!(matches!(&release.from, ReleaseFrom::Argv(argv) if argv[0] == "./scripts/deploy.py"));
+    // Beside the configuration file, wherever ondeck is started from.
+    let beside = fixture("config/scripts/deploy.py").display().to_string();
+    assert!(matches!(&release.from, ReleaseFrom::Argv(argv) if argv[0] == beside));
 
     let action_kinds: Vec<&str> = config.actions.iter().map(|a| a.kind.as_str()).collect();
     for kind in [

@@ -11,7 +11,7 @@ use std::time::Duration;
 use fake_http::{FakeServer, Reply};
 use ondeck::config::{HttpSource, ReleaseFrom, ReleaseSource, Secret, SourceConfig, SourceSpec};
 use ondeck::model::{HostStatus, Observation};
-use ondeck::sources::fetch::shared_client;
+use ondeck::sources::fetch::{Redirects, shared_client};
 use ondeck::sources::{HttpPoller, Poller, ReleasePoller, poll_once_all};
 use serde_json::json;
 
@@ -29,7 +29,7 @@ fn health_spec(url: String) -> HttpSource {
 }
 
 fn http_poller(spec: HttpSource) -> HttpPoller {
-    HttpPoller::new("api", spec, shared_client().unwrap())
+    HttpPoller::new("api", spec, shared_client(Redirects::SameOrigin).unwrap())
 }
 
 #[tokio::test]
@@ -168,6 +168,7 @@ fn release_source(from: ReleaseFrom, environments: &[&str]) -> SourceConfig {
         spec: SourceSpec::Release(ReleaseSource {
             from,
             environments: environments.iter().map(|e| (*e).to_owned()).collect(),
+            pass_env: Vec::new(),
         }),
     }
 }
@@ -361,8 +362,14 @@ async fn the_release_poller_reads_again_at_every_poll() {
     let spec = ReleaseSource {
         from: ReleaseFrom::File(file.path().to_owned()),
         environments: Vec::new(),
+        pass_env: Vec::new(),
     };
-    let mut poller = ReleasePoller::new("deploys", spec, TIMEOUT, shared_client().unwrap());
+    let mut poller = ReleasePoller::new(
+        "deploys",
+        spec,
+        TIMEOUT,
+        shared_client(Redirects::SameOrigin).unwrap(),
+    );
     let before = poller.poll().await.unwrap();
     assert_eq!(before.hosts[0].version.as_deref(), Some("v1"));
     assert_eq!(before.hosts[0].rollback_target(), None);

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use ondeck::config::{self, PgQuery, PostgresSource, QueryTarget, Secret, SourceSpec};
-use ondeck::model::{HostStatus, Observation, Severity};
+use ondeck::model::{AlertRow, HostStatus, Observation, Severity};
+use ondeck::sources::postgres::SUPERUSER;
 use ondeck::sources::{Poller, PostgresPoller};
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -66,8 +67,16 @@ fn source(url: &str, queries: Vec<PgQuery>) -> PostgresSource {
         max_connections_warn: None,
         connections_warn_pct: None,
         replication_lag_warn: Some(Duration::from_secs(30)),
+        ca_file: None,
         queries,
     }
+}
+
+/// The alerts a poll raised besides [`SUPERUSER`]: the tests poll as the test server's
+/// superuser, which [`a_superuser_session_is_warned_about_and_a_monitoring_role_is_not`]
+/// covers.
+fn alerts(seen: &Observation) -> Vec<&AlertRow> {
+    seen.alerts.iter().filter(|a| a.name != SUPERUSER).collect()
 }
 
 fn poller(spec: PostgresSource) -> PostgresPoller {
@@ -119,9 +128,10 @@ async fn sessions_and_connections_of_a_real_server() {
     assert!(!server.fields.contains_key("replication_lag_s"));
     // More than the configured one connection: the runbook's alert, as a warning.
     assert_eq!(server.status, HostStatus::Degraded);
-    assert_eq!(seen.alerts.len(), 1);
-    assert_eq!(seen.alerts[0].name, "HighDatabaseConnections");
-    assert_eq!(seen.alerts[0].severity, Severity::Warning);
+    let raised = alerts(&seen);
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0].name, "HighDatabaseConnections");
+    assert_eq!(raised[0].severity, Severity::Warning);
 
     someone.close().await.unwrap();
     let seen = poller.poll().await.unwrap();
@@ -191,7 +201,7 @@ async fn the_certificate_hub_example_queries_map_its_tables() {
     setup.close().await.unwrap();
     let mut poller = poller(source(&db.url, certificate_hub_queries()));
     let seen = poller.poll().await.unwrap();
-    assert!(seen.alerts.is_empty(), "{:?}", seen.alerts);
+    assert!(alerts(&seen).is_empty(), "{:?}", seen.alerts);
 
     let devices: Vec<(&str, &str, HostStatus, Option<&str>)> = seen.hosts[1..]
         .iter()
@@ -355,13 +365,16 @@ async fn a_broken_named_query_is_an_alert_and_the_rest_still_shows() {
     let mut poller = poller(source(&db.url, queries));
     let seen = poller.poll().await.unwrap();
 
-    let failures: Vec<(&str, &str)> = seen
-        .alerts
+    let failures: Vec<(&str, &str)> = alerts(&seen)
         .iter()
         .map(|a| (a.target.as_str(), a.summary.as_str()))
         .collect();
     assert_eq!(failures.len(), 3, "{failures:?}");
-    assert!(seen.alerts.iter().all(|a| a.name == "PostgresQueryFailed"));
+    assert!(
+        alerts(&seen)
+            .iter()
+            .all(|a| a.name == "PostgresQueryFailed")
+    );
     assert_eq!(
         failures[0],
         (
@@ -816,5 +829,46 @@ async fn a_session_blocked_on_a_lock_says_what_it_waits_for() {
     reader.close().await.unwrap();
     holder.close().await.unwrap();
     drop(poller);
+    db.drop_now().await;
+}
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn a_superuser_session_is_warned_about_and_a_monitoring_role_is_not() {
+    let db = TestDb::create().await;
+    let as_superuser = poller(source(&db.url, Vec::new())).poll().await.unwrap();
+    let warning = as_superuser
+        .alerts
+        .iter()
+        .find(|a| a.name == SUPERUSER)
+        .unwrap_or_else(|| panic!("{:?}", as_superuser.alerts));
+    assert_eq!(warning.severity, Severity::Warning);
+    assert!(
+        warning.summary.contains("`postgres`"),
+        "{}",
+        warning.summary
+    );
+    assert_eq!(
+        as_superuser.hosts[0].status,
+        HostStatus::Up,
+        "a warning about ondeck's own role, not about the server"
+    );
+
+    // The least-privilege role the README documents.
+    let role = format!("ondeck_monitor_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&admin_url()).await.unwrap();
+    admin
+        .execute(format!("CREATE ROLE {role} LOGIN IN ROLE pg_monitor").as_str())
+        .await
+        .unwrap();
+    let mut url = reqwest::Url::parse(&db.url).unwrap();
+    url.set_username(&role).unwrap();
+    let as_monitor = poller(source(url.as_str(), Vec::new())).poll().await;
+    admin
+        .execute(format!("DROP ROLE {role}").as_str())
+        .await
+        .unwrap();
+    let as_monitor = as_monitor.unwrap();
+    assert!(as_monitor.alerts.is_empty(), "{:?}", as_monitor.alerts);
     db.drop_now().await;
 }

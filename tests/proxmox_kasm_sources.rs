@@ -116,7 +116,7 @@ fn proxmox(url: &str, token: Secret) -> ProxmoxPoller {
     let spec = ProxmoxSource {
         url: url.to_owned(),
         token,
-        verify_tls: true,
+        trust: Default::default(),
     };
     ProxmoxPoller::new("pve", spec, timeout()).unwrap()
 }

@@ -13,6 +13,7 @@ pub mod keymap;
 mod parse;
 pub mod secret;
 pub mod theme;
+pub mod transport;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,6 +23,7 @@ use std::time::Duration;
 pub use assets::AssetError;
 pub use diagnostics::Diagnostic;
 pub use secret::{Secret, SecretError, SecretKind, mask_url};
+pub use transport::{PgTransport, TlsTrust};
 
 /// The whole configuration, after validation.
 #[derive(Debug, Clone)]
@@ -231,6 +233,8 @@ pub struct PostgresSource {
     pub connections_warn_pct: Option<f64>,
     /// Alert when a replica lags further behind.
     pub replication_lag_warn: Option<Duration>,
+    /// CA certificates trusted besides the system's for `verify-full` (an internal CA).
+    pub ca_file: Option<PathBuf>,
     /// `[[source.query]]`: the team's own tables shown as hosts, jobs or audit rows.
     pub queries: Vec<PgQuery>,
 }
@@ -311,8 +315,8 @@ pub struct ProxmoxSource {
     pub url: String,
     /// `USER@REALM!TOKENID=SECRET`, from `env:` or `file:`.
     pub token: Secret,
-    /// Default true; a self-signed lab certificate needs false.
-    pub verify_tls: bool,
+    /// `ca_file` / `tls_pin_sha256`: how a lab's self-signed certificate is trusted.
+    pub trust: TlsTrust,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -330,6 +334,9 @@ pub struct ReleaseSource {
     /// Environments to read from the deploy state (`{"prod": {"current_ref": …}}`); empty when
     /// the document describes one environment (`{"current_ref": …, "previous_ref": …}`).
     pub environments: Vec<String>,
+    /// Environment variables an `argv` command gets besides [`crate::process::BASE_ENV`]
+    /// (`pass_env = ["DEPLOY_TOKEN"]`); it inherits nothing else.
+    pub pass_env: Vec<String>,
 }
 
 /// Where a deploy state comes from: exactly one of `url`, `file`, `argv`.
@@ -337,7 +344,8 @@ pub struct ReleaseSource {
 pub enum ReleaseFrom {
     Url(String),
     File(PathBuf),
-    /// A command's stdout; run directly, never through a shell.
+    /// A command's stdout; run directly, never through a shell. A relative program
+    /// (`./scripts/state.sh`) is made absolute against the configuration file's directory.
     Argv(Vec<String>),
 }
 
@@ -625,7 +633,18 @@ pub fn summary(config: &Config) -> String {
             "read-write"
         }
     );
-    let _ = writeln!(out, "store: {}", mask_url(&config.store.url));
+    let store = &config.store.url;
+    if store.starts_with("sqlite://") {
+        let _ = writeln!(out, "store: {}", mask_url(store));
+    } else {
+        let _ = writeln!(
+            out,
+            "store: {}; {}{}",
+            mask_url(store),
+            PgTransport::of(store, None),
+            superuser_warning(store)
+        );
+    }
 
     let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
     for source in &config.sources {
@@ -680,6 +699,26 @@ pub fn summary(config: &Config) -> String {
 }
 
 fn describe_source(spec: &SourceSpec) -> String {
+    let described = describe_endpoint(spec);
+    let plain: Vec<String> = spec
+        .plain_http_credentials()
+        .into_iter()
+        .map(mask_url)
+        .collect();
+    if plain.is_empty() {
+        described
+    } else {
+        // Only a configuration that says `dangerous_plain_http_credentials = true` loads with
+        // such a URL.
+        format!(
+            "{described}; DANGER: credentials sent unencrypted to {} ({})",
+            plain.join(", "),
+            transport::DANGEROUS_PLAIN_HTTP_KEY
+        )
+    }
+}
+
+fn describe_endpoint(spec: &SourceSpec) -> String {
     let masked = |urls: &[String]| {
         urls.iter()
             .map(|u| mask_url(u))
@@ -703,19 +742,63 @@ fn describe_source(spec: &SourceSpec) -> String {
                 .iter()
                 .map(|q| format!("{} → {}", q.name, q.maps_to.name()))
                 .collect();
+            // The URL is resolved to say what its connection will do; it is shown only as
+            // its reference.
+            let connection = match pg.url.resolve() {
+                Ok(url) => format!(
+                    "{}{}",
+                    PgTransport::of(&url, pg.ca_file.as_deref()),
+                    superuser_warning(&url)
+                ),
+                Err(_) => format!("TLS decided when {} can be read", pg.url),
+            };
             if queries.is_empty() {
-                pg.url.to_string()
+                format!("{}; {connection}", pg.url)
             } else {
-                format!("{}; queries: {}", pg.url, queries.join(", "))
+                format!("{}; {connection}; queries: {}", pg.url, queries.join(", "))
             }
         }
-        SourceSpec::Proxmox(p) => format!("{} token {}", mask_url(&p.url), p.token),
+        SourceSpec::Proxmox(p) => match p.trust.describe() {
+            Some(trust) => format!("{} token {}; {trust}", mask_url(&p.url), p.token),
+            None => format!("{} token {}", mask_url(&p.url), p.token),
+        },
         SourceSpec::Kasm(k) => format!("{} session limit {}", mask_url(&k.url), k.session_limit),
         SourceSpec::Release(r) => match &r.from {
             ReleaseFrom::Url(url) => mask_url(url),
             ReleaseFrom::File(path) => path.display().to_string(),
-            ReleaseFrom::Argv(argv) => argv.join(" "),
+            ReleaseFrom::Argv(argv) => program_only(argv),
         },
+    }
+}
+
+/// A command as `check` shows it: the program only, since arguments may carry a token
+/// (`--token=…`).
+fn program_only(argv: &[String]) -> String {
+    match argv.split_first() {
+        Some((program, [])) => format!("runs {program}"),
+        Some((program, args)) => format!(
+            "runs {program} ({} argument{} not shown)",
+            args.len(),
+            if args.len() == 1 { "" } else { "s" }
+        ),
+        None => "runs nothing".to_owned(),
+    }
+}
+
+/// The name PostgreSQL installs its superuser under; `check` can only go by the name (the
+/// poll asks the server and raises `PostgresSuperuser`).
+const DEFAULT_SUPERUSER: &str = "postgres";
+
+fn superuser_warning(url: &str) -> String {
+    let user = url::Url::parse(url)
+        .map(|u| u.username().to_owned())
+        .unwrap_or_default();
+    if user == DEFAULT_SUPERUSER {
+        format!(
+            "; WARNING: connects as `{DEFAULT_SUPERUSER}`, a superuser: connect as a read-only monitoring role"
+        )
+    } else {
+        String::new()
     }
 }
 
@@ -753,8 +836,8 @@ fn describe_action(spec: &ActionSpec) -> String {
             )
         ),
         ActionSpec::Unseal(a) => format!("source {}", a.source),
-        ActionSpec::Rollback(a) => format!("source {}: {}", a.source, a.argv.join(" ")),
-        ActionSpec::Command(a) => a.argv.join(" "),
+        ActionSpec::Rollback(a) => format!("source {}: {}", a.source, program_only(&a.argv)),
+        ActionSpec::Command(a) => program_only(&a.argv),
         ActionSpec::Silence(a) => {
             format!("source {} for {}", a.source, duration::format(a.duration))
         }

@@ -12,6 +12,7 @@ use super::diagnostics::{Diagnostic, Problems, Table, backticked, suggestion};
 use super::keymap::Keymap;
 use super::secret::{Secret, SecretKind, mask_url};
 use super::theme::Theme;
+use super::transport::{DANGEROUS_PLAIN_HTTP_KEY, parse_fingerprint};
 use super::*;
 
 const SOURCE_KINDS: [&str; 10] = [
@@ -116,6 +117,9 @@ pub(super) fn parse(
 
     for reference in references {
         check_reference(&reference, &sources, &mut problems);
+    }
+    if let Some(dir) = path.and_then(Path::parent) {
+        anchor_programs(&mut sources, &mut actions, dir);
     }
 
     problems.finish()?;
@@ -222,7 +226,15 @@ fn read_store(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> StoreCo
             return StoreConfig { url: String::new() };
         }
     };
+    let ca_file = ca_file(table, problems);
     if let Some(rest) = url.strip_prefix("sqlite://") {
+        if ca_file.is_some() {
+            problems.report(
+                span,
+                &table.key_path("ca_file"),
+                "`ca_file` applies to a PostgreSQL store only: remove it.",
+            );
+        }
         let path = expand_tilde(rest);
         return StoreConfig {
             url: format!("sqlite://{}", path.display()),
@@ -234,8 +246,63 @@ fn read_store(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> StoreCo
             &key,
             format!("{shown} is not a store URL: use {expected}."),
         );
+        return StoreConfig { url };
     }
-    StoreConfig { url }
+    match ca_file {
+        // The store is opened from its URL alone, and libpq's own `sslrootcert` says the same.
+        Some(ca_file) => match with_root_cert(&url, &ca_file) {
+            Ok(url) => StoreConfig { url },
+            Err(message) => {
+                problems.report(span, &table.key_path("ca_file"), message);
+                StoreConfig { url }
+            }
+        },
+        None => StoreConfig { url },
+    }
+}
+
+/// `url` with `sslrootcert=<ca_file>` added, unless it names one already.
+fn with_root_cert(url: &str, ca_file: &Path) -> Result<String, String> {
+    let mut parsed =
+        url::Url::parse(url).map_err(|e| format!("the store URL is not valid: {e}."))?;
+    if parsed
+        .query_pairs()
+        .any(|(key, _)| matches!(key.as_ref(), "sslrootcert" | "ssl-root-cert" | "ssl-ca"))
+    {
+        return Err(
+            "the store URL names a CA already (`sslrootcert`): keep `ca_file` or that one."
+                .to_owned(),
+        );
+    }
+    parsed
+        .query_pairs_mut()
+        .append_pair("sslrootcert", &ca_file.display().to_string());
+    Ok(parsed.into())
+}
+
+/// `ca_file`: a readable PEM file with at least one certificate, trusted besides the system's
+/// CAs.
+fn ca_file(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Option<PathBuf> {
+    let (text, span) = table.string(
+        problems,
+        "ca_file",
+        "a PEM file of CA certificates such as \"/etc/ondeck/lab-ca.pem\"",
+    )?;
+    let path = expand_tilde(&text);
+    let problem = match std::fs::read_to_string(&path) {
+        Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => return Some(path),
+        Ok(_) => "holds no PEM certificate (-----BEGIN CERTIFICATE-----)".to_owned(),
+        Err(error) => format!("cannot be read: {error}"),
+    };
+    problems.report(
+        span,
+        &table.key_path("ca_file"),
+        format!(
+            "{} {problem}: give the CA certificate that signed the server's certificate.",
+            path.display()
+        ),
+    );
+    None
 }
 
 fn read_name(
@@ -320,6 +387,14 @@ fn read_source(
         "kasm" => read_kasm(table, problems).map(SourceSpec::Kasm),
         _ => read_release(table, problems).map(SourceSpec::Release),
     };
+    let dangerous_plain_http = table
+        .bool(problems, DANGEROUS_PLAIN_HTTP_KEY)
+        .unwrap_or(false);
+    if let Some(spec) = &spec
+        && !dangerous_plain_http
+    {
+        refuse_plain_http_credentials(table, problems, spec);
+    }
     table.finish(problems, &format!("a `{kind}` source"));
     Some(SourceConfig {
         name: name?,
@@ -327,6 +402,33 @@ fn read_source(
         timeout,
         spec: spec?,
     })
+}
+
+/// Credentials (headers, an API key, a token, a user in the URL) go over plain `http://` only
+/// to this machine: on a network anyone on the path reads them.
+fn refuse_plain_http_credentials(
+    table: &mut Table<'_, '_>,
+    problems: &mut Problems<'_>,
+    spec: &SourceSpec,
+) {
+    let plain = spec.plain_http_credentials();
+    if plain.is_empty() {
+        return;
+    }
+    let key = if table.has("urls") { "urls" } else { "url" };
+    let span = table.value(key).map_or_else(|| table.span(), |v| v.span());
+    let shown: Vec<String> = plain
+        .iter()
+        .map(|url| format!("`{}`", mask_url(url)))
+        .collect();
+    problems.report(
+        span,
+        &table.key_path(key),
+        format!(
+            "this source sends credentials, and {} is plain http:// to another machine, where anyone on the way can read them: use https://. Only if the network is trusted, set {DANGEROUS_PLAIN_HTTP_KEY} = true.",
+            shown.join(", ")
+        ),
+    );
 }
 
 fn read_local(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> LocalSource {
@@ -459,23 +561,45 @@ fn to_json(value: &DeValue<'_>) -> serde_json::Value {
     }
 }
 
-fn check_http_url(text: &str, span: Range<usize>, key: &str, problems: &mut Problems<'_>) -> bool {
-    let ok = (text.starts_with("http://") || text.starts_with("https://"))
-        && text
-            .split("://")
-            .nth(1)
-            .is_some_and(|rest| !rest.is_empty());
+/// An http(s) URL as written at `key`, by the rule every URL follows: a literal must not hold
+/// a password (it would end up in backups and version control); one that needs a password
+/// comes from `env:NAME` or `file:PATH`, read now, as the store's URL is, and shown only
+/// through [`mask_url`].
+fn http_url_value(
+    text: &str,
+    span: Range<usize>,
+    key: &str,
+    problems: &mut Problems<'_>,
+) -> Option<String> {
+    let secret = match Secret::parse(text, SecretKind::Url) {
+        Ok(secret) => secret,
+        Err(message) => {
+            problems.report(span, key, message);
+            return None;
+        }
+    };
+    let (url, shown) = match &secret {
+        Secret::Literal(url) => (url.clone(), format!("`{}`", mask_url(url))),
+        reference => match reference.resolve() {
+            Ok(url) => (url, format!("the URL in {reference}")),
+            Err(error) => {
+                problems.report(span, key, format!("{error}."));
+                return None;
+            }
+        },
+    };
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
     if !ok {
         problems.report(
             span,
             key,
             format!(
-                "`{}` is not an http:// or https:// URL: write it in full, e.g. {URL_EXAMPLE}.",
-                mask_url(text)
+                "{shown} is not an http:// or https:// URL: write it in full, e.g. {URL_EXAMPLE}."
             ),
         );
     }
-    ok
+    ok.then_some(url)
 }
 
 fn http_url(
@@ -484,7 +608,7 @@ fn http_url(
     key: &'static str,
 ) -> Option<String> {
     let (text, span) = table.required_string(problems, key, URL_EXAMPLE)?;
-    check_http_url(&text, span, &table.key_path(key), problems).then_some(text)
+    http_url_value(&text, span, &table.key_path(key), problems)
 }
 
 /// `url = "…"` or `urls = ["…", "…"]`, not both.
@@ -519,12 +643,15 @@ fn url_list(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Option<Ve
         true,
     )?;
     let key = table.key_path("urls");
-    let span = table.span();
-    let all_valid = urls
+    let span = table
+        .value("urls")
+        .map_or_else(|| table.span(), |v| v.span());
+    let checked: Vec<Option<String>> = urls
         .iter()
         .enumerate()
-        .all(|(i, url)| check_http_url(url, span.clone(), &format!("{key}[{i}]"), problems));
-    all_valid.then_some(urls)
+        .map(|(i, url)| http_url_value(url, span.clone(), &format!("{key}[{i}]"), problems))
+        .collect();
+    checked.into_iter().collect()
 }
 
 fn secret(
@@ -585,6 +712,7 @@ fn read_postgres(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Opti
         "a percentage of max_connections such as 80",
     );
     let replication_lag_warn = table.duration(problems, "replication_lag_warn", false);
+    let ca_file = ca_file(table, problems);
     let mut queries = Vec::new();
     let mut names = BTreeMap::new();
     let mut all_valid = true;
@@ -601,6 +729,7 @@ fn read_postgres(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Opti
         max_connections_warn,
         connections_warn_pct,
         replication_lag_warn,
+        ca_file,
         queries,
     })
 }
@@ -689,12 +818,47 @@ fn read_query(
 fn read_proxmox(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Option<ProxmoxSource> {
     let url = http_url(table, problems, "url");
     let token = secret(table, problems, "token", SecretKind::Token);
-    let verify_tls = table.bool(problems, "verify_tls").unwrap_or(true);
+    let trust = read_tls_trust(table, problems);
     Some(ProxmoxSource {
         url: url?,
         token: token?,
-        verify_tls,
+        trust,
     })
+}
+
+/// `ca_file` and/or `tls_pin_sha256`; `verify_tls`, which turned off certificate and host-name
+/// checks alike, is refused with what replaces it.
+fn read_tls_trust(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> TlsTrust {
+    if let Some(value) = table.value("verify_tls") {
+        let message = if matches!(value.get_ref(), DeValue::Boolean(true)) {
+            "is no longer a setting: certificates are always verified. Remove it."
+        } else {
+            "is no longer a setting: turning verification off let anyone on the network impersonate the server. Remove it, and trust the server's self-signed certificate with `ca_file` (the CA certificate that signed it, PEM) or `tls_pin_sha256` (its fingerprint: `openssl x509 -noout -fingerprint -sha256 -in server.pem`)."
+        };
+        problems.report(value.span(), &table.key_path("verify_tls"), message);
+    }
+    let ca_file = ca_file(table, problems);
+    let pin_sha256 = table
+        .string(
+            problems,
+            "tls_pin_sha256",
+            "a SHA-256 fingerprint such as \"AB:CD:…\" (64 hex digits)",
+        )
+        .and_then(|(text, span)| {
+            let pin = parse_fingerprint(&text);
+            if pin.is_none() {
+                problems.report(
+                    span,
+                    &table.key_path("tls_pin_sha256"),
+                    "is not a SHA-256 fingerprint: give the 64 hex digits (colons allowed) that `openssl x509 -noout -fingerprint -sha256 -in server.pem` prints.",
+                );
+            }
+            pin
+        });
+    TlsTrust {
+        ca_file,
+        pin_sha256,
+    }
 }
 
 fn read_kasm(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Option<KasmSource> {
@@ -756,9 +920,25 @@ fn read_release(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Optio
             false,
         )
         .unwrap_or_default();
+    let pass_env = table
+        .string_list(
+            problems,
+            "pass_env",
+            "a list of environment variable names such as [\"DEPLOY_TOKEN\"]",
+            false,
+        )
+        .unwrap_or_default();
+    if !pass_env.is_empty() && !matches!(from, Some(ReleaseFrom::Argv(_))) {
+        problems.report(
+            table.span(),
+            &table.key_path("pass_env"),
+            "applies to `argv` only (the command's environment): remove it.",
+        );
+    }
     Some(ReleaseSource {
         from: from?,
         environments,
+        pass_env,
     })
 }
 
@@ -946,6 +1126,35 @@ fn read_action(
         confirm: confirm.unwrap_or(default_confirm),
         spec: spec?,
     })
+}
+
+/// A relative program (`./scripts/deploy.py`, `bin/state`) means the one beside the
+/// configuration file, wherever ondeck was started from; a bare name (`python3`) is looked up
+/// in `PATH`.
+fn anchor_programs(sources: &mut [SourceConfig], actions: &mut [ActionConfig], dir: &Path) {
+    let argvs = sources
+        .iter_mut()
+        .filter_map(|source| match &mut source.spec {
+            SourceSpec::Release(ReleaseSource {
+                from: ReleaseFrom::Argv(argv),
+                ..
+            }) => Some(argv),
+            _ => None,
+        })
+        .chain(
+            actions
+                .iter_mut()
+                .filter_map(|action| match &mut action.spec {
+                    ActionSpec::Rollback(rollback) => Some(&mut rollback.argv),
+                    ActionSpec::Command(command) => Some(&mut command.argv),
+                    _ => None,
+                }),
+        );
+    for argv in argvs {
+        if let Some(program) = argv.first_mut() {
+            *program = crate::process::anchored(program, dir).display().to_string();
+        }
+    }
 }
 
 fn argv(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Option<Vec<String>> {

@@ -56,10 +56,15 @@ impl AlertmanagerPoller {
         if urls.is_empty() {
             return Err(SourceError::Setup("no Alertmanager URL configured".into()));
         }
+        let client = fetch::client(
+            fetch::endpoint_timeout(timeout),
+            &Default::default(),
+            fetch::Redirects::for_urls(urls.iter().map(String::as_str)),
+        )?;
         Ok(AlertmanagerPoller {
             source: source.to_owned(),
             urls,
-            client: fetch::client(fetch::endpoint_timeout(timeout), true)?,
+            client,
             unreachable_since: FirstSeen::default(),
         })
     }

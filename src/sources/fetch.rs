@@ -1,15 +1,24 @@
 //! The HTTP requests every HTTP-speaking source makes: one client per source, an
-//! `X-Request-ID` on every request, a cap on how much of a body is read, and errors short
-//! enough for the Sources view.
+//! `X-Request-ID` on every request, a cap on how much of a body is read, errors short enough
+//! for the Sources view, and where a request may be redirected: a request that carries
+//! credentials (headers, a body, a user in the URL) follows no redirect, since the next server
+//! would receive them; any other follows one only within its origin (scheme, host and port),
+//! so never from https to http. A refused redirect fails the poll and names where it led.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::DateTime;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 
 use super::SourceError;
-use crate::config::mask_url;
+use crate::config::transport::has_userinfo;
+use crate::config::{TlsTrust, mask_url};
 
 /// No health endpoint or API list ondeck reads is anywhere near this; a larger answer is a
 /// misconfigured URL (a log file, a dump) and is cut off rather than read into memory.
@@ -63,15 +72,168 @@ impl Fetched {
     }
 }
 
-/// A client for one source. `timeout` bounds a whole request; `verify_tls = false` is for lab
-/// hosts with self-signed certificates and is never the default.
-pub fn client(timeout: Duration, verify_tls: bool) -> Result<reqwest::Client, SourceError> {
-    builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .danger_accept_invalid_certs(!verify_tls)
+/// Where a source's requests may be redirected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redirects {
+    /// The requests carry credentials: no redirect is followed.
+    Never,
+    /// Only to the same scheme, host and port as the URL asked.
+    SameOrigin,
+}
+
+impl Redirects {
+    /// For a source whose only credentials could be a user in its URLs.
+    pub fn for_urls<'a>(urls: impl IntoIterator<Item = &'a str>) -> Redirects {
+        Redirects::for_credentials(urls.into_iter().any(has_userinfo))
+    }
+
+    /// [`Redirects::Never`] when `sends_credentials`.
+    pub fn for_credentials(sends_credentials: bool) -> Redirects {
+        if sends_credentials {
+            Redirects::Never
+        } else {
+            Redirects::SameOrigin
+        }
+    }
+}
+
+/// As many hops as reqwest's own default allows, within one origin.
+const MAX_REDIRECTS: usize = 10;
+
+/// A redirect that was not followed; its `Display` ends up in the source's error.
+#[derive(Debug, thiserror::Error)]
+#[error("{to}: {why}")]
+struct RedirectRefused {
+    /// Where the server sent the request, password masked.
+    to: String,
+    why: &'static str,
+}
+
+fn redirect_policy(redirects: Redirects) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let why = match (redirects, attempt.previous().first()) {
+            (Redirects::Never, _) => {
+                Some("the request carries credentials, which are never sent after a redirect")
+            }
+            (Redirects::SameOrigin, Some(first)) if first.origin() != attempt.url().origin() => {
+                Some("a redirect is followed only to the same scheme, host and port")
+            }
+            (Redirects::SameOrigin, _) if attempt.previous().len() > MAX_REDIRECTS => {
+                Some("too many redirects")
+            }
+            (Redirects::SameOrigin, _) => None,
+        };
+        match why {
+            Some(why) => {
+                let to = mask_url(attempt.url().as_str());
+                attempt.error(RedirectRefused { to, why })
+            }
+            None => attempt.follow(),
+        }
+    })
+}
+
+/// A client for one source. `timeout` bounds a whole request; `trust` adds a CA or pins the
+/// server's certificate (a lab's self-signed one).
+pub fn client(
+    timeout: Duration,
+    trust: &TlsTrust,
+    redirects: Redirects,
+) -> Result<reqwest::Client, SourceError> {
+    let mut builder = builder(redirects).timeout(timeout).connect_timeout(timeout);
+    if let Some(path) = &trust.ca_file {
+        let pem = std::fs::read(path).map_err(|e| {
+            SourceError::Setup(format!("cannot read ca_file {}: {e}", path.display()))
+        })?;
+        for certificate in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            SourceError::Setup(format!("ca_file {} is not PEM: {e}", path.display()))
+        })? {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    if let Some(pin) = trust.pin_sha256 {
+        builder = builder.use_preconfigured_tls(pinned_tls(pin)?);
+    }
+    builder
         .build()
         .map_err(|e| SourceError::Setup(e.to_string()))
+}
+
+/// TLS that accepts exactly the certificate whose SHA-256 is `pin`, whoever signed it and
+/// whatever host it names: what `verify_tls = false` was used for, without accepting anyone
+/// else's certificate.
+fn pinned_tls(pin: [u8; 32]) -> Result<rustls::ClientConfig, SourceError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SourceError::Setup(format!("TLS set-up failed: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(PinnedCertificate { pin, provider }))
+        .with_no_client_auth();
+    Ok(config)
+}
+
+#[derive(Debug)]
+struct PinnedCertificate {
+    pin: [u8; 32],
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for PinnedCertificate {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let seen: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
+        if seen == self.pin {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(format!(
+                "the server's certificate is not the pinned one (its SHA-256 is {})",
+                hex::encode_upper(seen)
+            )))
+        }
+    }
+
+    // The handshake's signatures are still checked: the server must hold the pinned
+    // certificate's key, not just present a copy of the certificate.
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 /// The request timeout of a source that asks several endpoints in one poll (Alertmanager
@@ -85,17 +247,18 @@ pub fn endpoint_timeout(poll_timeout: Duration) -> Duration {
 /// One client for many sources: it verifies certificates and has no timeout of its own, so
 /// every request must carry its source's ([`reqwest::RequestBuilder::timeout`], which also
 /// bounds connecting). Sources sharing it share one pool of keep-alive connections.
-pub fn shared_client() -> Result<reqwest::Client, SourceError> {
-    builder()
+pub fn shared_client(redirects: Redirects) -> Result<reqwest::Client, SourceError> {
+    builder(redirects)
         .build()
         .map_err(|e| SourceError::Setup(e.to_string()))
 }
 
-/// What every client ondeck builds has: its name, and the peer certificate kept for the
-/// `http` source's expiry check.
-fn builder() -> reqwest::ClientBuilder {
+/// What every client ondeck builds has: its name, its redirect policy, and the peer
+/// certificate kept for the `http` source's expiry check.
+fn builder(redirects: Redirects) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .tls_info(true)
+        .redirect(redirect_policy(redirects))
         .user_agent(concat!("ondeck/", env!("CARGO_PKG_VERSION")))
 }
 
@@ -181,7 +344,9 @@ fn transport_error(url: &str, error: &reqwest::Error) -> SourceError {
     if let Some(expired) = tls.and_then(expiry_reason) {
         reason = expired;
     }
-    let kind = if error.is_timeout() {
+    let kind = if error.is_redirect() {
+        "redirect refused"
+    } else if error.is_timeout() {
         "timed out"
     } else if tls.is_some() {
         "TLS handshake failed"
@@ -213,7 +378,7 @@ fn rustls_error(error: &reqwest::Error) -> Option<&rustls::Error> {
 
 /// rustls's error travels inside I/O errors (nested, from the connector), whose `source()`
 /// skips it, hence the look through `get_ref`.
-fn as_or_wrapping_rustls<'a>(
+pub(super) fn as_or_wrapping_rustls<'a>(
     error: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a rustls::Error> {
     if let Some(tls) = error.downcast_ref::<rustls::Error>() {

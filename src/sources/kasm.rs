@@ -48,7 +48,8 @@ impl KasmPoller {
             api_key: spec.api_key,
             api_key_secret: spec.api_key_secret,
             session_limit: spec.session_limit,
-            client: fetch::client(timeout, true)?,
+            // The body carries the API key.
+            client: fetch::client(timeout, &Default::default(), fetch::Redirects::Never)?,
             first_seen: FirstSeen::default(),
         })
     }

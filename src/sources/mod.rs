@@ -138,6 +138,8 @@ pub trait Poller {
 pub struct SharedClients {
     /// The client, or why it could not be built: each source that needs it reports so.
     http: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    /// The same for sources whose requests carry credentials, which follows no redirect.
+    credentialed: Arc<OnceLock<Result<reqwest::Client, String>>>,
 }
 
 impl SharedClients {
@@ -145,9 +147,15 @@ impl SharedClients {
         SharedClients::default()
     }
 
-    fn http(&self) -> Result<reqwest::Client, SourceError> {
-        self.http
-            .get_or_init(|| fetch::shared_client().map_err(|e| e.to_string()))
+    /// The client for a source, by whether its requests carry credentials.
+    fn http(&self, spec: &SourceSpec) -> Result<reqwest::Client, SourceError> {
+        let redirects = fetch::Redirects::for_credentials(spec.sends_credentials());
+        let client = match redirects {
+            fetch::Redirects::Never => &self.credentialed,
+            fetch::Redirects::SameOrigin => &self.http,
+        };
+        client
+            .get_or_init(|| fetch::shared_client(redirects).map_err(|e| e.to_string()))
             .clone()
             .map_err(SourceError::Setup)
     }
@@ -203,14 +211,16 @@ impl SourcePoller {
             SourceSpec::Kasm(spec) => {
                 SourcePoller::Kasm(KasmPoller::new(&source.name, spec.clone(), source.timeout)?)
             }
-            SourceSpec::Http(spec) => {
-                SourcePoller::Http(HttpPoller::new(&source.name, spec.clone(), shared.http()?))
-            }
+            SourceSpec::Http(spec) => SourcePoller::Http(HttpPoller::new(
+                &source.name,
+                spec.clone(),
+                shared.http(&source.spec)?,
+            )),
             SourceSpec::Release(spec) => SourcePoller::Release(ReleasePoller::new(
                 &source.name,
                 spec.clone(),
                 source.timeout,
-                shared.http()?,
+                shared.http(&source.spec)?,
             )),
         })
     }

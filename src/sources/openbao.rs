@@ -91,7 +91,11 @@ impl OpenBaoPoller {
             source: source.to_owned(),
             nodes,
             standby_ok: spec.standby_ok,
-            client: fetch::client(fetch::endpoint_timeout(timeout), true)?,
+            client: fetch::client(
+                fetch::endpoint_timeout(timeout),
+                &Default::default(),
+                fetch::Redirects::for_urls(spec.urls.iter().map(String::as_str)),
+            )?,
             first_seen: FirstSeen::default(),
         })
     }

@@ -27,18 +27,19 @@
 //! an operator needs while fixing it; the alert keeps the problem in view until then.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use futures_util::StreamExt;
 use serde_json::json;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgTypeInfo, PgTypeKind};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow, PgTypeInfo, PgTypeKind};
 use sqlx::{Column, Executor, Postgres, Row, Statement, Transaction, TypeInfo, ValueRef};
 
 use super::alerting::FirstSeen;
 use super::local::round1;
 use super::{Poller, SourceError};
+use crate::config::transport::pg_connect_options;
 use crate::config::{PgQuery, PostgresSource, QueryTarget, Secret, mask_url};
 use crate::model::{
     AlertRow, AlertState, AuditRow, HostRow, HostStatus, JobRow, Observation, SessionRow, Severity,
@@ -48,6 +49,8 @@ use crate::model::{
 pub const HIGH_DATABASE_CONNECTIONS: &str = "HighDatabaseConnections";
 pub const REPLICATION_LAG: &str = "ReplicationLag";
 pub const QUERY_FAILED: &str = "PostgresQueryFailed";
+/// ondeck connects with a superuser role, whose named queries could change anything.
+pub const SUPERUSER: &str = "PostgresSuperuser";
 
 /// Set on every connection of the pool, and how ondeck recognises its own sessions.
 pub const APPLICATION_NAME: &str = "ondeck";
@@ -69,6 +72,8 @@ SELECT current_setting('server_version') AS version,
        (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int4
            AS connections,
        pg_is_in_recovery() AS in_recovery,
+       CASE WHEN current_setting('is_superuser') = 'on' THEN current_user::text END
+           AS superuser_role,
        CASE WHEN NOT pg_is_in_recovery() THEN NULL
             -- Everything received is replayed: the replica is current however long ago the
             -- primary last wrote, so an idle primary does not look like lag.
@@ -128,18 +133,28 @@ impl PostgresPoller {
     fn database(&mut self) -> Result<&Database, SourceError> {
         Ok(match &mut self.database {
             Some(database) => database,
-            empty @ None => empty.insert(connect_lazily(&self.spec.url, self.budget)?),
+            empty @ None => empty.insert(connect_lazily(
+                &self.spec.url,
+                self.spec.ca_file.as_deref(),
+                self.budget,
+            )?),
         })
     }
 }
 
-/// A pool that connects on first use, so building it never waits for the server.
-fn connect_lazily(url: &Secret, budget: Duration) -> Result<Database, SourceError> {
+/// A pool that connects on first use, so building it never waits for the server. TLS is
+/// `verify-full` off this machine unless the URL says otherwise
+/// ([`crate::config::PgTransport`]).
+fn connect_lazily(
+    url: &Secret,
+    ca_file: Option<&Path>,
+    budget: Duration,
+) -> Result<Database, SourceError> {
     let resolved = url
         .resolve()
         .map_err(|e| SourceError::Setup(e.to_string()))?;
     let shown = mask_url(&resolved);
-    let options = PgConnectOptions::from_str(&resolved)
+    let options = pg_connect_options(&resolved, ca_file)
         .map_err(|e| {
             SourceError::Setup(format!(
                 "the PostgreSQL URL ({url}) is not usable: {}",
@@ -292,6 +307,10 @@ fn database_error(shown: &str, budget: Duration, error: sqlx::Error) -> SourceEr
             "no connection within {} (server down, refusing connections or unreachable)",
             humantime::format_duration(budget)
         ),
+        // sqlx reports a refused certificate as an I/O error.
+        sqlx::Error::Io(io) if super::fetch::as_or_wrapping_rustls(io).is_some() => {
+            format!("TLS failed: {io}")
+        }
         sqlx::Error::Io(io) => format!("cannot connect: {io}"),
         sqlx::Error::Tls(tls) => format!("TLS failed: {tls}"),
         sqlx::Error::Database(db) => db.message().to_owned(),
@@ -317,6 +336,8 @@ pub struct ServerStats {
     pub in_recovery: bool,
     /// On a replica: seconds behind the primary.
     pub replication_lag_s: Option<f64>,
+    /// The role ondeck's session runs as, when it is a superuser.
+    pub superuser_role: Option<String>,
 }
 
 async fn read_server(tx: &mut Transaction<'static, Postgres>) -> Result<ServerStats, sqlx::Error> {
@@ -327,6 +348,7 @@ async fn read_server(tx: &mut Transaction<'static, Postgres>) -> Result<ServerSt
         connections: row.try_get("connections")?,
         in_recovery: row.try_get("in_recovery")?,
         replication_lag_s: row.try_get("replication_lag_s")?,
+        superuser_role: row.try_get("superuser_role")?,
     })
 }
 
@@ -478,6 +500,17 @@ pub fn server_alerts(
             ),
         ));
     }
+    if let Some(role) = &stats.superuser_role {
+        // Read-only transactions stop writes, not functions with side effects
+        // (`pg_terminate_backend`, `pg_reload_conf`), which a superuser may call.
+        alerts.push(alert(
+            SUPERUSER,
+            Severity::Warning,
+            format!(
+                "ondeck connects as `{role}`, a superuser: its named queries could call any function; connect as a monitoring role (pg_monitor and SELECT on the queried tables)"
+            ),
+        ));
+    }
     alerts
 }
 
@@ -506,9 +539,9 @@ pub fn server_host(
     alerts: &[AlertRow],
     now: DateTime<Utc>,
 ) -> HostRow {
-    let degraded = alerts
-        .iter()
-        .any(|a| a.state == AlertState::Firing && a.name != QUERY_FAILED);
+    let degraded = alerts.iter().any(|a| {
+        a.state == AlertState::Firing && ![QUERY_FAILED, SUPERUSER].contains(&a.name.as_str())
+    });
     let connections_pct = (stats.max_connections > 0)
         .then(|| round1(f64::from(stats.connections) / f64::from(stats.max_connections) * 100.0));
     let mut fields = BTreeMap::from([
@@ -1286,6 +1319,7 @@ mod tests {
             max_connections_warn: warn,
             connections_warn_pct: None,
             replication_lag_warn: lag,
+            ca_file: None,
             queries: Vec::new(),
         }
     }
@@ -1297,7 +1331,29 @@ mod tests {
             connections,
             in_recovery: false,
             replication_lag_s: None,
+            superuser_role: None,
         }
+    }
+
+    #[test]
+    fn a_superuser_session_is_a_warning_that_does_not_degrade_the_server() {
+        let now = Utc::now();
+        let superuser = ServerStats {
+            superuser_role: Some("postgres".into()),
+            ..stats(3, 100)
+        };
+        let alerts = server_alerts(&superuser, &spec(None, None), "pg", now);
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].name, SUPERUSER);
+        assert_eq!(alerts[0].severity, Severity::Warning);
+        assert!(
+            alerts[0].summary.contains("`postgres`"),
+            "{}",
+            alerts[0].summary
+        );
+        let host = server_host(&superuser, "pg", 1, &alerts, now);
+        assert_eq!(host.status, HostStatus::Up);
+        assert!(server_alerts(&stats(3, 100), &spec(None, None), "pg", now).is_empty());
     }
 
     #[test]

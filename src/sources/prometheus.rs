@@ -59,7 +59,11 @@ impl PrometheusPoller {
         Ok(PrometheusPoller {
             source: source.to_owned(),
             base_url: spec.url.trim_end_matches('/').to_owned(),
-            client: fetch::client(timeout, true)?,
+            client: fetch::client(
+                timeout,
+                &Default::default(),
+                fetch::Redirects::for_urls([spec.url.as_str()]),
+            )?,
         })
     }
 

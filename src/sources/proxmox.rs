@@ -61,7 +61,7 @@ impl ProxmoxPoller {
             source: source.to_owned(),
             api: format!("{base}/api2/json"),
             token: spec.token,
-            client: fetch::client(timeout, spec.verify_tls)?,
+            client: fetch::client(timeout, &spec.trust, fetch::Redirects::Never)?,
             limits: LocalSource::default(),
             first_seen: FirstSeen::default(),
         })

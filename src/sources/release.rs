@@ -15,27 +15,24 @@
 //!
 //! Each environment becomes a host row (kind `release`, `version` = the current release) whose
 //! fields keep both refs, so the rollback action finds its target in the row
-//! ([`HostRow::rollback_target`]). A command is run directly, never through a shell, and is
-//! killed if the poll times out; whatever it prints beyond [`fetch::MAX_BODY_BYTES`] is refused, like an
+//! ([`HostRow::rollback_target`]). A command runs through [`crate::process`]: directly, never
+//! through a shell, with only the environment it is given, and killed with its children if the
+//! poll times out; whatever it prints beyond [`fetch::MAX_BODY_BYTES`] is refused, like an
 //! oversized HTTP answer.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::fetch::{self, MAX_BODY_BYTES};
 use super::{Poller, SourceError};
 use crate::config::{ReleaseFrom, ReleaseSource, mask_url};
 use crate::model::{HostRow, HostStatus, Observation, host_fields};
-
-/// How much of a failing command's standard error is kept to explain the failure.
-const STDERR_KEPT_BYTES: u64 = 4096;
+use crate::process;
 
 /// Reads one deploy state.
 #[derive(Debug)]
@@ -72,7 +69,7 @@ impl ReleasePoller {
                 Ok(fetch::send(request, url).await?.require_success(url)?.body)
             }
             ReleaseFrom::File(path) => read_file(path).await,
-            ReleaseFrom::Argv(argv) => run(argv).await,
+            ReleaseFrom::Argv(argv) => run(argv, &self.spec.pass_env).await,
         }
     }
 }
@@ -246,81 +243,49 @@ async fn read_file(path: &Path) -> Result<Vec<u8>, SourceError> {
         reason: e.to_string(),
     };
     let file = tokio::fs::File::open(path).await.map_err(failed)?;
-    read_capped(file).await.map_err(failed)?
+    process::read_capped(file, MAX_BODY_BYTES)
+        .await
+        .map_err(failed)?
+        .ok_or(SourceError::TooLarge(MAX_BODY_BYTES))
 }
 
-/// Up to [`MAX_BODY_BYTES`]; more is refused rather than read into memory.
-async fn read_capped(
-    reader: impl AsyncRead + Unpin,
-) -> std::io::Result<Result<Vec<u8>, SourceError>> {
-    let mut bytes = Vec::new();
-    reader
-        .take(MAX_BODY_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .await?;
-    Ok(if bytes.len() > MAX_BODY_BYTES {
-        Err(SourceError::TooLarge(MAX_BODY_BYTES))
-    } else {
-        Ok(bytes)
-    })
-}
-
-/// Runs `argv` (no shell) and returns its standard output. Dropping the future — the
-/// supervisor's timeout — kills the command.
-async fn run(argv: &[String]) -> Result<Vec<u8>, SourceError> {
-    let (program, args) = argv
-        .split_first()
-        .ok_or_else(|| SourceError::Setup("`argv` is empty: name the command to run".into()))?;
-    let failed = |doing: &str, e: std::io::Error| SourceError::Read {
-        what: format!("{doing} `{program}`"),
-        reason: e.to_string(),
+/// Runs `argv` and returns its standard output. Dropping the future — the supervisor's
+/// timeout — kills the command and everything it started.
+async fn run(argv: &[String], pass_env: &[String]) -> Result<Vec<u8>, SourceError> {
+    let command = process::Command {
+        argv,
+        pass_env,
+        cwd: None,
     };
-    let mut child = tokio::process::Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| failed("starting", e))?;
-    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        // Both were asked for as pipes above, so they are there; this keeps a broken promise
-        // from turning into a panic.
-        return Err(SourceError::Setup(format!(
-            "no output pipes for `{program}`"
-        )));
-    };
-    // Both pipes are read at once: a command that fills one while nobody reads it would
-    // otherwise block forever.
-    let (output, explanation) = tokio::join!(read_capped(stdout), keep_start_of(stderr));
-    let output = output.map_err(|e| failed("reading the output of", e))?;
-    // Over the cap: returning drops the child, which kills it.
-    let output = output?;
-    let status = child.wait().await.map_err(|e| failed("waiting for", e))?;
-    if !status.success() {
-        let first_line = explanation
-            .lines()
-            .map(str::trim)
-            .find(|line| !line.is_empty())
-            .unwrap_or("no error output");
+    let output = process::run(command, MAX_BODY_BYTES)
+        .await
+        .map_err(|error| match error {
+            process::ProcessError::TooLarge { limit, .. } => SourceError::TooLarge(limit),
+            process::ProcessError::Empty => {
+                SourceError::Setup("`argv` is empty: name the command to run".into())
+            }
+            process::ProcessError::Start { program, source } => SourceError::Read {
+                what: format!("starting `{program}`"),
+                reason: source.to_string(),
+            },
+            process::ProcessError::Output { program, source } => SourceError::Read {
+                what: format!("reading the output of `{program}`"),
+                reason: source.to_string(),
+            },
+        })?;
+    if !output.status.success() {
         return Err(SourceError::Read {
-            what: format!("`{program}` {status}"),
-            reason: first_line.to_owned(),
+            what: format!(
+                "{} {}",
+                origin(&ReleaseFrom::Argv(argv.to_vec())),
+                output.status
+            ),
+            reason: output
+                .stderr_first_line
+                .unwrap_or_else(|| "no error output".to_owned()),
         });
     }
-    Ok(output)
-}
-
-/// The start of a stream as text, draining the rest so the writer never blocks on a full pipe.
-async fn keep_start_of(mut reader: impl AsyncRead + Unpin) -> String {
-    let mut kept = Vec::new();
-    // A read error only loses the explanation, not the result, so it is not an error here.
-    let _ = (&mut reader)
-        .take(STDERR_KEPT_BYTES)
-        .read_to_end(&mut kept)
-        .await;
-    let _ = tokio::io::copy(&mut reader, &mut tokio::io::sink()).await;
-    String::from_utf8_lossy(&kept).into_owned()
+    Ok(output.stdout)
 }
 
 #[cfg(test)]

@@ -22,12 +22,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use crate::config::mask_url;
+use crate::config::transport::pg_connect_options;
 
 pub use audit::{BreakKind, ChainBreak, ChainHead, NewAudit, VerifyReport};
 pub use sessions::SESSION_TTL;
@@ -377,11 +378,13 @@ async fn open_sqlite(url: &str) -> Result<Store, StoreError> {
 
 async fn open_postgres(url: &str) -> Result<Store, StoreError> {
     let label = mask_url(url);
-    let options = PgConnectOptions::from_str(url)
-        .map_err(|e| StoreError::BadUrl {
-            url: label.clone(),
-            reason: e.to_string(),
-        })?
+    // TLS as a postgres source gets it: verify-full off this machine (the CA of `[store]
+    // ca_file` travels in the URL as `sslrootcert`).
+    let options = pg_connect_options(url, None).map_err(|e| StoreError::BadUrl {
+        url: label.clone(),
+        reason: e.to_string(),
+    })?;
+    let options = options
         .application_name("ondeck")
         .options([("search_path", PG_SCHEMA)]);
     let pool = PgPoolOptions::new()

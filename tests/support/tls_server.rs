@@ -1,6 +1,8 @@
 //! An HTTPS endpoint on loopback with a certificate made for the test: a private CA, and a
 //! server certificate for 127.0.0.1 that it signs, valid for as long as the test says.
 
+#![allow(dead_code)] // Each test file uses its own subset.
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -49,15 +51,11 @@ impl TestCa {
     }
 }
 
-/// Answers every request with `200 {"status":"ok"}` over TLS, until dropped.
-pub struct TlsServer {
-    pub addr: SocketAddr,
-    task: JoinHandle<()>,
-}
-
-impl TlsServer {
-    pub async fn start(ca: &TestCa, days_left: i64) -> TlsServer {
-        let (certificate, key) = ca.server_certificate(days_left);
+impl TestCa {
+    /// The server side of TLS with a certificate for 127.0.0.1 that expires `days` from now,
+    /// and that certificate (DER).
+    pub fn acceptor(&self, days: i64) -> (TlsAcceptor, Vec<u8>) {
+        let (certificate, key) = self.server_certificate(days);
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
@@ -65,11 +63,25 @@ impl TlsServer {
         .expect("TLS versions")
         .with_no_client_auth()
         .with_single_cert(
-            vec![pki_types::CertificateDer::from(certificate)],
+            vec![pki_types::CertificateDer::from(certificate.clone())],
             pki_types::PrivateKeyDer::Pkcs8(key.into()),
         )
         .expect("a server TLS config");
-        let acceptor = TlsAcceptor::from(Arc::new(config));
+        (TlsAcceptor::from(Arc::new(config)), certificate)
+    }
+}
+
+/// Answers every request with `200 {"status":"ok"}` over TLS, until dropped.
+pub struct TlsServer {
+    pub addr: SocketAddr,
+    /// Its certificate, DER.
+    pub certificate: Vec<u8>,
+    task: JoinHandle<()>,
+}
+
+impl TlsServer {
+    pub async fn start(ca: &TestCa, days_left: i64) -> TlsServer {
+        let (acceptor, certificate) = ca.acceptor(days_left);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let task = tokio::spawn(async move {
@@ -99,7 +111,11 @@ impl TlsServer {
                 });
             }
         });
-        TlsServer { addr, task }
+        TlsServer {
+            addr,
+            certificate,
+            task,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
