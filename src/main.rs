@@ -50,7 +50,7 @@ enum Command {
     /// Poll every source once and print hosts, sessions, jobs, alerts and the audit tail.
     /// Exit code 0 = nothing firing, 1 = warnings, 2 = critical.
     Snapshot {
-        /// One JSON object (schema in the README).
+        /// One JSON object (schema in docs/snapshot-json.md).
         #[arg(long)]
         json: bool,
     },

@@ -1,8 +1,8 @@
 //! The rows the five panes show, as sources report them.
 //!
 //! These types are plain data: pollers build them, `update` stores them, the UI and
-//! `ondeck snapshot --json` read them. Their serde form is the JSON schema documented in the
-//! README, so fields are only ever added, never renamed.
+//! `ondeck snapshot --json` read them. Their serde form is the JSON schema documented in
+//! `docs/snapshot-json.md`, so fields are only ever added, never renamed.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
