@@ -6,7 +6,8 @@
 
 use std::borrow::Cow;
 
-use crate::model::{AuditRow, printable};
+use crate::model::AuditRow;
+use crate::printable::{printable, to_json_pretty};
 use crate::store::{BreakKind, VerifyReport};
 
 const HEADERS: [&str; 6] = [
@@ -64,9 +65,10 @@ pub fn format_table(rows: &[AuditRow]) -> String {
     out
 }
 
-/// The rows as one pretty-printed JSON array, oldest first.
+/// The rows as one pretty-printed JSON array, oldest first, with control and format characters
+/// escaped.
 pub fn format_json(rows: &[AuditRow]) -> serde_json::Result<String> {
-    serde_json::to_string_pretty(rows)
+    to_json_pretty(rows)
 }
 
 /// One line saying the chain is intact, or which record breaks it and how.

@@ -3,7 +3,8 @@
 //! The file tree follows the concerns: `app` (the event loop), `msg` + `update` + `state`
 //! (what happens, pure), `ui` (drawing, pure), `terminal` (the screen it draws on), `sources` (pollers), `store` (audit log and job
 //! ledger), `identity` (who the operator is), `config` (configuration, themes, keymaps),
-//! `snapshot` and `audit_cmd` (the non-interactive commands).
+//! `snapshot` and `audit_cmd` (the non-interactive commands), `printable` (text from other
+//! systems made safe to print).
 
 pub mod app;
 pub mod audit_cmd;
@@ -11,6 +12,7 @@ pub mod config;
 pub mod identity;
 pub mod model;
 pub mod msg;
+pub mod printable;
 pub mod process;
 pub mod snapshot;
 pub mod sources;

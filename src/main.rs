@@ -104,7 +104,9 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(error) => {
-            tracing::error!("{error:?}");
+            // The chain on one line: the `Debug` report is coloured for a terminal, and its
+            // escape codes would land in the log file.
+            tracing::error!("{error:#}");
             eprintln!("ondeck: {error:#}");
             ExitCode::FAILURE
         }

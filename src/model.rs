@@ -4,7 +4,6 @@
 //! `ondeck snapshot --json` read them. Their serde form is the JSON schema documented in
 //! `docs/snapshot-json.md`, so fields are only ever added, never renamed.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -448,26 +447,6 @@ pub fn thousands(n: usize) -> String {
         grouped.push(digit);
     }
     grouped
-}
-
-/// Control characters (an escape sequence in a target name read from another system's table)
-/// shown escaped instead of acting on the terminal.
-pub fn printable(s: &str) -> Cow<'_, str> {
-    if s.chars().any(char::is_control) {
-        Cow::Owned(
-            s.chars()
-                .map(|c| {
-                    if c.is_control() {
-                        c.escape_default().to_string()
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(s)
-    }
 }
 
 /// Rounded age for display: `42s`, `5m`, `3h`, `2d`.

@@ -16,8 +16,9 @@ use serde::Serialize;
 
 use crate::model::{
     AlertRow, AlertState, AuditRow, HostRow, HostStatus, JobRow, SessionRow, Severity, SourceRow,
-    SourceStatus, Truncated, format_age, printable, shown_alerts,
+    SourceStatus, Truncated, format_age, shown_alerts,
 };
+use crate::printable::{printable, to_json_pretty};
 use crate::sources::PollReport;
 
 /// How many audit records the text report shows; the JSON carries all it was given.
@@ -161,7 +162,7 @@ pub fn to_json(snapshot: &Snapshot) -> String {
             .collect(),
     };
     // The rows are plain data with string keys; serializing them cannot fail.
-    serde_json::to_string_pretty(&json).unwrap_or_else(|error| {
+    to_json_pretty(&json).unwrap_or_else(|error| {
         format!(
             "{{\"error\":{}}}",
             serde_json::Value::String(error.to_string())

@@ -199,12 +199,15 @@ fn segments<'a>(ui: &Ui<'a>, bar: Style) -> Vec<Segment<'a>> {
     ]);
 
     // A failing store means actions cannot be audited: that outranks who is logged in.
-    let operator = vec![vec![Span::styled(state.operator.as_str(), bar)]];
+    let operator = vec![vec![Span::styled(
+        text::shown(state.operator.as_str()),
+        bar,
+    )]];
     match &state.store_error {
         Some(error) => {
             segments.push(vec![
                 vec![Span::styled(
-                    format!("store ERROR: {error}"),
+                    format!("store ERROR: {}", text::shown(error.as_str())),
                     theme.style(Role::Error),
                 )],
                 vec![Span::styled("store ERROR", theme.style(Role::Error))],

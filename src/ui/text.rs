@@ -9,6 +9,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use crate::config::keymap::{KeyContext, Keymap};
 use crate::model::format_age;
 use crate::msg::Command;
+use crate::printable::printable;
 
 const ELLIPSIS: char = '…';
 
@@ -53,9 +54,21 @@ pub fn keys(keymap: &Keymap, contexts: &[KeyContext], command: Command) -> Optio
     })
 }
 
-/// `text` cut to `width` columns, ending in `…` when something was cut.
+/// Text from a source as it may reach the terminal: control and format characters escaped
+/// visibly (`\u{202e}`), not left for ratatui to drop silently or pass on.
+pub fn shown<'a>(text: impl Into<Cow<'a, str>>) -> Cow<'a, str> {
+    match text.into() {
+        Cow::Borrowed(text) => printable(text),
+        Cow::Owned(text) => match printable(&text) {
+            Cow::Borrowed(_) => Cow::Owned(text),
+            Cow::Owned(escaped) => Cow::Owned(escaped),
+        },
+    }
+}
+
+/// `text` [shown](shown) and cut to `width` columns, ending in `…` when something was cut.
 pub fn fit<'a>(text: impl Into<Cow<'a, str>>, width: u16) -> Cow<'a, str> {
-    let text = text.into();
+    let text = shown(text);
     let width = usize::from(width);
     if text.width() <= width {
         return text;
@@ -111,5 +124,13 @@ mod tests {
         assert_eq!(fit("api-prod", 1), "…");
         assert_eq!(fit("api-prod", 0), "");
         assert_eq!(fit("日本語のホスト", 5), "日本…");
+    }
+
+    #[test]
+    fn fitted_text_is_escaped_before_it_is_cut() {
+        assert_eq!(fit("a\u{202e}b", 20), r"a\u{202e}b");
+        assert_eq!(fit(String::from("\u{9b}2J"), 20), r"\u{9b}2J");
+        // The escape counts towards the width, so the columns stay aligned.
+        assert_eq!(fit("a\u{202e}b", 5), "a\\u{…");
     }
 }

@@ -35,6 +35,16 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, scroll: u16) {
                 ui.theme
                     .style(if stale { Role::StatusStale } else { Role::Dim }),
             ))];
+            // Field names are a source's too (the keys of an OpenBao or query row's fields).
+            let fields: Vec<(String, String)> = fields
+                .into_iter()
+                .map(|(key, value)| {
+                    (
+                        text::shown(key).into_owned(),
+                        text::shown(value).into_owned(),
+                    )
+                })
+                .collect();
             let key_width = fields
                 .iter()
                 .map(|(k, _)| k.chars().count())

@@ -100,7 +100,9 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, selected: usize) {
                 ),
                 Cell::from(Line::from(text::duration(source.every_s as i64)).right_aligned()),
                 match (&source.last_error, source.truncated.as_slice()) {
-                    (Some(error), _) => Cell::from(error.as_str()).style(theme.style(Role::Error)),
+                    (Some(error), _) => {
+                        Cell::from(text::shown(error.as_str())).style(theme.style(Role::Error))
+                    }
                     (None, []) => Cell::from(""),
                     (None, cut) => {
                         Cell::from(cut_short(cut)).style(theme.style(Role::StatusDegraded))
@@ -136,7 +138,7 @@ fn draw_error(frame: &mut Frame, area: Rect, ui: &Ui, source: &SourceRow) {
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     frame.render_widget(
         Paragraph::new(Line::from(Span::styled(
-            format!("── {} ", source.name),
+            format!("── {} ", text::shown(source.name.as_str())),
             theme.style(Role::DialogBorder),
         ))),
         rule,
@@ -144,7 +146,7 @@ fn draw_error(frame: &mut Frame, area: Rect, ui: &Ui, source: &SourceRow) {
     let mut text = vec![match &source.last_error {
         Some(error) => Line::from(vec![
             Span::styled("last error: ", theme.style(Role::Header)),
-            Span::styled(error.as_str(), theme.style(Role::Error)),
+            Span::styled(text::shown(error.as_str()), theme.style(Role::Error)),
         ]),
         None => Line::from(Span::styled("no error", theme.style(Role::Dim))),
     }];

@@ -198,7 +198,10 @@ fn empty_message(ui: &Ui, pane: Pane) -> (String, Role) {
         );
     }
     if !view.filter.is_empty() && !state.data.is_empty(pane) {
-        return (format!("no row matches \"{}\"", view.filter), Role::Dim);
+        return (
+            format!("no row matches \"{}\"", text::shown(view.filter.as_str())),
+            Role::Dim,
+        );
     }
     if state
         .sources
@@ -253,7 +256,7 @@ fn title<'a>(state: &AppState, theme: &Theme, pane: Pane, focused: bool) -> Line
     }
     if !view.filter.is_empty() {
         spans.push(Span::styled(
-            format!(" filter: {} ", view.filter),
+            format!(" filter: {} ", text::shown(view.filter.as_str())),
             theme.style(Role::Input),
         ));
         spans.push(Span::raw(" "));
