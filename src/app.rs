@@ -237,9 +237,10 @@ fn next_wake(state: &AppState, last_draw: Option<Instant>) -> Instant {
     now + Duration::from_secs(seconds.max(1) as u64)
 }
 
+/// When the source's data turns stale; `None` before its first success or when that is beyond
+/// the calendar (an interval too long to add is "never").
 fn stale_deadline(source: &SourceRow) -> Option<DateTime<Utc>> {
-    let last = source.last_success?;
-    Some(last + chrono::Duration::seconds(2 * source.every_s as i64))
+    source.last_success?.checked_add_signed(source.fresh_for())
 }
 
 /// Re-read the store every few seconds and send what changed. Unchanged data sends nothing, so
@@ -297,5 +298,35 @@ async fn refresh_store(
             _ = tokio::time::sleep(STORE_REFRESH) => {}
             _ = shutdown.changed() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn polled(every_s: u64) -> SourceRow {
+        let mut row = SourceRow::pending("api", "http", Duration::from_secs(every_s));
+        row.apply_poll(Utc::now(), 3, &Ok(Default::default()));
+        row
+    }
+
+    #[test]
+    fn no_interval_makes_the_wake_computation_panic() {
+        let source = polled(10);
+        assert_eq!(
+            stale_deadline(&source),
+            source
+                .last_success
+                .map(|at| at + chrono::Duration::seconds(20))
+        );
+        for every_s in [u64::MAX, u64::MAX / 2, i64::MAX as u64 / 1000 + 1] {
+            assert_eq!(stale_deadline(&polled(every_s)), None, "{every_s}");
+        }
+        let mut state = AppState::new("alice".into(), "test".into(), Mode::default(), Utc::now());
+        state.sources = vec![polled(u64::MAX), polled(10)];
+        state.dirty = false;
+        let wake = next_wake(&state, None);
+        assert!(wake <= Instant::now() + Duration::from_secs(61));
     }
 }

@@ -385,6 +385,13 @@ impl SourceRow {
         }
     }
 
+    /// How long this source's data counts as fresh: twice its poll interval. Saturates rather
+    /// than overflows, so no interval can make the date arithmetic that uses it panic.
+    pub fn fresh_for(&self) -> chrono::TimeDelta {
+        let seconds = i64::try_from(self.every_s.saturating_mul(2)).unwrap_or(i64::MAX);
+        chrono::TimeDelta::try_seconds(seconds).unwrap_or(chrono::TimeDelta::MAX)
+    }
+
     /// Folds one poll's outcome into the source's health row.
     ///
     /// `last_error` describes the current failure streak: it is cleared by the next success, so

@@ -8,131 +8,96 @@ use crate::model::{AuditRow, JobRow, Observation, SessionRow};
 
 /// The keymap vocabulary: what a key (or the command palette) can ask for.
 ///
-/// Keymap files name these in snake_case; the `?` help shows [`Command::description`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// Keymap files and the palette name these in snake_case (the serde and strum names agree); the
+/// `?` help shows each one's message.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumMessage,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Command {
+    #[strum(message = "Quit ondeck")]
     Quit,
+    #[strum(message = "Focus the next pane")]
     FocusNext,
+    #[strum(message = "Focus the previous pane")]
     FocusPrev,
+    #[strum(message = "Focus the Hosts pane")]
     FocusHosts,
+    #[strum(message = "Focus the Sessions pane")]
     FocusSessions,
+    #[strum(message = "Focus the Jobs pane")]
     FocusJobs,
+    #[strum(message = "Focus the Alerts pane")]
     FocusAlerts,
+    #[strum(message = "Focus the Audit pane")]
     FocusAudit,
+    #[strum(message = "Show the Sources view (poller health)")]
     ShowSources,
+    #[strum(message = "Select the row above")]
     MoveUp,
+    #[strum(message = "Select the row below")]
     MoveDown,
+    #[strum(message = "Move a page up")]
     PageUp,
+    #[strum(message = "Move a page down")]
     PageDown,
+    #[strum(message = "Go to the first row")]
     Top,
+    #[strum(message = "Go to the last row")]
     Bottom,
+    #[strum(message = "Show the selected row in detail")]
     OpenDetail,
+    #[strum(message = "Close the dialog or view")]
     Close,
+    #[strum(message = "Filter the focused pane")]
     Filter,
+    #[strum(message = "Sort by the next column")]
     SortNext,
+    #[strum(message = "Reverse the sort order")]
     SortReverse,
+    #[strum(message = "Open the command palette")]
     Palette,
+    #[strum(message = "Show the keys")]
     Help,
+    #[strum(message = "Show the focused pane alone / the dashboard")]
     Zoom,
     /// Dialog and text-input context: accept.
+    #[strum(message = "Accept")]
     Submit,
     /// Dialog and text-input context: the same as `close`.
+    #[strum(message = "Cancel")]
     Cancel,
 }
 
 impl Command {
-    pub const ALL: &'static [Command] = &[
-        Command::Quit,
-        Command::FocusNext,
-        Command::FocusPrev,
-        Command::FocusHosts,
-        Command::FocusSessions,
-        Command::FocusJobs,
-        Command::FocusAlerts,
-        Command::FocusAudit,
-        Command::ShowSources,
-        Command::MoveUp,
-        Command::MoveDown,
-        Command::PageUp,
-        Command::PageDown,
-        Command::Top,
-        Command::Bottom,
-        Command::OpenDetail,
-        Command::Close,
-        Command::Filter,
-        Command::SortNext,
-        Command::SortReverse,
-        Command::Palette,
-        Command::Help,
-        Command::Zoom,
-        Command::Submit,
-        Command::Cancel,
-    ];
+    /// Every command, in declaration order.
+    pub const ALL: &'static [Command] = <Command as strum::VariantArray>::VARIANTS;
 
     /// The snake_case name used in keymap files and the command palette.
     pub fn name(self) -> &'static str {
-        match self {
-            Command::Quit => "quit",
-            Command::FocusNext => "focus_next",
-            Command::FocusPrev => "focus_prev",
-            Command::FocusHosts => "focus_hosts",
-            Command::FocusSessions => "focus_sessions",
-            Command::FocusJobs => "focus_jobs",
-            Command::FocusAlerts => "focus_alerts",
-            Command::FocusAudit => "focus_audit",
-            Command::ShowSources => "show_sources",
-            Command::MoveUp => "move_up",
-            Command::MoveDown => "move_down",
-            Command::PageUp => "page_up",
-            Command::PageDown => "page_down",
-            Command::Top => "top",
-            Command::Bottom => "bottom",
-            Command::OpenDetail => "open_detail",
-            Command::Close => "close",
-            Command::Filter => "filter",
-            Command::SortNext => "sort_next",
-            Command::SortReverse => "sort_reverse",
-            Command::Palette => "palette",
-            Command::Help => "help",
-            Command::Zoom => "zoom",
-            Command::Submit => "submit",
-            Command::Cancel => "cancel",
-        }
+        self.into()
     }
 
     pub fn from_name(name: &str) -> Option<Command> {
-        Command::ALL.iter().copied().find(|c| c.name() == name)
+        name.parse().ok()
     }
 
     pub fn description(self) -> &'static str {
-        match self {
-            Command::Quit => "Quit ondeck",
-            Command::FocusNext => "Focus the next pane",
-            Command::FocusPrev => "Focus the previous pane",
-            Command::FocusHosts => "Focus the Hosts pane",
-            Command::FocusSessions => "Focus the Sessions pane",
-            Command::FocusJobs => "Focus the Jobs pane",
-            Command::FocusAlerts => "Focus the Alerts pane",
-            Command::FocusAudit => "Focus the Audit pane",
-            Command::ShowSources => "Show the Sources view (poller health)",
-            Command::MoveUp => "Select the row above",
-            Command::MoveDown => "Select the row below",
-            Command::PageUp => "Move a page up",
-            Command::PageDown => "Move a page down",
-            Command::Top => "Go to the first row",
-            Command::Bottom => "Go to the last row",
-            Command::OpenDetail => "Show the selected row in detail",
-            Command::Close => "Close the dialog or view",
-            Command::Filter => "Filter the focused pane",
-            Command::SortNext => "Sort by the next column",
-            Command::SortReverse => "Reverse the sort order",
-            Command::Palette => "Open the command palette",
-            Command::Help => "Show the keys",
-            Command::Zoom => "Show the focused pane alone / the dashboard",
-            Command::Submit => "Accept",
-            Command::Cancel => "Cancel",
-        }
+        strum::EnumMessage::get_message(&self).unwrap_or_default()
     }
 }
 
@@ -188,7 +153,13 @@ mod tests {
             assert_eq!(Command::from_name(c.name()), Some(c));
             let json = serde_json::to_string(&c).expect("serialize");
             assert_eq!(json, format!("\"{}\"", c.name()));
+            assert!(!c.description().is_empty(), "{c:?} has no description");
         }
         assert_eq!(Command::from_name("launch_missiles"), None);
+        assert_eq!(
+            Command::from_name("FocusNext"),
+            None,
+            "only the snake_case name"
+        );
     }
 }

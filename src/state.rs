@@ -250,7 +250,7 @@ impl AppState {
     pub fn is_stale(&self, source: &str, observed_at: DateTime<Utc>) -> bool {
         match self.source(source) {
             Some(s) if s.every_s > 0 => {
-                (self.now - observed_at).num_seconds() > 2 * s.every_s as i64
+                (self.now - observed_at).num_seconds() > s.fresh_for().num_seconds()
             }
             _ => false,
         }

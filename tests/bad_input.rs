@@ -179,3 +179,103 @@ fn user_themes_and_keymaps_are_found_by_name_in_the_config_dir() {
     assert_eq!(screen.wait_exit(), 0);
     assert!(terminal_restored(&screen.raw_output()));
 }
+
+/// `ondeck check` on a broken fixture in `tests/fixtures/config`: exit 1, and the message names
+/// the file and line, the key, and says `also`.
+fn check_refuses(fixture: &str, line: usize, key: &str, also: &[&str]) {
+    let home = tempfile::tempdir().unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config")
+        .join(fixture);
+    let out = ondeck(
+        home.path(),
+        &["check", "--config", path.to_str().unwrap()],
+        &[],
+    );
+    let place = format!("{}:{line}:", path.display());
+    let key = format!("`{key}`");
+    let mut needles = vec![place.as_str(), key.as_str()];
+    needles.extend(also);
+    assert_clean_failure(&out, &needles);
+}
+
+#[test]
+fn check_refuses_a_source_named_like_the_consoles_own_rows() {
+    check_refuses(
+        "reserved_name.toml",
+        6,
+        r#"source "store".name"#,
+        &["reserved", "`ondeck`"],
+    );
+}
+
+#[test]
+fn check_refuses_an_interval_longer_than_a_day_or_shorter_than_a_poll() {
+    check_refuses(
+        "every_too_long.toml",
+        9,
+        r#"source "api-prod".every"#,
+        &["`100000000000d`", "at most \"1d\""],
+    );
+    check_refuses(
+        "every_too_short.toml",
+        5,
+        r#"source "api-prod".every"#,
+        &["`100ms`", "once a second", "at least \"1s\""],
+    );
+}
+
+#[test]
+fn a_missing_config_file_gives_the_os_error_once_and_logs_it_without_colour() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("no-such.toml");
+    let out = ondeck(
+        home.path(),
+        &["check", "--config", missing.to_str().unwrap()],
+        &[],
+    );
+    assert_clean_failure(&out, &["no-such.toml", "No such file or directory"]);
+    let err = stderr(&out);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+
+    // Whatever the log files are called (they may be rotated), the error is in one of them,
+    // as plain text.
+    let mut log = String::new();
+    for entry in std::fs::read_dir(home.path().join("state/ondeck")).unwrap() {
+        log.push_str(&String::from_utf8_lossy(
+            &std::fs::read(entry.unwrap().path()).unwrap(),
+        ));
+    }
+    assert!(
+        log.contains("no-such.toml"),
+        "the error is not logged:\n{log}"
+    );
+    assert!(
+        !log.contains('\x1b') && !log.contains("\\x1b") && !log.contains("[31m"),
+        "colour codes in the log:\n{log:?}"
+    );
+}
+
+#[test]
+fn the_fix_a_keymap_error_suggests_works() {
+    let home = tempfile::tempdir().unwrap();
+    let keymap = home.path().join("keys.toml");
+    std::fs::write(&keymap, "[global]\nx = \"help\"\n").unwrap();
+    let out = ondeck(
+        home.path(),
+        &["check", "--keymap", keymap.to_str().unwrap()],
+        &[],
+    );
+    let suggested = "extends = \"default\"";
+    assert_clean_failure(&out, &["keys.toml", "`quit`", suggested]);
+
+    std::fs::write(&keymap, format!("{suggested}\n\n[global]\nx = \"help\"\n")).unwrap();
+    let out = ondeck(
+        home.path(),
+        &["check", "--keymap", keymap.to_str().unwrap()],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let readme = include_str!("../README.md");
+    assert!(readme.contains(suggested), "the README documents `extends`");
+}

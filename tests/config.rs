@@ -247,7 +247,7 @@ fn an_unknown_key_suggests_the_right_one() {
     let (path, error) = load_err("config/unknown_key.toml");
     assert_eq!(
         lines_and_keys(&error),
-        [(5, "source[0].expect_stauts".to_owned())]
+        [(5, r#"source "api".expect_stauts"#.to_owned())]
     );
     let message = error.to_string();
     assert!(
@@ -267,7 +267,7 @@ fn wrong_types_are_each_reported_with_what_was_expected() {
         lines_and_keys(&error),
         [
             (2, "console.read_only".to_owned()),
-            (8, "source[0].expect_status".to_owned())
+            (8, r#"source "api".expect_status"#.to_owned())
         ]
     );
     let found = error.diagnostics();
@@ -291,16 +291,90 @@ fn wrong_types_are_each_reported_with_what_was_expected() {
 #[test]
 fn a_bad_duration_names_the_key_and_shows_an_example() {
     let (_, error) = load_err("config/bad_duration.toml");
-    assert_eq!(lines_and_keys(&error), [(9, "source[1].every".to_owned())]);
+    assert_eq!(
+        lines_and_keys(&error),
+        [(9, r#"source "api".every"#.to_owned())]
+    );
     let message = &error.diagnostics()[0].message;
     assert!(message.contains("\"10s\""), "{message}");
     assert_eq!(error.diagnostics()[0].column, 9);
 }
 
 #[test]
+fn a_source_may_not_take_a_name_the_console_uses_for_its_own_rows() {
+    let (_, error) = load_err("config/reserved_name.toml");
+    assert_eq!(
+        lines_and_keys(&error),
+        [(6, r#"source "store".name"#.to_owned())]
+    );
+    let message = &error.diagnostics()[0].message;
+    assert!(message.contains("`store` is reserved"), "{message}");
+    assert!(message.contains("`ondeck`"), "{message}");
+}
+
+#[test]
+fn every_interval_is_between_a_second_and_a_day() {
+    let (_, error) = load_err("config/every_too_long.toml");
+    assert_eq!(
+        lines_and_keys(&error),
+        [(9, r#"source "api-prod".every"#.to_owned())]
+    );
+    assert!(error.to_string().contains("at most \"1d\""), "{error}");
+    let (_, error) = load_err("config/every_too_short.toml");
+    assert_eq!(
+        lines_and_keys(&error),
+        [(5, r#"source "api-prod".every"#.to_owned())]
+    );
+    assert!(error.to_string().contains("at least \"1s\""), "{error}");
+}
+
+#[test]
+fn every_duration_key_has_a_range() {
+    let (_, error) = load_err("config/durations_out_of_range.toml");
+    assert_eq!(
+        lines_and_keys(&error),
+        [
+            (5, r#"source "api-prod".timeout"#),
+            (6, r#"source "api-prod".latency_warn"#),
+            (12, r#"source "certhub-db".replication_lag_warn"#),
+            (18, r#"source "certhub-db".query "agents".down_after"#),
+            (29, r#"action "hush".duration"#),
+            (35, r#"action "backup-files".retention.max_age"#),
+            (41, r#"action "deploy".timeout"#),
+            (42, r#"action "deploy".health.within"#),
+        ]
+        .map(|(line, key)| (line, key.to_owned())),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_source_without_a_usable_name_is_named_by_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[[source]]\nname = \"local\"\nkind = \"local\"\n\n[[source]]\nkind = \"local\"\nevery = \"0s\"\n",
+    )
+    .unwrap();
+    let error = config::load(Some(&path)).unwrap_err();
+    assert_eq!(
+        lines_and_keys(&error),
+        [
+            (5, "source[1].name".to_owned()),
+            (7, "source[1].every".to_owned())
+        ],
+        "{error}"
+    );
+}
+
+#[test]
 fn an_unknown_kind_suggests_a_known_one() {
     let (_, error) = load_err("config/unknown_kind.toml");
-    assert_eq!(lines_and_keys(&error), [(3, "source[0].kind".to_owned())]);
+    assert_eq!(
+        lines_and_keys(&error),
+        [(3, r#"source "api".kind"#.to_owned())]
+    );
     assert!(
         error.to_string().contains("Did you mean `http`?"),
         "{error}"
@@ -310,7 +384,10 @@ fn an_unknown_kind_suggests_a_known_one() {
 #[test]
 fn a_duplicate_name_names_both_lines() {
     let (_, error) = load_err("config/duplicate_name.toml");
-    assert_eq!(lines_and_keys(&error), [(7, "source[1].name".to_owned())]);
+    assert_eq!(
+        lines_and_keys(&error),
+        [(7, r#"source "api".name"#.to_owned())]
+    );
     assert!(error.to_string().contains("line 2"), "{error}");
 }
 
@@ -320,8 +397,8 @@ fn an_action_must_name_a_configured_source_of_the_right_kind() {
     assert_eq!(
         lines_and_keys(&error),
         [
-            (14, "action[0].source".to_owned()),
-            (19, "action[1].source".to_owned())
+            (14, r#"action "unseal".source"#.to_owned()),
+            (19, r#"action "unseal-api".source"#.to_owned())
         ]
     );
     let found = error.diagnostics();
@@ -344,14 +421,14 @@ fn every_problem_is_reported_at_once_and_no_secret_is_echoed() {
         lines_and_keys(&error),
         [
             (1, "consle".to_owned()),
-            (7, "source[0].url".to_owned()),
-            (8, "source[0].max_connections_warn".to_owned()),
-            (10, "source[1].api_key_secret".to_owned()),
-            (13, "source[1].url".to_owned()),
-            (14, "source[1].api_key".to_owned()),
-            (16, "action[0].database".to_owned()),
-            (16, "action[0].dir".to_owned()),
-            (19, "action[0].confirm".to_owned()),
+            (7, r#"source "pg".url"#.to_owned()),
+            (8, r#"source "pg".max_connections_warn"#.to_owned()),
+            (10, r#"source "kasm".api_key_secret"#.to_owned()),
+            (13, r#"source "kasm".url"#.to_owned()),
+            (14, r#"source "kasm".api_key"#.to_owned()),
+            (16, r#"action "backup".database"#.to_owned()),
+            (16, r#"action "backup".dir"#.to_owned()),
+            (19, r#"action "backup".confirm"#.to_owned()),
         ],
         "{error}"
     );
@@ -404,7 +481,7 @@ fn every_shipped_theme_and_keymap_loads_from_its_file_and_by_name() {
         let path = root.join(format!("keymaps/{name}.toml"));
         let by_path = Keymap::load(path.to_str().unwrap()).unwrap();
         assert_eq!(by_name.bindings.len(), by_path.bindings.len());
-        for context in KeyContext::ALL {
+        for &context in KeyContext::ALL {
             for command in context.required_commands() {
                 assert!(
                     !by_name.keys_for(context, *command).is_empty(),
@@ -577,6 +654,6 @@ fn postgres_connection_share_is_a_percentage() {
     let error = config::load(Some(&path)).unwrap_err();
     assert_eq!(
         lines_and_keys(&error),
-        [(5, "source[0].connections_warn_pct".to_owned())]
+        [(5, r#"source "db".connections_warn_pct"#.to_owned())]
     );
 }

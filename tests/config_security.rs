@@ -100,15 +100,15 @@ health = { url = "https://ops:health-pw@api.example.com/healthz", within = "60s"
     let found = load_err(text);
     let expected = [
         ("st0re-pw", "store.url"),
-        ("http-pw", "source[0].url"),
-        ("prom-pw", "source[1].url"),
-        ("am-pw", "source[2].urls[1]"),
-        ("bao-pw", "source[3].url"),
-        ("pve-pw", "source[4].url"),
-        ("kasm-pw", "source[5].url"),
-        ("release-pw", "source[6].url"),
-        ("pg-pw", "source[7].url"),
-        ("health-pw", "action[0].health.url"),
+        ("http-pw", r#"source "api".url"#),
+        ("prom-pw", r#"source "prom".url"#),
+        ("am-pw", r#"source "am".urls[1]"#),
+        ("bao-pw", r#"source "bao".url"#),
+        ("pve-pw", r#"source "pve".url"#),
+        ("kasm-pw", r#"source "kasm".url"#),
+        ("release-pw", r#"source "deploys".url"#),
+        ("pg-pw", r#"source "pg".url"#),
+        ("health-pw", r#"action "restart".health.url"#),
     ];
     for (password, key) in expected {
         let diagnostic = found
@@ -199,10 +199,16 @@ url = "http://www.example.com/"
     assert_eq!(
         keys,
         [
-            ("source[0].url", line_of(&text, "http://api.example.com")),
-            ("source[1].url", line_of(&text, "http://kasm.example.com")),
-            ("source[2].url", line_of(&text, "http://10.0.0.5")),
-            ("source[3].urls", line_of(&text, "bao-url")),
+            (
+                r#"source "api".url"#,
+                line_of(&text, "http://api.example.com")
+            ),
+            (
+                r#"source "kasm".url"#,
+                line_of(&text, "http://kasm.example.com")
+            ),
+            (r#"source "pve".url"#, line_of(&text, "http://10.0.0.5")),
+            (r#"source "bao".urls"#, line_of(&text, "bao-url")),
         ],
         "{found:#?}"
     );
@@ -247,7 +253,7 @@ verify_tls = false
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(
         (found[0].key.as_str(), found[0].line),
-        ("source[0].verify_tls", line_of(text, "verify_tls"))
+        (r#"source "pve".verify_tls"#, line_of(text, "verify_tls"))
     );
     assert!(
         found[0].message.contains("ca_file") && found[0].message.contains("tls_pin_sha256"),
@@ -265,7 +271,7 @@ verify_tls = false
         "{summary}"
     );
     let bad_pin = text.replace("verify_tls = false", "tls_pin_sha256 = \"3A:5B\"");
-    assert_eq!(load_err(&bad_pin)[0].key, "source[0].tls_pin_sha256");
+    assert_eq!(load_err(&bad_pin)[0].key, r#"source "pve".tls_pin_sha256"#);
 }
 
 #[test]
@@ -400,7 +406,11 @@ ca_file = "{ca}"
     let missing = text.replace(&ca.display().to_string(), "/nonexistent/ca.pem");
     let found = load_err(&missing);
     let keys: Vec<&str> = found.iter().map(|d| d.key.as_str()).collect();
-    assert_eq!(keys, ["store.ca_file", "source[3].ca_file"], "{found:#?}");
+    assert_eq!(
+        keys,
+        ["store.ca_file", r#"source "admin".ca_file"#],
+        "{found:#?}"
+    );
 }
 
 #[test]

@@ -21,7 +21,8 @@ pub struct Diagnostic {
     pub line: usize,
     /// 1-based, in characters.
     pub column: usize,
-    /// The key path, e.g. `source[2].expect_status`; empty for a problem with the file as a whole.
+    /// The key path, e.g. `source "api-prod".expect_status` (`source[2]` for a source without a
+    /// usable name); empty for a problem with the file as a whole.
     pub key: String,
     /// What is wrong and what to do.
     pub message: String,
@@ -146,6 +147,17 @@ impl<'s> Problems<'s> {
 }
 
 pub(crate) type Value<'a, 'i> = &'a Spanned<DeValue<'i>>;
+
+/// The values a duration key accepts. Every duration has a maximum: far beyond it a value is a
+/// slip (a unit left off, a zero too many), and an unbounded one overflows the date arithmetic
+/// of the console's loop.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DurationLimits {
+    pub(crate) min: Duration,
+    pub(crate) max: Duration,
+    /// Why nothing shorter is accepted, for the message: "a timeout must be longer than zero".
+    pub(crate) why_min: &'static str,
+}
 
 /// A short phrase for a TOML value's type, for "expected …, found …".
 pub(crate) fn found(value: &DeValue<'_>) -> &'static str {
@@ -362,29 +374,29 @@ impl<'a, 'i> Table<'a, 'i> {
         Some(number)
     }
 
-    /// A humantime duration such as `"10s"`; zero is refused where `allow_zero` is false.
+    /// A humantime duration such as `"10s"`, within `limits`.
     pub(crate) fn duration(
         &mut self,
         problems: &mut Problems<'_>,
         key: &'static str,
-        allow_zero: bool,
+        limits: DurationLimits,
     ) -> Option<Duration> {
         let (text, span) = self.string(problems, key, "a duration such as \"10s\" or \"5m\"")?;
-        match super::duration::parse(&text) {
-            Ok(d) if d.is_zero() && !allow_zero => {
-                problems.report(
-                    span,
-                    &self.key_path(key),
-                    "must be longer than zero, e.g. \"10s\".",
-                );
-                None
-            }
-            Ok(d) => Some(d),
-            Err(message) => {
-                problems.report(span, &self.key_path(key), message);
-                None
-            }
-        }
+        let message = match super::duration::parse(&text) {
+            Ok(d) if d < limits.min => format!(
+                "`{text}` is too short: {}; write at least \"{}\".",
+                limits.why_min,
+                super::duration::format_limit(limits.min)
+            ),
+            Ok(d) if d > limits.max => format!(
+                "`{text}` is longer than this key allows: write at most \"{}\".",
+                super::duration::format_limit(limits.max)
+            ),
+            Ok(d) => return Some(d),
+            Err(message) => message,
+        };
+        problems.report(span, &self.key_path(key), message);
+        None
     }
 
     /// A list of strings; `non_empty` refuses `[]`.
@@ -440,7 +452,9 @@ impl<'a, 'i> Table<'a, 'i> {
         table
     }
 
-    /// `[[key]]` entries, each with its index in the key path.
+    /// `[[key]]` entries, each named in key paths by its `name` when it has one
+    /// (`source "api-prod"`: the name the operator knows it by), else by its index
+    /// (`source[6]`).
     pub(crate) fn array_of_tables(
         &mut self,
         problems: &mut Problems<'_>,
@@ -455,7 +469,20 @@ impl<'a, 'i> Table<'a, 'i> {
         };
         let mut tables = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
-            let path = format!("{}[{index}]", self.key_path(key));
+            let name = match item.get_ref() {
+                DeValue::Table(entries) => {
+                    entries.get("name").and_then(|name| match name.get_ref() {
+                        DeValue::String(name) if !name.trim().is_empty() => Some(name),
+                        _ => None,
+                    })
+                }
+                _ => None,
+            };
+            let path = match name {
+                // Quoted and escaped as Rust's `Debug` does: a name may hold anything.
+                Some(name) => format!("{} {:?}", self.key_path(key), name.as_ref()),
+                None => format!("{}[{index}]", self.key_path(key)),
+            };
             match Table::nested(item, path.clone()) {
                 Some(table) => tables.push(table),
                 None => problems.report(

@@ -16,6 +16,21 @@ pub fn format(duration: Duration) -> String {
     humantime::format_duration(duration).to_string()
 }
 
+/// A limit as a user would write it in the file, in its largest whole unit: `365d`, `10m`,
+/// `1ms`. humantime would write 365 days in years and months of average length.
+pub fn format_limit(duration: Duration) -> String {
+    const UNITS: [(u64, &str); 4] = [(86_400, "d"), (3600, "h"), (60, "m"), (1, "s")];
+    let seconds = duration.as_secs();
+    if duration.subsec_nanos() == 0 && seconds > 0 {
+        for (size, unit) in UNITS {
+            if seconds.is_multiple_of(size) {
+                return format!("{}{unit}", seconds / size);
+            }
+        }
+    }
+    format!("{}ms", duration.as_millis())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,5 +54,19 @@ mod tests {
     #[test]
     fn formats_compactly() {
         assert_eq!(format(Duration::from_secs(90)), "1m 30s");
+    }
+
+    #[test]
+    fn limits_read_back_as_written() {
+        for (limit, text) in [
+            (Duration::from_secs(365 * 86_400), "365d"),
+            (Duration::from_secs(3600), "1h"),
+            (Duration::from_secs(600), "10m"),
+            (Duration::from_secs(90), "90s"),
+            (Duration::from_millis(1), "1ms"),
+        ] {
+            assert_eq!(format_limit(limit), text);
+            assert_eq!(parse(text), Ok(limit));
+        }
     }
 }

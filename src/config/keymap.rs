@@ -30,7 +30,19 @@ pub type KeymapError = AssetError;
 
 /// Where a binding applies. Input context (a filter or palette being typed) sends unbound keys
 /// to the text field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum KeyContext {
     Global,
     Dialog,
@@ -38,15 +50,11 @@ pub enum KeyContext {
 }
 
 impl KeyContext {
-    pub const ALL: [KeyContext; 3] = [KeyContext::Global, KeyContext::Dialog, KeyContext::Input];
+    pub const ALL: &'static [KeyContext] = <KeyContext as strum::VariantArray>::VARIANTS;
 
     /// The section name in keymap files.
     pub fn name(self) -> &'static str {
-        match self {
-            KeyContext::Global => "global",
-            KeyContext::Dialog => "dialog",
-            KeyContext::Input => "input",
-        }
+        self.into()
     }
 
     /// What the console cannot work without in this context; every keymap must bind these.
@@ -319,7 +327,7 @@ impl Keymap {
             }
         }
         let mut own = Vec::new();
-        for context in KeyContext::ALL {
+        for &context in KeyContext::ALL {
             let Some(section) = root.table(
                 &mut problems,
                 context.name(),
@@ -347,7 +355,7 @@ impl Keymap {
             bindings,
         };
         if problems.is_empty() {
-            for context in KeyContext::ALL {
+            for &context in KeyContext::ALL {
                 let missing: Vec<&str> = context
                     .required_commands()
                     .iter()
@@ -490,7 +498,7 @@ mod tests {
     fn every_builtin_keymap_binds_everything_the_console_needs() {
         for name in Keymap::builtin_names() {
             let keymap = Keymap::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
-            for context in KeyContext::ALL {
+            for &context in KeyContext::ALL {
                 for command in context.required_commands() {
                     assert!(
                         !keymap.keys_for(context, *command).is_empty(),

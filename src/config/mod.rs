@@ -122,6 +122,9 @@ impl fmt::Debug for StoreConfig {
     }
 }
 
+/// The shortest `every`: polling faster only loads the systems being watched.
+pub const MIN_EVERY: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone)]
 pub struct SourceConfig {
     pub name: String,
@@ -262,7 +265,9 @@ impl PgQuery {
     pub const MOST_ROWS: usize = 100_000;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a named query's rows become; `maps_to` names them in lower case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum QueryTarget {
     Hosts,
     Jobs,
@@ -270,14 +275,10 @@ pub enum QueryTarget {
 }
 
 impl QueryTarget {
-    pub const ALL: [QueryTarget; 3] = [QueryTarget::Hosts, QueryTarget::Jobs, QueryTarget::Audit];
+    pub const ALL: &'static [QueryTarget] = <QueryTarget as strum::VariantArray>::VARIANTS;
 
     pub fn name(self) -> &'static str {
-        match self {
-            QueryTarget::Hosts => "hosts",
-            QueryTarget::Jobs => "jobs",
-            QueryTarget::Audit => "audit",
-        }
+        self.into()
     }
 
     /// The row fields a column may be mapped to.
@@ -349,8 +350,12 @@ pub enum ReleaseFrom {
     Argv(Vec<String>),
 }
 
-/// How an operator confirms an action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How an operator confirms an action; the configuration names them in kebab-case
+/// (`type-target`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray, strum::IntoStaticStr, strum::EnumString,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum ConfirmPolicy {
     Enter,
     TypeTarget,
@@ -359,24 +364,14 @@ pub enum ConfirmPolicy {
 }
 
 impl ConfirmPolicy {
-    pub const ALL: [ConfirmPolicy; 4] = [
-        ConfirmPolicy::Enter,
-        ConfirmPolicy::TypeTarget,
-        ConfirmPolicy::Totp,
-        ConfirmPolicy::TwoPerson,
-    ];
+    pub const ALL: &'static [ConfirmPolicy] = <ConfirmPolicy as strum::VariantArray>::VARIANTS;
 
     pub fn name(self) -> &'static str {
-        match self {
-            ConfirmPolicy::Enter => "enter",
-            ConfirmPolicy::TypeTarget => "type-target",
-            ConfirmPolicy::Totp => "totp",
-            ConfirmPolicy::TwoPerson => "two-person",
-        }
+        self.into()
     }
 
     pub fn from_name(name: &str) -> Option<ConfirmPolicy> {
-        ConfirmPolicy::ALL.into_iter().find(|p| p.name() == name)
+        name.parse().ok()
     }
 }
 
@@ -527,11 +522,12 @@ pub struct JobDecisionAction {
 /// The configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read the configuration file {}: {source}. Check the path (--config, $ONDECK_CONFIG) and its permissions.", path.display())]
+    /// The OS error is part of the message and deliberately not a `source`: a report printing
+    /// the chain would say it twice.
+    #[error("cannot read the configuration file {}: {error}. Check the path (--config, $ONDECK_CONFIG) and its permissions.", path.display())]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{}", diagnostics::render(.0))]
     Invalid(Vec<Diagnostic>),
@@ -562,9 +558,9 @@ pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
     match path {
         None => parse::parse(DEFAULT_CONFIG_LABEL, DEFAULT_CONFIG, None),
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
                 path: path.to_owned(),
-                source,
+                error,
             })?;
             parse::parse(&path.display().to_string(), &text, Some(path))
         }

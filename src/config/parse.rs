@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use toml::de::{DeTable, DeValue};
 
-use super::diagnostics::{Diagnostic, Problems, Table, backticked, suggestion};
+use super::diagnostics::{Diagnostic, DurationLimits, Problems, Table, backticked, suggestion};
 use super::keymap::Keymap;
 use super::secret::{Secret, SecretKind, mask_url};
 use super::theme::Theme;
 use super::transport::{DANGEROUS_PLAIN_HTTP_KEY, parse_fingerprint};
 use super::*;
+use crate::store::{OPERATOR_SESSIONS_SOURCE, STORE_SOURCE};
 
 const SOURCE_KINDS: [&str; 10] = [
     "local",
@@ -47,6 +48,55 @@ const LOCAL_EVERY: Duration = Duration::from_secs(5);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 const DEFAULT_SILENCE: Duration = Duration::from_secs(2 * 3600);
 const URL_EXAMPLE: &str = "\"https://host.example.com/…\"";
+
+/// The names under which the console shows rows of its own (the store's jobs and audit, the
+/// open operator consoles). Each store refresh replaces every row of these sources, so a
+/// configured source so named would lose its rows every few seconds.
+const RESERVED_SOURCE_NAMES: [&str; 2] = [STORE_SOURCE, OPERATOR_SESSIONS_SOURCE];
+
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(86_400);
+const LONGER_THAN_ZERO: &str = "it must be longer than zero";
+
+const fn limits(min: Duration, max: Duration, why_min: &'static str) -> DurationLimits {
+    DurationLimits { min, max, why_min }
+}
+
+// The accepted range of every duration key.
+const EVERY: DurationLimits = limits(
+    MIN_EVERY,
+    DAY,
+    "ondeck polls a source at most once a second",
+);
+const SOURCE_TIMEOUT: DurationLimits = limits(
+    Duration::from_millis(1),
+    Duration::from_secs(600),
+    LONGER_THAN_ZERO,
+);
+const LATENCY_WARN: DurationLimits = limits(Duration::from_millis(1), HOUR, LONGER_THAN_ZERO);
+const REPLICATION_LAG_WARN: DurationLimits = limits(
+    Duration::from_secs(1),
+    DAY.saturating_mul(30),
+    "lag is measured in seconds",
+);
+const DOWN_AFTER: DurationLimits = limits(
+    Duration::from_secs(1),
+    DAY.saturating_mul(365),
+    LONGER_THAN_ZERO,
+);
+const COMMAND_TIMEOUT: DurationLimits = limits(Duration::from_secs(1), DAY, LONGER_THAN_ZERO);
+const SILENCE: DurationLimits = limits(
+    MINUTE,
+    DAY.saturating_mul(365),
+    "Alertmanager silences are set to the minute",
+);
+const RETENTION_MAX_AGE: DurationLimits = limits(
+    HOUR,
+    DAY.saturating_mul(3650),
+    "backups are kept for an hour at least",
+);
+const HEALTH_WITHIN: DurationLimits = limits(Duration::from_secs(1), HOUR, LONGER_THAN_ZERO);
 
 /// A source named by an action, checked once every source is known.
 struct SourceReference {
@@ -305,13 +355,26 @@ fn ca_file(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Option<Pat
     None
 }
 
+/// `name`, unique among the `what`s and none of `reserved`.
 fn read_name(
     table: &mut Table<'_, '_>,
     problems: &mut Problems<'_>,
     seen: &mut BTreeMap<String, usize>,
     what: &str,
+    reserved: &[&str],
 ) -> Option<String> {
     let (name, span) = table.required_string(problems, "name", &format!("\"my-{what}\""))?;
+    if reserved.contains(&name.as_str()) {
+        problems.report(
+            span,
+            &table.key_path("name"),
+            format!(
+                "`{name}` is reserved: ondeck shows its own rows (the store's jobs and audit, the operator consoles) under the {what} names {}. Rename this {what}, e.g. `{name}-db`.",
+                backticked(reserved)
+            ),
+        );
+        return None;
+    }
     let line = problems.line_of(span.start);
     if let Some(first) = seen.get(&name) {
         problems.report(
@@ -357,7 +420,7 @@ fn read_source(
     problems: &mut Problems<'_>,
     names: &mut BTreeMap<String, usize>,
 ) -> Option<SourceConfig> {
-    let name = read_name(table, problems, names, "source");
+    let name = read_name(table, problems, names, "source", &RESERVED_SOURCE_NAMES);
     let kind = read_kind(table, problems, &SOURCE_KINDS, "source")?;
     let default_every = if kind == "local" {
         LOCAL_EVERY
@@ -365,10 +428,10 @@ fn read_source(
         DEFAULT_EVERY
     };
     let every = table
-        .duration(problems, "every", false)
+        .duration(problems, "every", EVERY)
         .unwrap_or(default_every);
     let timeout = table
-        .duration(problems, "timeout", false)
+        .duration(problems, "timeout", SOURCE_TIMEOUT)
         .unwrap_or(DEFAULT_TIMEOUT);
     let spec = match kind.as_str() {
         "local" => Some(SourceSpec::Local(read_local(table, problems))),
@@ -503,7 +566,7 @@ fn read_http(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Option<H
             "a number of days such as 14",
         )
         .map_or(14, |days| days as u32);
-    let latency_warn = table.duration(problems, "latency_warn", false);
+    let latency_warn = table.duration(problems, "latency_warn", LATENCY_WARN);
     let mut headers = BTreeMap::new();
     if let Some(header_table) = table.table(
         problems,
@@ -711,7 +774,8 @@ fn read_postgres(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Opti
         0.0..=100.0,
         "a percentage of max_connections such as 80",
     );
-    let replication_lag_warn = table.duration(problems, "replication_lag_warn", false);
+    let replication_lag_warn =
+        table.duration(problems, "replication_lag_warn", REPLICATION_LAG_WARN);
     let ca_file = ca_file(table, problems);
     let mut queries = Vec::new();
     let mut names = BTreeMap::new();
@@ -739,13 +803,13 @@ fn read_query(
     problems: &mut Problems<'_>,
     names: &mut BTreeMap<String, usize>,
 ) -> Option<PgQuery> {
-    let name = read_name(table, problems, names, "query");
+    let name = read_name(table, problems, names, "query", &[]);
     let sql = table.required_string(problems, "sql", "\"SELECT … FROM …\"");
     let targets: Vec<&str> = QueryTarget::ALL.iter().map(|t| t.name()).collect();
     let maps_to = table
         .required_string(problems, "maps_to", "\"hosts\", \"jobs\" or \"audit\"")
         .and_then(|(text, span)| {
-            let target = QueryTarget::ALL.into_iter().find(|t| t.name() == text);
+            let target = QueryTarget::ALL.iter().copied().find(|t| t.name() == text);
             if target.is_none() {
                 problems.report(
                     span,
@@ -760,7 +824,7 @@ fn read_query(
             target
         });
     let down_after_span = table.value("down_after").map(|v| v.span());
-    let down_after = table.duration(problems, "down_after", false);
+    let down_after = table.duration(problems, "down_after", DOWN_AFTER);
     if let (Some(span), Some(target)) = (down_after_span, maps_to)
         && target != QueryTarget::Hosts
     {
@@ -948,7 +1012,7 @@ fn read_action(
     names: &mut BTreeMap<String, usize>,
     references: &mut Vec<SourceReference>,
 ) -> Option<ActionConfig> {
-    let name = read_name(table, problems, names, "action");
+    let name = read_name(table, problems, names, "action", &[]);
     let kind = read_kind(table, problems, &ACTION_KINDS, "action")?;
     let description = table
         .string(problems, "description", "a short sentence")
@@ -1064,7 +1128,7 @@ fn read_action(
         "command" => {
             let argv = argv(table, problems);
             let cwd = optional_dir(table, problems, "cwd");
-            let timeout = table.duration(problems, "timeout", false);
+            let timeout = table.duration(problems, "timeout", COMMAND_TIMEOUT);
             let health = read_health(table, problems);
             argv.map(|argv| {
                 ActionSpec::Command(CommandAction {
@@ -1078,7 +1142,7 @@ fn read_action(
         "silence" => {
             let source = source(table, problems, &["alertmanager"]);
             let duration = table
-                .duration(problems, "duration", false)
+                .duration(problems, "duration", SILENCE)
                 .unwrap_or(DEFAULT_SILENCE);
             let comment = table
                 .string(problems, "comment", "a sentence for the silence")
@@ -1215,7 +1279,7 @@ fn read_retention(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Ret
             "a number of backups such as 30",
         )
         .map(|n| n as u32);
-    let max_age = retention.duration(problems, "max_age", false);
+    let max_age = retention.duration(problems, "max_age", RETENTION_MAX_AGE);
     retention.finish(problems, "`retention`");
     Retention { keep, max_age }
 }
@@ -1228,7 +1292,7 @@ fn read_health(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Option
     )?;
     let url = http_url(&mut health, problems, "url");
     let within = if health.has("within") {
-        health.duration(problems, "within", false)
+        health.duration(problems, "within", HEALTH_WITHIN)
     } else {
         health.missing(problems, "within", "\"120s\"");
         health.value("within");

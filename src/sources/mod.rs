@@ -63,9 +63,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5 * 60);
 /// …and never backs off beyond this multiple of its `every`.
 const MAX_BACKOFF_FACTOR: u32 = 8;
 
-/// The shortest wait between two polls of a source, whatever `every` says: polling faster only
-/// loads the systems being watched, and a zero interval would spin.
-const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// The shortest wait between two polls of a source, whatever `every` says (`check` refuses a
+/// shorter one; a source built without the config must not spin either).
+const MIN_INTERVAL: Duration = crate::config::MIN_EVERY;
 
 /// Why one poll of one source failed. The `Display` form is what the Sources view shows, so it
 /// is one short line that says what went wrong, not a chain of causes.
