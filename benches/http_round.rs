@@ -11,6 +11,8 @@
 //! and reports its time, while this needs a server process, a check that every poll
 //! succeeded, and CPU time and peak RSS beside the wall time.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 #[path = "../tests/support/fake_http.rs"]
 mod fake_http;
 

@@ -3,6 +3,8 @@
 //!
 //! Run: `cargo bench --bench render`
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::collections::BTreeMap;
 
 use chrono::{Duration, TimeZone, Utc};

@@ -13,6 +13,8 @@
 //! the numbers are reported, not asserted. Under `cargo test` (no `--bench`) it only starts the
 //! console once and quits, so the test suite checks it works without waiting a minute and a half.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 #[path = "../tests/common/pty.rs"]
 #[allow(dead_code)]
 mod pty;

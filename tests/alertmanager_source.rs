@@ -1,6 +1,8 @@
 //! The `alertmanager` source against a real Alertmanager that the lab's Prometheus sends its
 //! ServiceDown alert to.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::time::Duration;
 
 use chrono::Utc;

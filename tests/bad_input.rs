@@ -1,6 +1,8 @@
 //! Bad input gives a one-paragraph error and a non-zero exit: never a panic, never a garbled
 //! terminal.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 mod common;
 
 use std::path::Path;

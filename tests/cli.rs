@@ -2,6 +2,8 @@
 //! sources on a fake server (its exit code and the JSON the README documents), and `audit` on
 //! a fresh store. Every run has a private home, so the store it opens is its own.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 #[path = "support/fake_http.rs"]
 mod fake_http;
 #[path = "support/tls_server.rs"]

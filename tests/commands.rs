@@ -2,6 +2,8 @@
 //! hangs leaves neither behind when the poll times out, and a command gets only the
 //! environment it is given.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::path::Path;
 use std::time::Duration;
 

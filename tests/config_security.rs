@@ -3,6 +3,8 @@
 //! unless a key named as dangerous says so, no `verify_tls = false`, no command arguments in
 //! `check`, and what TLS each PostgreSQL connection gets.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::path::{Path, PathBuf};
 
 use ondeck::config::{self, ActionSpec, ConfigError, Diagnostic, ReleaseFrom, SourceSpec};

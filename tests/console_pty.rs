@@ -1,5 +1,7 @@
 //! The real binary in a pseudo-terminal, on its embedded default, driven by keystrokes.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 mod common;
 
 use common::pty::{Screen, terminal_restored};

@@ -1,6 +1,8 @@
 //! Every configuration in `examples/` loads and validates, through the library and through the
 //! real `ondeck check`.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

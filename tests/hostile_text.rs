@@ -4,6 +4,8 @@
 //! `audit` as a table and as JSON, and the console's screen. The source is an Alertmanager API
 //! on loopback whose alert carries such characters in its name, target and summary.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 mod common;
 #[path = "support/fake_http.rs"]
 mod fake_http;

@@ -1,6 +1,8 @@
 //! The `http` and `release` sources against servers, files and commands: what reaches the
 //! server, what the rows say, and how failures read.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 #[path = "support/fake_http.rs"]
 mod fake_http;
 

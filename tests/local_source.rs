@@ -1,5 +1,7 @@
 //! The `local` source against this machine, and its threshold rules against made-up readings.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};

@@ -1,6 +1,8 @@
 //! The `openbao` source against two real OpenBao servers (5 key shares, threshold 3): one
 //! unsealed, one left sealed.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::time::Duration;
 
 use ondeck::config::{OpenBaoSource, SourceConfig, SourceSpec};

@@ -2,6 +2,8 @@
 //! `[console] operator` claim: through the real binary, for the console's operator session and
 //! for the audit records `ondeck audit` prints.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 mod common;
 
 use std::path::Path;

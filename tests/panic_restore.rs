@@ -2,6 +2,8 @@
 //! the screen away. The test runs itself again in a pseudo-terminal as the program that takes
 //! the terminal over (as the console does, color-eyre's hook first) and then panics.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 mod common;
 
 use std::io::Write;

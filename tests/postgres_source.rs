@@ -1,6 +1,8 @@
 //! The `postgres` source against a real server (started by scripts/test-all.sh, found through
 //! ONDECK_TEST_PG_URL), each test in a fresh database of its own.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;

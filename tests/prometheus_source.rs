@@ -1,6 +1,8 @@
 //! The `prometheus` source against a real Prometheus scraping a real node_exporter and a
 //! target nobody listens on, with a ServiceDown rule that really fires.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::time::Duration;
 
 use ondeck::config::{PrometheusSource, SourceConfig, SourceSpec};

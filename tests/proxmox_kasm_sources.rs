@@ -4,6 +4,8 @@
 //! server on 127.0.0.1 whose answers follow the shapes their public API documentation shows;
 //! every canned answer names the endpoint and the documentation it stands for.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 #[path = "support/fake_http.rs"]
 mod fake_http;
 

@@ -4,6 +4,8 @@
 //! origin, and the second server receives nothing from any source kind. The poll's error names
 //! the redirect it refused.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 #[path = "support/fake_http.rs"]
 mod fake_http;
 

@@ -2,6 +2,8 @@
 //! `X-Request-ID` of its own, so an operator can find ondeck's requests in those servers' logs.
 //! (The http, release, proxmox and kasm pollers are checked in their own test files.)
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 #[path = "support/fake_http.rs"]
 mod fake_http;
 

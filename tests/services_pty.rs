@@ -2,6 +2,8 @@
 //! what an operator sees of a firing Prometheus alert, a sealed OpenBao node and PostgreSQL's
 //! sessions.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 mod common;
 
 use common::pty::{Screen, terminal_restored};

@@ -5,6 +5,8 @@
 //! failing source and its error, the host rows with their status and age, the alerts. Where a
 //! healthy source runs beside the faulty one, it must keep updating.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 #[path = "support/fake_http.rs"]
 mod fake_http;
 

@@ -2,6 +2,8 @@
 //! `ONDECK_TEST_PG_URL` names a server where databases may be created (each test gets its own,
 //! so re-runs never meet leftovers), e.g. `postgres://postgres@127.0.0.1:55432/postgres`.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::collections::BTreeMap;
 
 use ondeck::identity::OperatorIdentity;

@@ -10,6 +10,8 @@
 //! HTTPS (Proxmox, which used to offer `verify_tls = false`): a self-signed lab certificate is
 //! trusted through `ca_file` or `tls_pin_sha256`, and nothing else is.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 #[path = "support/tls_server.rs"]
 mod tls_server;
 
