@@ -1,13 +1,15 @@
 //! ondeck: a terminal operations console.
 //!
 //! The file tree follows the concerns: `app` (the event loop), `msg` + `update` + `state`
-//! (what happens, pure), `ui` (drawing, pure), `terminal` (the screen it draws on), `sources` (pollers), `store` (audit log and job
-//! ledger), `identity` (who the operator is), `config` (configuration, themes, keymaps),
-//! `snapshot` and `audit_cmd` (the non-interactive commands), `printable` (text from other
-//! systems made safe to print).
+//! (what happens, pure), `columns` (each pane's columns: header, width, cell, sort key), `ui`
+//! (drawing, pure), `terminal` (the screen it draws on), `sources` (pollers), `store` (audit
+//! log and job ledger), `identity` (who the operator is), `config` (configuration, themes,
+//! keymaps), `snapshot` and `audit_cmd` (the non-interactive commands), `printable` (text from
+//! other systems made safe to print).
 
 pub mod app;
 pub mod audit_cmd;
+pub mod columns;
 pub mod config;
 pub mod identity;
 pub mod model;

@@ -55,44 +55,6 @@ impl Pane {
     pub fn prev(self) -> Pane {
         Pane::ALL[(self.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]
     }
-
-    /// Column headers, in display order. Sorting cycles through them.
-    pub fn columns(self) -> &'static [&'static str] {
-        match self {
-            Pane::Hosts => &[
-                "NAME", "KIND", "STATUS", "LATENCY", "CPU", "MEM", "DISK", "VERSION", "AGE",
-            ],
-            Pane::Sessions => &[
-                "SOURCE", "USER", "CLIENT", "STATE", "DETAIL", "SINCE", "AGE",
-            ],
-            Pane::Jobs => &[
-                "ID", "ACTION", "TARGET", "OPERATOR", "STATE", "PROGRESS", "STARTED", "DURATION",
-                "AGE",
-            ],
-            Pane::Alerts => &[
-                "SEVERITY", "NAME", "TARGET", "SINCE", "SILENCED", "STATE", "AGE",
-            ],
-            Pane::Audit => &[
-                "TIME",
-                "OPERATOR",
-                "ACTION",
-                "TARGET",
-                "OUTCOME",
-                "REQUEST ID",
-            ],
-        }
-    }
-
-    /// The sort a pane starts with: (column, descending).
-    fn default_sort(self) -> (usize, bool) {
-        match self {
-            Pane::Hosts => (2, false),    // worst status first
-            Pane::Sessions => (5, false), // oldest session first
-            Pane::Jobs => (6, true),      // newest job first
-            Pane::Alerts => (0, false),   // most severe first
-            Pane::Audit => (0, true),     // newest record first
-        }
-    }
 }
 
 /// Sorting, filtering and selection of one pane.
@@ -109,7 +71,7 @@ pub struct PaneView {
 
 impl PaneView {
     fn new(pane: Pane) -> PaneView {
-        let (sort_column, sort_desc) = pane.default_sort();
+        let (sort_column, sort_desc) = crate::columns::default_sort(pane);
         PaneView {
             sort_column,
             sort_desc,
@@ -340,7 +302,6 @@ impl AppState {
         if pane == Pane::Alerts {
             self.alert_shown = shown_alerts(&self.data.alerts, &self.sources);
         }
-        let now = self.now;
         let view = &self.views[pane.index()];
         let previously_selected = view.selected_row();
         let needle = view.filter.to_lowercase();
@@ -350,7 +311,7 @@ impl AppState {
             .filter(|&i| needle.is_empty() || self.row_text(pane, i).contains(&needle))
             .collect();
         rows.sort_by(|&a, &b| {
-            let order = self.compare(pane, column, a, b, now);
+            let order = self.compare(pane, column, a, b);
             if desc { order.reverse() } else { order }
         });
         let view = &mut self.views[pane.index()];
@@ -389,139 +350,13 @@ impl AppState {
         }
     }
 
-    /// The text a filter matches against: every visible field, lower-cased.
+    /// The text a filter matches against, lower-cased.
     fn row_text(&self, pane: Pane, i: usize) -> String {
-        let fields: Vec<&str> = match pane {
-            Pane::Hosts => {
-                let h = &self.data.hosts[i];
-                vec![
-                    &h.source,
-                    &h.name,
-                    &h.kind,
-                    h.status.as_str(),
-                    h.version.as_deref().unwrap_or(""),
-                ]
-            }
-            Pane::Sessions => {
-                let s = &self.data.sessions[i];
-                vec![&s.source, &s.user, &s.client, &s.state, &s.detail]
-            }
-            Pane::Jobs => {
-                let j = &self.data.jobs[i];
-                vec![&j.id, &j.action, &j.target, &j.operator, &j.state]
-            }
-            Pane::Alerts => {
-                let a = &self.data.alerts[i];
-                vec![
-                    &a.source,
-                    &a.name,
-                    a.severity.as_str(),
-                    a.state.as_str(),
-                    &a.target,
-                    &a.summary,
-                ]
-            }
-            Pane::Audit => {
-                let a = &self.data.audit[i];
-                vec![&a.operator, &a.action, &a.target, &a.outcome, &a.request_id]
-            }
-        };
-        fields.join(" ").to_lowercase()
+        crate::columns::filter_text(self, pane, i)
     }
 
-    fn compare(
-        &self,
-        pane: Pane,
-        column: usize,
-        a: usize,
-        b: usize,
-        now: DateTime<Utc>,
-    ) -> Ordering {
-        fn opt<T: PartialOrd>(a: Option<T>, b: Option<T>) -> Ordering {
-            // Unknown values sort last whatever the direction of the known ones.
-            match (a, b) {
-                (Some(a), Some(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            }
-        }
-        let d = &self.data;
-        match pane {
-            Pane::Hosts => {
-                let (x, y) = (&d.hosts[a], &d.hosts[b]);
-                match column {
-                    1 => x.kind.cmp(&y.kind),
-                    2 => self.host_status(x).cmp(&self.host_status(y)),
-                    3 => opt(x.latency_ms, y.latency_ms),
-                    4 => opt(x.cpu_pct, y.cpu_pct),
-                    5 => opt(x.mem_pct, y.mem_pct),
-                    6 => opt(x.disk_pct, y.disk_pct),
-                    7 => opt(x.version.as_ref(), y.version.as_ref()),
-                    8 => y.observed_at.cmp(&x.observed_at),
-                    _ => Ordering::Equal,
-                }
-                .then_with(|| x.name.cmp(&y.name))
-            }
-            Pane::Sessions => {
-                let (x, y) = (&d.sessions[a], &d.sessions[b]);
-                match column {
-                    0 => x.source.cmp(&y.source),
-                    1 => x.user.cmp(&y.user),
-                    2 => x.client.cmp(&y.client),
-                    3 => x.state.cmp(&y.state),
-                    4 => x.detail.cmp(&y.detail),
-                    5 => opt(x.since, y.since),
-                    6 => y.observed_at.cmp(&x.observed_at),
-                    _ => Ordering::Equal,
-                }
-                .then_with(|| x.user.cmp(&y.user))
-            }
-            Pane::Jobs => {
-                let (x, y) = (&d.jobs[a], &d.jobs[b]);
-                match column {
-                    0 => x.id.cmp(&y.id),
-                    1 => x.action.cmp(&y.action),
-                    2 => x.target.cmp(&y.target),
-                    3 => x.operator.cmp(&y.operator),
-                    4 => x.state.cmp(&y.state),
-                    5 => opt(x.progress, y.progress),
-                    6 => opt(x.started, y.started),
-                    7 => opt(x.duration_s(now), y.duration_s(now)),
-                    8 => y.observed_at.cmp(&x.observed_at),
-                    _ => Ordering::Equal,
-                }
-                .then_with(|| x.id.cmp(&y.id))
-            }
-            Pane::Alerts => {
-                let (x, y) = (&d.alerts[a], &d.alerts[b]);
-                match column {
-                    0 => x.severity.cmp(&y.severity).then(x.state.cmp(&y.state)),
-                    1 => x.name.cmp(&y.name),
-                    2 => x.target.cmp(&y.target),
-                    3 => opt(x.since, y.since),
-                    4 => x.silenced.cmp(&y.silenced),
-                    5 => x.state.cmp(&y.state),
-                    6 => y.observed_at.cmp(&x.observed_at),
-                    _ => Ordering::Equal,
-                }
-                .then_with(|| x.name.cmp(&y.name))
-                .then_with(|| x.target.cmp(&y.target))
-            }
-            Pane::Audit => {
-                let (x, y) = (&d.audit[a], &d.audit[b]);
-                match column {
-                    0 => x.time.cmp(&y.time).then(x.seq.cmp(&y.seq)),
-                    1 => x.operator.cmp(&y.operator),
-                    2 => x.action.cmp(&y.action),
-                    3 => x.target.cmp(&y.target),
-                    4 => x.outcome.cmp(&y.outcome),
-                    5 => x.request_id.cmp(&y.request_id),
-                    _ => Ordering::Equal,
-                }
-                .then_with(|| x.seq.cmp(&y.seq))
-            }
-        }
+    fn compare(&self, pane: Pane, column: usize, a: usize, b: usize) -> Ordering {
+        crate::columns::compare(self, pane, column, a, b)
     }
 }
 

@@ -239,7 +239,7 @@ fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Command::Top => view.selected = 0,
         Command::Bottom => view.selected = last,
         Command::SortNext => {
-            view.sort_column = (view.sort_column + 1) % focus.columns().len();
+            view.sort_column = (view.sort_column + 1) % crate::columns::heads(focus).len();
             state.rebuild_view(focus);
         }
         Command::SortReverse => {

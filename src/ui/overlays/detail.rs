@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{popup, scrolled};
+use crate::columns::format;
 use crate::config::theme::Role;
 use crate::state::{AppState, Pane};
 use crate::ui::{Ui, layout, text};
@@ -29,7 +30,7 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, scroll: u16) {
             let mut lines = vec![Line::from(Span::styled(
                 format!(
                     "data read {} ago{}",
-                    text::age(state.now, observed_at),
+                    format::age(state.now, observed_at),
                     if stale { " — STALE" } else { "" }
                 ),
                 ui.theme

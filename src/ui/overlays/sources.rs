@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::popup;
+use crate::columns::format;
 use crate::config::theme::Role;
 use crate::model::{SourceRow, SourceStatus, Truncated};
 use crate::ui::text::fit;
@@ -87,7 +88,7 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, selected: usize) {
                 Cell::from(
                     source
                         .last_success
-                        .map_or_else(|| "never".to_owned(), |at| text::age(state.now, at)),
+                        .map_or_else(|| "never".to_owned(), |at| format::age(state.now, at)),
                 ),
                 Cell::from(Line::from(source.consecutive_failures.to_string()).right_aligned()),
                 Cell::from(
@@ -98,7 +99,7 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, selected: usize) {
                     )
                     .right_aligned(),
                 ),
-                Cell::from(Line::from(text::duration(source.every_s as i64)).right_aligned()),
+                Cell::from(Line::from(format::duration(source.every_s as i64)).right_aligned()),
                 match (&source.last_error, source.truncated.as_slice()) {
                     (Some(error), _) => {
                         Cell::from(text::shown(error.as_str())).style(theme.style(Role::Error))

@@ -1,13 +1,7 @@
-//! The five panes: one table each, virtualised so a frame builds only the rows that fit.
+//! The five panes: one table each, virtualised so a frame builds only the rows that fit. What
+//! the columns are is in [`crate::columns`]; here is how they share a pane's width.
 
-mod alerts;
-mod audit;
-mod hosts;
-mod jobs;
-mod sessions;
-
-pub(super) use alerts::severity_role;
-pub(super) use hosts::status_role;
+pub(super) use crate::columns::{severity_role, status_role};
 
 use std::borrow::Cow;
 
@@ -17,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table, TableState, Wrap};
 use unicode_width::UnicodeWidthStr;
 
+use crate::columns::{self, Field, Head};
 use crate::config::keymap::KeyContext;
 use crate::config::theme::{Role, Theme};
 use crate::model::SourceStatus;
@@ -25,140 +20,56 @@ use crate::state::{AppState, Pane};
 use crate::ui::layout::scroll_offset;
 use crate::ui::{Ui, text};
 
-/// How one column is laid out. When a pane is too narrow for every column, the least important
-/// (lowest `keep`) go first, so a narrow pane shows whole values rather than stubs.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Column {
-    /// Width below which values would be cut; the header's width counts too.
-    min: u16,
-    /// Share of the width left over once every shown column has its minimum; 0 for none.
-    grow: u16,
-    keep: u8,
-    right: bool,
-}
-
-impl Column {
-    pub const fn fixed(min: u16, keep: u8) -> Column {
-        Column {
-            min,
-            grow: 0,
-            keep,
-            right: false,
-        }
-    }
-
-    pub const fn grow(min: u16, grow: u16, keep: u8) -> Column {
-        Column {
-            min,
-            grow,
-            keep,
-            right: false,
-        }
-    }
-
-    /// Right-aligned, for numbers.
-    pub const fn number(min: u16, keep: u8) -> Column {
-        Column {
-            min,
-            grow: 0,
-            keep,
-            right: true,
-        }
-    }
-}
-
-/// One cell's text and the theme role it is drawn in (`None`: the row's style).
-pub(super) struct Field<'a> {
-    text: Cow<'a, str>,
-    role: Option<Role>,
-}
-
-impl<'a> Field<'a> {
-    pub fn plain(text: impl Into<Cow<'a, str>>) -> Field<'a> {
-        Field {
-            text: text.into(),
-            role: None,
-        }
-    }
-
-    pub fn styled(text: impl Into<Cow<'a, str>>, role: Role) -> Field<'a> {
-        Field {
-            text: text.into(),
-            role: Some(role),
-        }
-    }
-}
-
-/// The most columns any pane has.
-const MAX_COLUMNS: usize = 9;
 const COLUMN_SPACING: u16 = 1;
-/// Growing columns stop this far past their minimum; wider, the eye loses the row.
-const MAX_GROWTH: u16 = 24;
 const HIGHLIGHT_SYMBOL: &str = "▶ ";
 const SORT_ASCENDING: &str = "▲";
 const SORT_DESCENDING: &str = "▼";
 
-fn columns(pane: Pane) -> &'static [Column] {
-    match pane {
-        Pane::Hosts => &hosts::COLUMNS,
-        Pane::Sessions => &sessions::COLUMNS,
-        Pane::Jobs => &jobs::COLUMNS,
-        Pane::Alerts => &alerts::COLUMNS,
-        Pane::Audit => &audit::COLUMNS,
-    }
-}
-
-/// One row's fields in `Pane::columns()` order, and whether its data is stale.
-fn fields<'a>(state: &'a AppState, pane: Pane, row: usize) -> (Vec<Field<'a>>, bool) {
-    match pane {
-        Pane::Hosts => hosts::fields(state, row),
-        Pane::Sessions => sessions::fields(state, row),
-        Pane::Jobs => jobs::fields(state, row),
-        Pane::Alerts => alerts::fields(state, row),
-        Pane::Audit => audit::fields(state, row),
-    }
-}
-
-/// The width of every column in `Pane::columns()` order, 0 for a column that does not fit.
+/// The width of every column of `heads`, in order, 0 for a column that does not fit.
 ///
 /// Computed here rather than left to the table so that cells know their width and can end a
 /// cut value with `…` instead of silently losing its tail.
-fn column_widths(pane: Pane, width: u16, sort_column: usize) -> [u16; MAX_COLUMNS] {
-    let specs = columns(pane);
-    let headers = pane.columns();
-    let mut widths = [0u16; MAX_COLUMNS];
-    for (c, spec) in specs.iter().enumerate().take(MAX_COLUMNS) {
-        let header = headers.get(c).map_or(0, |h| h.width()) + usize::from(c == sort_column);
-        widths[c] = spec.min.max(u16::try_from(header).unwrap_or(u16::MAX));
-    }
-    let used = |widths: &[u16; MAX_COLUMNS]| -> u32 {
+fn column_widths(heads: &[Head], width: u16, sort_column: usize) -> Vec<u16> {
+    let mut widths: Vec<u16> = heads
+        .iter()
+        .enumerate()
+        .map(|(c, head)| {
+            let header = head.header.width() + usize::from(c == sort_column);
+            head.width
+                .min
+                .max(u16::try_from(header).unwrap_or(u16::MAX))
+        })
+        .collect();
+    let used = |widths: &[u16]| -> u32 {
         let shown = widths.iter().filter(|&&w| w > 0).count() as u32;
         widths.iter().map(|&w| u32::from(w)).sum::<u32>()
             + shown.saturating_sub(1) * u32::from(COLUMN_SPACING)
     };
     while used(&widths) > u32::from(width) && widths.iter().filter(|&&w| w > 0).count() > 1 {
         // Drop the least important column still shown; among equals, the rightmost.
-        let victim = (0..specs.len().min(MAX_COLUMNS))
+        let victim = (0..heads.len())
             .filter(|&c| widths[c] > 0)
-            .min_by_key(|&c| (specs[c].keep, usize::MAX - c));
+            .min_by_key(|&c| (heads[c].width.keep, usize::MAX - c));
         match victim {
             Some(c) => widths[c] = 0,
             None => break,
         }
     }
     let mut spare = u32::from(width).saturating_sub(used(&widths));
-    let total_grow: u32 = (0..specs.len().min(MAX_COLUMNS))
+    let total_grow: u32 = (0..heads.len())
         .filter(|&c| widths[c] > 0)
-        .map(|c| u32::from(specs[c].grow))
+        .map(|c| u32::from(heads[c].width.grow))
         .sum();
     // Shares by weight, then what rounding left over, first column first; each up to its cap.
     let share = spare;
     for pass in 0..2 {
-        for (c, spec) in specs.iter().enumerate().take(MAX_COLUMNS) {
+        for (c, head) in heads.iter().enumerate() {
+            let spec = head.width;
             if widths[c] == 0 || spec.grow == 0 {
                 continue;
             }
-            let room = u32::from((spec.min + MAX_GROWTH).saturating_sub(widths[c]));
+            let cap = spec.min.saturating_add(spec.max_growth);
+            let room = u32::from(cap.saturating_sub(widths[c]));
             let wanted = if pass == 0 {
                 (share * u32::from(spec.grow))
                     .checked_div(total_grow)
@@ -261,9 +172,9 @@ fn title<'a>(state: &AppState, theme: &Theme, pane: Pane, focused: bool) -> Line
         ));
         spans.push(Span::raw(" "));
     }
-    if let Some(column) = pane.columns().get(view.sort_column) {
+    if let Some(column) = columns::heads(pane).get(view.sort_column) {
         spans.push(Span::styled(
-            format!("sort: {column} {} ", sort_arrow(view.sort_desc)),
+            format!("sort: {} {} ", column.header, sort_arrow(view.sort_desc)),
             theme.style(Role::Title),
         ));
     }
@@ -328,25 +239,25 @@ pub(super) fn draw(
     } else {
         0
     };
+    let heads = columns::heads(pane);
     let widths = column_widths(
-        pane,
+        &heads,
         inner.width.saturating_sub(highlight_width),
         view.sort_column,
     );
-    let specs = columns(pane);
-    let cell = |field, c: usize| cell(field, widths[c], specs[c].right, theme);
+    let cell = |field, c: usize| cell(field, widths[c], heads[c].width.right, theme);
 
     let arrow = sort_arrow(view.sort_desc);
     let header = Row::new(
-        pane.columns()
+        heads
             .iter()
             .enumerate()
-            .filter(|&(c, _)| widths.get(c).is_some_and(|&w| w > 0))
-            .map(|(c, name)| {
+            .filter(|&(c, _)| widths[c] > 0)
+            .map(|(c, head)| {
                 let label = if c == view.sort_column {
-                    Cow::Owned(format!("{name}{arrow}"))
+                    Cow::Owned(format!("{}{arrow}", head.header))
                 } else {
-                    Cow::Borrowed(*name)
+                    Cow::Borrowed(head.header)
                 };
                 cell(Field::plain(label), c)
             }),
@@ -359,7 +270,7 @@ pub(super) fn draw(
     let end = (offset + body_height).min(view.rows.len());
     let stale = theme.style(Role::StatusStale);
     let rows = view.rows[offset..end].iter().map(|&row| {
-        let (fields, is_stale) = fields(state, pane, row);
+        let (fields, is_stale) = columns::cells(state, pane, row).unwrap_or_default();
         let cells = fields
             .into_iter()
             .enumerate()
@@ -390,56 +301,21 @@ pub(super) fn draw(
     }
 }
 
-/// The colour of a job state or audit outcome, from the words the stores and runbooks use
-/// (`SUCCEEDED`, `DONE`, `APPROVED`, `FAILED`, `DENIED`, …); `None` for in-between states.
-fn outcome_role(word: &str) -> Option<Role> {
-    const OK: &[&str] = &[
-        "ok",
-        "succeeded",
-        "success",
-        "done",
-        "approved",
-        "completed",
-    ];
-    const FAILED: &[&str] = &[
-        "failed",
-        "failure",
-        "error",
-        "denied",
-        "refused",
-        "cancelled",
-    ];
-    if OK.iter().any(|w| word.eq_ignore_ascii_case(w)) {
-        Some(Role::OutcomeOk)
-    } else if FAILED.iter().any(|w| word.eq_ignore_ascii_case(w)) {
-        Some(Role::OutcomeFailed)
-    } else {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn narrow_panes_drop_the_least_important_columns_whole() {
-        let all = column_widths(Pane::Hosts, 200, 2);
-        assert!(all.iter().take(9).all(|&w| w > 0), "{all:?}");
-        let narrow = column_widths(Pane::Hosts, 40, 2);
+        let hosts = columns::heads(Pane::Hosts);
+        let all = column_widths(&hosts, 200, 2);
+        assert!(all.iter().all(|&w| w > 0), "{all:?}");
+        let narrow = column_widths(&hosts, 40, 2);
         // NAME and STATUS stay; every shown column keeps at least its minimum.
         assert!(narrow[0] >= 14 && narrow[2] >= 10, "{narrow:?}");
         let shown = narrow.iter().filter(|&&w| w > 0).count() as u16;
         assert!(narrow.iter().sum::<u16>() + shown - 1 <= 40, "{narrow:?}");
-        let one = column_widths(Pane::Hosts, 3, 2);
+        let one = column_widths(&hosts, 3, 2);
         assert_eq!(one.iter().filter(|&&w| w > 0).count(), 1, "{one:?}");
-    }
-
-    #[test]
-    fn outcomes_are_coloured_by_meaning() {
-        assert_eq!(outcome_role("SUCCEEDED"), Some(Role::OutcomeOk));
-        assert_eq!(outcome_role("INSTALL_DENIED"), None);
-        assert_eq!(outcome_role("denied"), Some(Role::OutcomeFailed));
-        assert_eq!(outcome_role("RUNNING"), None);
     }
 }

@@ -1,0 +1,89 @@
+use std::cmp::Ordering;
+
+use super::format::age;
+use super::{Column, Field, Table, Width, or_dash, unknown_last};
+use crate::config::theme::Role;
+use crate::model::{AlertRow, Severity};
+use crate::state::{AppState, Data};
+
+pub fn severity_role(severity: Severity) -> Role {
+    match severity {
+        Severity::Critical => Role::AlertCritical,
+        Severity::Warning => Role::AlertWarning,
+        Severity::Info => Role::AlertInfo,
+    }
+}
+
+/// The minimum widths are chosen so that every column but AGE fits the Alerts pane of the
+/// smallest dashboard (120 columns): a pending alert must not read as a firing one.
+impl Table for AlertRow {
+    const COLUMNS: &'static [Column<AlertRow>] = &[
+        Column::new(
+            "SEVERITY",
+            Width::fixed(8, 9),
+            |_, a| Field::styled(a.severity.as_str(), severity_role(a.severity)),
+            |_, a, b| a.severity.cmp(&b.severity).then(a.state.cmp(&b.state)),
+        ),
+        Column::new(
+            "NAME",
+            Width::grow(14, 2, 9),
+            |_, a| Field::plain(a.name.as_str()),
+            |_, a, b| a.name.cmp(&b.name),
+        ),
+        Column::new(
+            "TARGET",
+            Width::grow(10, 1, 8),
+            |_, a| Field::plain(a.target.as_str()),
+            |_, a, b| a.target.cmp(&b.target),
+        ),
+        Column::measured(
+            "SINCE",
+            Width::number(5, 6),
+            |state, a| or_dash(a.since, |at| age(state.now, at)),
+            |_, a, b| unknown_last(a.since, b.since),
+        ),
+        // A silenced alert must not look like a live one, so SILENCED outlasts STATE.
+        Column::new(
+            "SILENCED",
+            Width::fixed(8, 5),
+            |_, a| {
+                if a.silenced {
+                    Field::styled("silenced", Role::Silenced)
+                } else {
+                    Field::plain("")
+                }
+            },
+            |_, a, b| a.silenced.cmp(&b.silenced),
+        ),
+        Column::new(
+            "STATE",
+            Width::fixed(7, 4),
+            |_, a| Field::plain(a.state.as_str()),
+            |_, a, b| a.state.cmp(&b.state),
+        ),
+        Column::measured(
+            "AGE",
+            Width::number(4, 3),
+            |state, a| Field::plain(age(state.now, a.observed_at)),
+            |_, a, b| b.observed_at.cmp(&a.observed_at),
+        ),
+    ];
+    // Most severe first.
+    const DEFAULT_SORT: (&'static str, bool) = ("SEVERITY", false);
+
+    fn rows(data: &Data) -> &[AlertRow] {
+        &data.alerts
+    }
+
+    fn tie_break(a: &AlertRow, b: &AlertRow) -> Ordering {
+        a.name.cmp(&b.name).then_with(|| a.target.cmp(&b.target))
+    }
+
+    fn also_matched(&self) -> &str {
+        &self.source
+    }
+
+    fn is_stale(&self, state: &AppState) -> bool {
+        state.is_stale(&self.source, self.observed_at)
+    }
+}
