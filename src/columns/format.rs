@@ -6,10 +6,22 @@ use chrono::{DateTime, Timelike, Utc};
 
 use crate::model::format_age;
 
-/// How long ago `at` was, rounded: `42s`, `5m`.
+/// How long ago `at` was, to the minute: `<1m`, `5m`, `3h`, `2d`.
+///
+/// An idle console writes nothing to the terminal: it redraws when something changes and, at
+/// the latest, when the clock's minute turns. An age on screen can therefore be up to a minute
+/// old, which would make a count of seconds up to 59 s wrong; to the minute it stays true to
+/// its unit.
 pub fn age(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
-    format_age((now - at).num_seconds())
+    let seconds = (now - at).num_seconds();
+    if seconds < 60 {
+        UNDER_A_MINUTE.to_owned()
+    } else {
+        format_age(seconds)
+    }
 }
+
+const UNDER_A_MINUTE: &str = "<1m";
 
 /// `42%`, or `-` when the source does not report it.
 pub fn percent(value: Option<f64>) -> String {
@@ -29,9 +41,20 @@ pub fn time_or_date(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
     }
 }
 
-/// `3m 12s`: humantime's wording, which operators read the same way in the logs.
+/// `3m 12s`: humantime's wording, which operators read the same way in the logs. For a span
+/// that has ended; one still growing reads as [`elapsed`].
 pub fn duration(seconds: i64) -> String {
     humantime::format_duration(Duration::from_secs(seconds.max(0).unsigned_abs())).to_string()
+}
+
+/// How long something still going has run, to the minute for the reason [`age`] gives:
+/// `<1m`, `4m`, `2h 5m`.
+pub fn elapsed(seconds: i64) -> String {
+    if seconds < 60 {
+        UNDER_A_MINUTE.to_owned()
+    } else {
+        duration(seconds - seconds % 60)
+    }
 }
 
 #[cfg(test)]
@@ -60,5 +83,24 @@ mod tests {
     fn duration_reads_like_the_logs() {
         assert_eq!(duration(192), "3m 12s");
         assert_eq!(duration(-5), "0s");
+    }
+
+    /// The screen may wait up to a minute for its next frame: nothing that grows with the
+    /// clock is shown in seconds.
+    #[test]
+    fn growing_spans_are_shown_to_the_minute() {
+        let now = DateTime::parse_from_rfc3339("2026-12-01T08:40:30Z")
+            .unwrap()
+            .to_utc();
+        let ago = |seconds: i64| now - chrono::Duration::seconds(seconds);
+        assert_eq!(age(now, ago(0)), "<1m");
+        assert_eq!(age(now, ago(42)), "<1m");
+        assert_eq!(age(now, ago(-5)), "<1m");
+        assert_eq!(age(now, ago(60)), "1m");
+        assert_eq!(age(now, ago(3599)), "59m");
+        assert_eq!(age(now, ago(7300)), "2h");
+        assert_eq!(elapsed(42), "<1m");
+        assert_eq!(elapsed(95), "1m");
+        assert_eq!(elapsed(7530), "2h 5m");
     }
 }

@@ -1,6 +1,6 @@
 use std::cmp::Ordering;
 
-use super::format::{age, duration, time_or_date};
+use super::format::{age, duration, elapsed, time_or_date};
 use super::{Column, Field, Table, Width, or_dash, outcome, unknown_last};
 use crate::model::JobRow;
 use crate::state::{AppState, Data};
@@ -78,7 +78,14 @@ impl Table for JobRow {
         Column::measured(
             "DURATION",
             Width::number(8, 3),
-            |state, j| or_dash(j.duration_s(state.now), duration),
+            |state, j| {
+                let show = if j.finished.is_some() {
+                    duration
+                } else {
+                    elapsed
+                };
+                or_dash(j.duration_s(state.now), show)
+            },
             |state, a, b| unknown_last(a.duration_s(state.now), b.duration_s(state.now)),
         ),
         Column::measured(
