@@ -239,8 +239,20 @@ fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Command::Top => view.selected = 0,
         Command::Bottom => view.selected = last,
         Command::SortNext => {
-            view.sort_column = (view.sort_column + 1) % crate::columns::heads(focus).len();
-            state.rebuild_view(focus);
+            // Only the columns on screen: a sort by a hidden column looks like no order at all.
+            let shown = crate::ui::shown_columns(state, focus);
+            let view = state.view_mut(focus);
+            let next = shown
+                .iter()
+                .find(|&&c| c > view.sort_column)
+                .or(shown.first());
+            match next {
+                Some(&column) => {
+                    view.sort_column = column;
+                    state.rebuild_view(focus);
+                }
+                None => state.dirty = false,
+            }
         }
         Command::SortReverse => {
             view.sort_desc = !view.sort_desc;

@@ -870,3 +870,38 @@ fn control_and_format_characters_from_a_source_are_shown_escaped() {
         .collect();
     assert!(raw.is_empty(), "raw in cells: {raw:?}");
 }
+
+/// `s` cycles through the columns on screen only: whatever the screen, the header shows the
+/// column the rows are sorted by.
+#[test]
+fn the_sort_arrow_is_always_on_screen() {
+    for (width, height) in [(80, 24), (120, 35), (160, 48)] {
+        for pane in Pane::ALL {
+            let mut state = fixture(width, height);
+            state.focus = pane;
+            let columns = ondeck::columns::heads(pane).len();
+            let mut sorted_by = Vec::new();
+            for press in 0..=columns {
+                let text = screen_text(&render(&state));
+                let view = state.view(pane);
+                let header = ondeck::columns::heads(pane)[view.sort_column].header;
+                let arrow = if view.sort_desc { '▼' } else { '▲' };
+                // The pane's title says `sort: X ▲`; the line under it is its header.
+                let lines: Vec<&str> = text.lines().collect();
+                let title = lines
+                    .iter()
+                    .position(|line| line.contains(&format!(" {} ", pane.title())))
+                    .expect("the focused pane's title");
+                assert!(
+                    lines[title + 1].contains(&format!("{header}{arrow}")),
+                    "{pane:?} at {width}x{height}, after {press} presses of s, \
+                     sorted by {header}:\n{text}"
+                );
+                sorted_by.push(state.view(pane).sort_column);
+                ondeck::update::update(&mut state, ondeck::msg::Msg::Command(Command::SortNext));
+            }
+            let distinct: std::collections::BTreeSet<_> = sorted_by.iter().collect();
+            assert!(distinct.len() > 1, "{pane:?}: s changed nothing");
+        }
+    }
+}

@@ -44,37 +44,72 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keymap)
 
     // The filter input sits on the last line inside the focused pane.
     let filter_lines = u16::from(matches!(state.overlay, Overlay::Filter(_)));
-    let focused_area = if state.mode.wall {
-        let (tiles, pane) = layout::wall(body);
-        wall::draw(frame, tiles, &ui);
-        panes::draw(frame, pane, &ui, state.focus, true, filter_lines);
-        pane
-    } else if state.is_dashboard() {
-        let mut focused_area = body;
-        for (pane, pane_area) in layout::dashboard(body) {
-            let focused = pane == state.focus;
-            if focused {
-                focused_area = pane_area;
-            }
-            panes::draw(
-                frame,
-                pane_area,
-                &ui,
-                pane,
-                focused,
-                if focused { filter_lines } else { 0 },
-            );
-        }
-        focused_area
-    } else {
-        let (tabs, pane) = layout::tabbed(body);
-        draw_tabs(frame, tabs, &ui);
-        panes::draw(frame, pane, &ui, state.focus, true, filter_lines);
-        pane
-    };
+    let arrangement = Arrangement::new(state, body);
+    match arrangement {
+        Arrangement::Wall { tiles, .. } => wall::draw(frame, tiles, &ui),
+        Arrangement::Tabbed { tabs, .. } => draw_tabs(frame, tabs, &ui),
+        Arrangement::Dashboard(_) => {}
+    }
+    for (pane, pane_area) in arrangement.panes(state) {
+        let focused = pane == state.focus;
+        let reserved = if focused { filter_lines } else { 0 };
+        panes::draw(frame, pane_area, &ui, pane, focused, reserved);
+    }
+    let focused_area = arrangement.pane_area(state, state.focus).unwrap_or(body);
 
     statusbar::draw(frame, status, &ui);
     overlays::draw(frame, body, focused_area, &ui);
+}
+
+/// How the body of the screen is shared out for the state's size and mode.
+enum Arrangement {
+    /// Count tiles above the focused pane.
+    Wall { tiles: Rect, pane: Rect },
+    /// All five panes at once.
+    Dashboard([(Pane, Rect); 5]),
+    /// The focused pane under a tab bar.
+    Tabbed { tabs: Rect, pane: Rect },
+}
+
+impl Arrangement {
+    fn new(state: &AppState, body: Rect) -> Arrangement {
+        if state.mode.wall {
+            let (tiles, pane) = layout::wall(body);
+            Arrangement::Wall { tiles, pane }
+        } else if state.is_dashboard() {
+            Arrangement::Dashboard(layout::dashboard(body))
+        } else {
+            let (tabs, pane) = layout::tabbed(body);
+            Arrangement::Tabbed { tabs, pane }
+        }
+    }
+
+    /// Every pane on screen and where.
+    fn panes(&self, state: &AppState) -> Vec<(Pane, Rect)> {
+        match *self {
+            Arrangement::Dashboard(panes) => panes.to_vec(),
+            Arrangement::Wall { pane, .. } | Arrangement::Tabbed { pane, .. } => {
+                vec![(state.focus, pane)]
+            }
+        }
+    }
+
+    fn pane_area(&self, state: &AppState, pane: Pane) -> Option<Rect> {
+        self.panes(state)
+            .into_iter()
+            .find_map(|(p, area)| (p == pane).then_some(area))
+    }
+}
+
+/// The columns of `pane` on screen, in order, worked out from the state as drawing lays them
+/// out: `s` cycles through these, so the sort arrow is always in sight. Empty when the pane is
+/// not on screen.
+pub fn shown_columns(state: &AppState, pane: Pane) -> Vec<usize> {
+    let (body, _) = layout::screen(Rect::new(0, 0, state.size.0, state.size.1));
+    Arrangement::new(state, body)
+        .pane_area(state, pane)
+        .map(|area| panes::shown_columns(state, pane, area, pane == state.focus))
+        .unwrap_or_default()
 }
 
 /// `Hosts 12 │ Sessions 3 │ …`: every pane with its visible row count, the focused one

@@ -25,6 +25,34 @@ const HIGHLIGHT_SYMBOL: &str = "▶ ";
 const SORT_ASCENDING: &str = "▲";
 const SORT_DESCENDING: &str = "▼";
 
+/// The pane's columns and their widths in a table `width` wide (inside the borders).
+fn layout_columns(
+    state: &AppState,
+    pane: Pane,
+    width: u16,
+    focused: bool,
+) -> (Vec<Head>, Vec<u16>) {
+    let highlight_width = if focused {
+        HIGHLIGHT_SYMBOL.width() as u16
+    } else {
+        0
+    };
+    let heads = columns::heads(pane);
+    let widths = column_widths(
+        &heads,
+        width.saturating_sub(highlight_width),
+        state.view(pane).sort_column,
+    );
+    (heads, widths)
+}
+
+/// The columns drawn when `pane` fills `area`, borders included.
+pub(super) fn shown_columns(state: &AppState, pane: Pane, area: Rect, focused: bool) -> Vec<usize> {
+    let inner = Block::bordered().inner(area);
+    let (_, widths) = layout_columns(state, pane, inner.width, focused);
+    (0..widths.len()).filter(|&c| widths[c] > 0).collect()
+}
+
 /// The width of every column of `heads`, in order, 0 for a column that does not fit.
 ///
 /// Computed here rather than left to the table so that cells know their width and can end a
@@ -46,9 +74,10 @@ fn column_widths(heads: &[Head], width: u16, sort_column: usize) -> Vec<u16> {
             + shown.saturating_sub(1) * u32::from(COLUMN_SPACING)
     };
     while used(&widths) > u32::from(width) && widths.iter().filter(|&&w| w > 0).count() > 1 {
-        // Drop the least important column still shown; among equals, the rightmost.
+        // Drop the least important column still shown; among equals, the rightmost. The sort
+        // column stays, so its arrow says what the order is.
         let victim = (0..heads.len())
-            .filter(|&c| widths[c] > 0)
+            .filter(|&c| widths[c] > 0 && c != sort_column)
             .min_by_key(|&c| (heads[c].width.keep, usize::MAX - c));
         match victim {
             Some(c) => widths[c] = 0,
@@ -234,17 +263,7 @@ pub(super) fn draw(
         return;
     }
 
-    let highlight_width = if focused {
-        HIGHLIGHT_SYMBOL.width() as u16
-    } else {
-        0
-    };
-    let heads = columns::heads(pane);
-    let widths = column_widths(
-        &heads,
-        inner.width.saturating_sub(highlight_width),
-        view.sort_column,
-    );
+    let (heads, widths) = layout_columns(state, pane, inner.width, focused);
     let cell = |field, c: usize| cell(field, widths[c], heads[c].width.right, theme);
 
     let arrow = sort_arrow(view.sort_desc);
