@@ -116,6 +116,7 @@ fn job(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn alert(
     source: &str,
     name: &str,
@@ -124,6 +125,7 @@ fn alert(
     target: &str,
     since_s: i64,
     silenced: bool,
+    summary: &str,
 ) -> AlertRow {
     AlertRow {
         source: source.to_owned(),
@@ -133,7 +135,7 @@ fn alert(
         target: target.to_owned(),
         since: Some(ago(since_s)),
         silenced,
-        summary: String::new(),
+        summary: summary.to_owned(),
         fingerprint: String::new(),
         observed_at: ago(6),
     }
@@ -395,6 +397,7 @@ fn fixture(width: u16, height: u16) -> AppState {
             "api-dev",
             540,
             false,
+            "api-dev has not answered its health check for 9 minutes",
         ),
         alert(
             "prometheus",
@@ -404,6 +407,7 @@ fn fixture(width: u16, height: u16) -> AppState {
             "vm-101-kasm",
             1500,
             false,
+            "CPU above 70% for 25 minutes",
         ),
         alert(
             "prometheus",
@@ -413,6 +417,7 @@ fn fixture(width: u16, height: u16) -> AppState {
             "vm-103-db:/var",
             7300,
             true,
+            "/var is 84% full",
         ),
         alert(
             "prometheus",
@@ -422,6 +427,7 @@ fn fixture(width: u16, height: u16) -> AppState {
             "hub-db",
             60,
             false,
+            "92 of 100 connections in use",
         ),
         alert(
             "prometheus",
@@ -431,6 +437,7 @@ fn fixture(width: u16, height: u16) -> AppState {
             "bao-1",
             300,
             false,
+            "bao-1 is sealed (1 of 3 unseal keys given)",
         ),
         alert(
             "prometheus",
@@ -440,6 +447,7 @@ fn fixture(width: u16, height: u16) -> AppState {
             "api.example.com",
             86_400,
             false,
+            "certificate expires in 12 days",
         ),
     ];
     state.data.audit = vec![
@@ -904,4 +912,31 @@ fn the_sort_arrow_is_always_on_screen() {
             assert!(distinct.len() > 1, "{pane:?}: s changed nothing");
         }
     }
+}
+
+/// What explains a row stays on screen: an alert's summary on the 160-column dashboard and at
+/// 80 columns, whole where the Alerts pane is wide; a host's version on the smallest dashboard.
+#[test]
+fn the_columns_that_explain_are_kept() {
+    for (width, height, wall, summary) in [
+        (160, 48, false, "api-dev has not an…"),
+        (80, 24, false, "api-dev has not an…"),
+        (
+            160,
+            48,
+            true,
+            "api-dev has not answered its health check for 9 minutes",
+        ),
+    ] {
+        let mut state = fixture(width, height);
+        state.focus = Pane::Alerts;
+        state.mode.wall = wall;
+        let text = screen_text(&render(&state));
+        assert!(text.contains(summary), "{width}x{height}: {text}");
+    }
+    let text = screen_text(&render(&fixture(120, 35)));
+    assert!(
+        text.contains("VERSION") && text.contains("v1.15.0-rc1"),
+        "{text}"
+    );
 }

@@ -14,8 +14,9 @@ pub fn severity_role(severity: Severity) -> Role {
     }
 }
 
-/// The minimum widths are chosen so that every column but AGE fits the Alerts pane of the
-/// smallest dashboard (120 columns): a pending alert must not read as a firing one.
+/// The minimum widths are chosen so that severity, name, target, since and state fit the
+/// Alerts pane of the smallest dashboard (120 columns): a pending or silenced alert must not
+/// read as a firing one. From 80 columns on, the summary says why, with all the room left.
 impl Table for AlertRow {
     const COLUMNS: &'static [Column<AlertRow>] = &[
         Column::new(
@@ -26,7 +27,7 @@ impl Table for AlertRow {
         ),
         Column::new(
             "NAME",
-            Width::grow(14, 2, 9),
+            Width::grow(14, 1, 9),
             |_, a| Field::plain(a.name.as_str()),
             |_, a, b| a.name.cmp(&b.name),
         ),
@@ -36,30 +37,30 @@ impl Table for AlertRow {
             |_, a| Field::plain(a.target.as_str()),
             |_, a, b| a.target.cmp(&b.target),
         ),
+        Column::new(
+            "SUMMARY",
+            Width::explains(16, 6, 5),
+            |_, a| Field::plain(a.summary.as_str()),
+            |_, a, b| a.summary.cmp(&b.summary),
+        ),
         Column::measured(
             "SINCE",
             Width::number(5, 6),
             |state, a| or_dash(a.since, |at| age(state.now, at)),
             |_, a, b| unknown_last(a.since, b.since),
         ),
-        // A silenced alert must not look like a live one, so SILENCED outlasts STATE.
+        // Silenced is a state of its own on screen: a silenced alert must not look live.
         Column::new(
-            "SILENCED",
-            Width::fixed(8, 5),
+            "STATE",
+            Width::fixed(8, 8),
             |_, a| {
                 if a.silenced {
                     Field::styled("silenced", Role::Silenced)
                 } else {
-                    Field::plain("")
+                    Field::plain(a.state.as_str())
                 }
             },
-            |_, a, b| a.silenced.cmp(&b.silenced),
-        ),
-        Column::new(
-            "STATE",
-            Width::fixed(7, 4),
-            |_, a| Field::plain(a.state.as_str()),
-            |_, a, b| a.state.cmp(&b.state),
+            |_, a, b| a.silenced.cmp(&b.silenced).then(a.state.cmp(&b.state)),
         ),
         Column::measured(
             "AGE",

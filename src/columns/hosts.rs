@@ -29,6 +29,8 @@ fn status_text(host: &HostRow, status: HostStatus) -> String {
     }
 }
 
+/// On the smallest dashboard (120 columns) a host's version outlasts its kind and age: a
+/// release environment's row says nothing else.
 impl Table for HostRow {
     const COLUMNS: &'static [Column<HostRow>] = &[
         Column::new(
@@ -39,7 +41,7 @@ impl Table for HostRow {
         ),
         Column::new(
             "KIND",
-            Width::fixed(8, 5),
+            Width::fixed(8, 3),
             |_, h| Field::plain(h.kind.as_str()),
             |_, a, b| a.kind.cmp(&b.kind),
         ),
@@ -54,7 +56,7 @@ impl Table for HostRow {
         ),
         Column::measured(
             "LATENCY",
-            Width::number(7, 3),
+            Width::number(7, 1),
             |_, h| or_dash(h.latency_ms, |ms| format!("{ms}ms")),
             |_, a, b| unknown_last(a.latency_ms, b.latency_ms),
         ),
@@ -78,13 +80,13 @@ impl Table for HostRow {
         ),
         Column::new(
             "VERSION",
-            Width::grow(10, 1, 2),
+            Width::grow(10, 1, 4),
             |_, h| Field::plain(h.version.as_deref().unwrap_or("-")),
             |_, a, b| unknown_last(a.version.as_ref(), b.version.as_ref()),
         ),
         Column::measured(
             "AGE",
-            Width::number(4, 7),
+            Width::number(4, 2),
             |state, h| Field::plain(age(state.now, h.observed_at)),
             |_, a, b| b.observed_at.cmp(&a.observed_at),
         ),

@@ -34,7 +34,7 @@ impl Table for SessionRow {
         ),
         Column::new(
             "DETAIL",
-            Width::grow(20, 3, 2),
+            Width::explains(20, 3, 2),
             |_, s| Field::plain(s.detail.as_str()),
             |_, a, b| a.detail.cmp(&b.detail),
         ),
