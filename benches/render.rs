@@ -94,6 +94,7 @@ fn loaded_state(width: u16, height: u16, wall: bool) -> AppState {
             silenced: i % 10 == 0,
             summary: String::new(),
             fingerprint: format!("{i:016x}"),
+            labels: BTreeMap::new(),
             observed_at: ago(3),
         })
         .collect();

@@ -163,6 +163,10 @@ pub struct AlertRow {
     /// Identity used to deduplicate the same alert seen through several sources.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fingerprint: String,
+    /// The alert's labels as its rule or Alertmanager gives them (`instance`, `job`, …), for the
+    /// detail view.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     pub observed_at: DateTime<Utc>,
 }
 
@@ -274,6 +278,7 @@ impl AlertRow {
             silenced: false,
             summary: summary.into(),
             fingerprint: String::new(),
+            labels: BTreeMap::new(),
             observed_at: now,
         }
     }

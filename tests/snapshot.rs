@@ -47,6 +47,7 @@ fn alert(name: &str, severity: Severity, state: AlertState, silenced: bool) -> A
         silenced,
         summary: "something is off".into(),
         fingerprint: String::new(),
+        labels: BTreeMap::new(),
         observed_at: t(-5),
     }
 }

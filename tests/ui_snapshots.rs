@@ -137,6 +137,7 @@ fn alert(
         silenced,
         summary: summary.to_owned(),
         fingerprint: String::new(),
+        labels: BTreeMap::new(),
         observed_at: ago(6),
     }
 }
@@ -450,6 +451,16 @@ fn fixture(width: u16, height: u16) -> AppState {
             "certificate expires in 12 days",
         ),
     ];
+    state.data.alerts[0].labels = BTreeMap::from(
+        [
+            ("alertname", "ServiceDown"),
+            ("instance", "api-dev"),
+            ("job", "api_backend"),
+            ("severity", "critical"),
+            ("team", "platform"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
     state.data.audit = vec![
         audit(1, 90_000, "agent", "INSTALL_REQUESTED", "WS-0117", "ok"),
         audit(2, 89_000, "bob", "INSTALL_APPROVED", "WS-0117", "ok"),
@@ -939,4 +950,31 @@ fn the_columns_that_explain_are_kept() {
         text.contains("VERSION") && text.contains("v1.15.0-rc1"),
         "{text}"
     );
+}
+
+/// The detail of an alert lists its labels; numbers read in their units.
+#[test]
+fn detail_of_an_alert_shows_its_labels() {
+    for (width, height) in [(80, 24), (160, 48)] {
+        let mut state = fixture(width, height);
+        state.focus = Pane::Alerts;
+        let row = state
+            .view(Pane::Alerts)
+            .rows
+            .iter()
+            .position(|&i| state.data.alerts[i].name == "ServiceDown")
+            .unwrap();
+        state.view_mut(Pane::Alerts).selected = row;
+        state.overlay = Overlay::Detail { scroll: 0 };
+        let terminal = render(&state);
+        let text = screen_text(&terminal);
+        assert!(
+            text.contains("labels.job") && text.contains("api_backend"),
+            "{text}"
+        );
+        assert_snapshot!(
+            format!("detail_of_an_alert_{width}x{height}"),
+            terminal.backend()
+        );
+    }
 }

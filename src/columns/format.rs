@@ -57,6 +57,36 @@ pub fn elapsed(seconds: i64) -> String {
     }
 }
 
+/// A number in the unit its name ends with, the way the rows name them: `free_bytes` as
+/// `71.7 GiB`, `used_pct` as `41.6%`, `latency_ms` as `12ms`, `uptime_s` as `3days 4h`.
+/// `None` for a name without a known unit.
+pub fn with_unit(name: &str, value: f64) -> Option<String> {
+    if !value.is_finite() {
+        return None;
+    }
+    let unit = name.rsplit('_').next().unwrap_or("");
+    let text = match unit {
+        "bytes" => bytesize::ByteSize::b(value.max(0.0) as u64)
+            .display()
+            .iec()
+            .to_string(),
+        "pct" | "percent" => format!("{}%", round1(value)),
+        "ms" => format!("{}ms", round1(value)),
+        "s" | "seconds" => {
+            // To the millisecond: a replication lag of 0.3 s reads as `300ms`.
+            let span = Duration::from_millis((value.max(0.0) * 1000.0).round() as u64);
+            humantime::format_duration(span).to_string()
+        }
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// One decimal where there is one: `41.6`, `12`.
+fn round1(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +113,31 @@ mod tests {
     fn duration_reads_like_the_logs() {
         assert_eq!(duration(192), "3m 12s");
         assert_eq!(duration(-5), "0s");
+    }
+
+    #[test]
+    fn numbers_read_in_the_unit_their_name_ends_with() {
+        assert_eq!(
+            with_unit("free_bytes", 76_973_936_640.0).as_deref(),
+            Some("71.7 GiB")
+        );
+        assert_eq!(
+            with_unit("mem_total_bytes", 8_388_608.0).as_deref(),
+            Some("8.0 MiB")
+        );
+        assert_eq!(with_unit("used_pct", 41.63).as_deref(), Some("41.6%"));
+        assert_eq!(with_unit("latency_ms", 12.0).as_deref(), Some("12ms"));
+        assert_eq!(
+            with_unit("uptime_s", 273_600.0).as_deref(),
+            Some("3days 4h")
+        );
+        assert_eq!(
+            with_unit("replication_lag_s", 0.3).as_deref(),
+            Some("300ms")
+        );
+        assert_eq!(with_unit("load1", 0.52), None);
+        assert_eq!(with_unit("progress", 1.0), None);
+        assert_eq!(with_unit("used_pct", f64::NAN), None);
     }
 
     /// The screen may wait up to a minute for its next frame: nothing that grows with the

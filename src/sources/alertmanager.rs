@@ -223,6 +223,7 @@ fn merge(instances: &[Instance], source: &str, now: DateTime<Utc>) -> Vec<AlertR
                 silenced,
                 summary,
                 fingerprint: alert.fingerprint.clone(),
+                labels: alert.labels.clone(),
                 observed_at: now,
             }
         })
@@ -357,6 +358,10 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert!(!rows[0].silenced);
         assert_eq!(rows[0].summary, "api_backend is down");
+        assert_eq!(
+            rows[0].labels["alertname"], "ServiceDown",
+            "labels kept for the detail view"
+        );
     }
 
     #[test]

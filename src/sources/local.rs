@@ -507,6 +507,7 @@ mod tests {
             silenced: false,
             summary: String::new(),
             fingerprint: String::new(),
+            labels: Default::default(),
             observed_at: at,
         }
     }

@@ -294,6 +294,7 @@ fn alert_rows(alerts: Vec<RuleAlert>, source: &str, now: DateTime<Utc>) -> Vec<A
                 silenced: false,
                 summary: alerting::summary(&alert.annotations),
                 fingerprint: alerting::fingerprint(&alert.labels),
+                labels: alert.labels,
                 observed_at: now,
             })
         })
@@ -402,6 +403,10 @@ mod tests {
             "Alertmanager's fingerprint"
         );
         assert!(!down.silenced);
+        assert_eq!(
+            down.labels["job"], "api_backend",
+            "labels kept for the detail view"
+        );
         let cpu = &rows[1];
         assert_eq!(cpu.state, AlertState::Pending);
         assert_eq!(cpu.severity, Severity::Warning);

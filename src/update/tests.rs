@@ -46,6 +46,7 @@ fn alert(source: &str, name: &str, severity: Severity) -> AlertRow {
         silenced: false,
         summary: String::new(),
         fingerprint: String::new(),
+        labels: Default::default(),
         observed_at: t0(),
     }
 }

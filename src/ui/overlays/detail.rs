@@ -130,6 +130,13 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
         }
         Value::Null => out.push((prefix.to_owned(), "-".to_owned())),
         Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+        Value::Number(number) => {
+            let text = number
+                .as_f64()
+                .and_then(|n| format::with_unit(prefix, n))
+                .unwrap_or_else(|| number.to_string());
+            out.push((prefix.to_owned(), text));
+        }
         other => out.push((prefix.to_owned(), other.to_string())),
     }
 }
@@ -137,6 +144,15 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_shown_in_their_units() {
+        let value = serde_json::json!({"disk_pct": 48.0, "fields": {"free_bytes": 76_973_936_640_u64, "t": 3}, "uptime_s": 273_600});
+        let mut out = Vec::new();
+        flatten("", &value, &mut out);
+        let shown: Vec<&str> = out.iter().map(|(_, v)| v.as_str()).collect();
+        assert_eq!(shown, ["48%", "71.7 GiB", "3", "3days 4h"]);
+    }
 
     #[test]
     fn nested_fields_are_flattened_with_dotted_names() {
