@@ -79,6 +79,7 @@ pub async fn run(console: Console) -> Result<()> {
 
     // The status bar names the account, which is who acts; the label is in the Sessions pane.
     let mut state = AppState::new(identity.os_user.clone(), store.label(), mode, Utc::now());
+    state.help = crate::ui::help_sections(&keymap);
     state.sources = config
         .sources
         .iter()

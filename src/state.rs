@@ -138,6 +138,13 @@ pub enum Overlay {
     },
 }
 
+/// One group of the `?` help: a heading, and the keys with what they do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpSection {
+    pub heading: String,
+    pub entries: Vec<(String, &'static str)>,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Mode {
     pub read_only: bool,
@@ -168,6 +175,9 @@ pub struct AppState {
     /// For each row of `data.alerts`, whether it is shown: not a copy of an alert that an
     /// Alertmanager source reports too (see [`shown_alerts`]). Kept with the Alerts view.
     pub alert_shown: Vec<bool>,
+    /// The `?` help, worked out from the keymap at start-up; kept here so that `update` knows
+    /// where the help ends.
+    pub help: Vec<HelpSection>,
     /// Set whenever something visible changed; the loop draws and clears it.
     pub dirty: bool,
     pub quitting: bool,
@@ -190,6 +200,7 @@ impl AppState {
             sources: Vec::new(),
             alert_sources: Vec::new(),
             alert_shown: Vec::new(),
+            help: Vec::new(),
             dirty: true,
             quitting: false,
         }

@@ -11,6 +11,9 @@ use crate::model::Observation;
 use crate::msg::{Command, Effect, Msg};
 use crate::state::{AppState, Overlay, Pane, palette_matches, replace_source_rows};
 
+/// Lines a page key scrolls the help and detail popups by.
+const POPUP_PAGE: u16 = 10;
+
 /// The keymap contexts that apply in the state's current overlay, most specific first.
 pub fn key_contexts(state: &AppState) -> &'static [KeyContext] {
     match state.overlay {
@@ -156,20 +159,31 @@ fn on_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         return quit(state);
     }
     state.dirty = true;
+    // Where the help or detail ends, from the state: scrolling stops there, so "up" always
+    // moves and "end" always reaches the last line.
+    let scroll_limit = match state.overlay {
+        Overlay::Help { .. } | Overlay::Detail { .. } => crate::ui::overlay_scroll_limit(state),
+        _ => 0,
+    };
     match &mut state.overlay {
         Overlay::None => on_pane_command(state, command),
         Overlay::Help { scroll } | Overlay::Detail { scroll } => {
-            match command {
-                Command::MoveUp => *scroll = scroll.saturating_sub(1),
-                Command::MoveDown => *scroll = scroll.saturating_add(1),
-                Command::PageUp => *scroll = scroll.saturating_sub(10),
-                Command::PageDown => *scroll = scroll.saturating_add(10),
-                Command::Top => *scroll = 0,
+            let before = (*scroll).min(scroll_limit);
+            let after = match command {
+                Command::MoveUp => before.saturating_sub(1),
+                Command::MoveDown => before.saturating_add(1),
+                Command::PageUp => before.saturating_sub(POPUP_PAGE),
+                Command::PageDown => before.saturating_add(POPUP_PAGE),
+                Command::Top => 0,
+                Command::Bottom => scroll_limit,
                 Command::Close | Command::Cancel | Command::Submit | Command::Help => {
-                    state.overlay = Overlay::None
+                    state.overlay = Overlay::None;
+                    return Vec::new();
                 }
-                _ => state.dirty = false,
-            }
+                _ => before,
+            };
+            *scroll = after.min(scroll_limit);
+            state.dirty = *scroll != before;
             Vec::new()
         }
         Overlay::Sources { selected } => {

@@ -176,6 +176,7 @@ fn fixture(width: u16, height: u16) -> AppState {
         now(),
     );
     state.size = (width, height);
+    state.help = ondeck::ui::help_sections(&keymap());
     let mut alertmanager = source("alertmanager", "alertmanager", SourceStatus::Failing, 15);
     alertmanager.last_success = Some(ago(1260));
     alertmanager.consecutive_failures = 7;

@@ -6,6 +6,9 @@
 
 mod layout;
 mod overlays;
+
+pub use overlays::help::sections as help_sections;
+pub use overlays::scroll_limit as overlay_scroll_limit;
 mod panes;
 mod statusbar;
 mod text;

@@ -305,9 +305,57 @@ fn the_selection_follows_its_row_when_data_arrives() {
     assert_eq!(visible_hosts(&s)[s.view(Pane::Hosts).selected], "c");
 }
 
+fn scroll(s: &AppState) -> Option<u16> {
+    match s.overlay {
+        Overlay::Help { scroll } | Overlay::Detail { scroll } => Some(scroll),
+        _ => None,
+    }
+}
+
+/// Scrolling stops at the last line: "up" moves at once from there, and "end" reaches it.
+#[test]
+fn help_and_detail_stop_scrolling_at_their_end() {
+    let mut s = state();
+    s.help = crate::ui::help_sections(&Keymap::load("default").unwrap());
+    update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &["a"], t0()))),
+    );
+    for (size, open) in [((80, 24), Command::Help), ((80, 12), Command::OpenDetail)] {
+        s.size = size;
+        update(&mut s, Msg::Command(open));
+        let limit = crate::ui::overlay_scroll_limit(&s);
+        assert!(limit > 0, "{open:?}: longer than the screen");
+        for _ in 0..50 {
+            update(&mut s, Msg::Command(Command::PageDown));
+            update(&mut s, Msg::Command(Command::MoveDown));
+        }
+        assert_eq!(scroll(&s), Some(limit), "{open:?}");
+        s.dirty = false;
+        update(&mut s, Msg::Command(Command::MoveDown));
+        assert!(
+            !s.dirty,
+            "{open:?}: nothing moves past the end, nothing is drawn"
+        );
+        update(&mut s, Msg::Command(Command::MoveUp));
+        assert_eq!(scroll(&s), Some(limit - 1), "{open:?}: up moves at once");
+        update(&mut s, Msg::Command(Command::Top));
+        assert_eq!(scroll(&s), Some(0));
+        update(&mut s, Msg::Command(Command::Bottom));
+        assert_eq!(
+            scroll(&s),
+            Some(limit),
+            "{open:?}: end reaches the last line"
+        );
+        update(&mut s, Msg::Command(Command::Close));
+    }
+}
+
 #[test]
 fn detail_opens_only_on_a_row_and_scrolls() {
     let mut s = state();
+    // Short enough that a host's fields do not fit.
+    s.size = (80, 12);
     update(&mut s, Msg::Command(Command::OpenDetail));
     assert!(matches!(s.overlay, Overlay::None));
     update(

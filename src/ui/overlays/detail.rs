@@ -9,19 +9,33 @@ use serde_json::Value;
 
 use super::{popup, scrolled};
 use crate::columns::format;
-use crate::config::theme::Role;
+use crate::config::theme::{Role, Theme};
 use crate::state::{AppState, Pane};
 use crate::ui::{Ui, layout, text};
 
+/// Where the popup goes in the body of the screen.
+pub(super) fn area(body: Rect) -> Rect {
+    layout::popup(body, 70, 80, 50, 10)
+}
+
 pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, scroll: u16) {
     let state = ui.state;
-    let pane = state.focus;
-    let area = layout::popup(body, 70, 80, 50, 10);
-    let inner = popup(frame, area, ui, &format!("{} — detail", pane.title()));
+    let inner = popup(
+        frame,
+        area(body),
+        ui,
+        &format!("{} — detail", state.focus.title()),
+    );
     if inner.is_empty() {
         return;
     }
-    let lines = match state
+    scrolled(frame, inner, ui.theme, lines(state, ui.theme), scroll);
+}
+
+/// The popup's text: when the row was read, then every field.
+pub(super) fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
+    let pane = state.focus;
+    match state
         .view(pane)
         .selected_row()
         .and_then(|row| fields(state, pane, row))
@@ -33,8 +47,7 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, scroll: u16) {
                     format::age(state.now, observed_at),
                     if stale { " — STALE" } else { "" }
                 ),
-                ui.theme
-                    .style(if stale { Role::StatusStale } else { Role::Dim }),
+                theme.style(if stale { Role::StatusStale } else { Role::Dim }),
             ))];
             // Field names are a source's too (the keys of an OpenBao or query row's fields).
             let fields: Vec<(String, String)> = fields
@@ -51,7 +64,7 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, scroll: u16) {
                 .map(|(k, _)| k.chars().count())
                 .max()
                 .unwrap_or(0);
-            let key_style = ui.theme.style(Role::Header);
+            let key_style = theme.style(Role::Header);
             lines.extend(fields.into_iter().map(|(key, value)| {
                 Line::from(vec![
                     Span::styled(format!("{key:<key_width$}  "), key_style),
@@ -62,10 +75,9 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, scroll: u16) {
         }
         None => vec![Line::from(Span::styled(
             "No row selected.",
-            ui.theme.style(Role::Dim),
+            theme.style(Role::Dim),
         ))],
-    };
-    scrolled(frame, inner, ui.theme, lines, scroll);
+    }
 }
 
 /// (name, value) pairs, when the row was read, and whether that is stale.

@@ -5,9 +5,10 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::{popup, scrolled};
-use crate::config::keymap::KeyContext;
-use crate::config::theme::Role;
+use crate::config::keymap::{KeyContext, Keymap};
+use crate::config::theme::{Role, Theme};
 use crate::msg::Command;
+use crate::state::{AppState, HelpSection};
 use crate::ui::{Ui, layout, text};
 
 const CONTEXTS: [(KeyContext, &str); 3] = [
@@ -20,70 +21,83 @@ const CONTEXTS: [(KeyContext, &str); 3] = [
 ];
 const KEY_COLUMN: usize = 18;
 
+/// Where the popup goes in the body of the screen.
+pub(super) fn area(body: Rect) -> Rect {
+    layout::popup(body, 70, 90, 60, 12)
+}
+
 pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, scroll: u16) {
-    let area = layout::popup(body, 70, 90, 60, 12);
     let inner = popup(
         frame,
-        area,
+        area(body),
         ui,
         &format!("Keys — keymap \"{}\"", ui.keymap.name),
     );
     if inner.is_empty() {
         return;
     }
-    let theme = ui.theme;
+    scrolled(frame, inner, ui.theme, lines(ui.state, ui.theme), scroll);
+}
+
+/// The popup's text, from the sections worked out at start-up.
+pub(super) fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
     let header = theme.style(Role::Header);
     let key_style = theme.style(Role::TitleFocused);
     let mut lines = Vec::new();
-    for (context, heading) in CONTEXTS {
-        let bound: Vec<(String, Command)> = Command::ALL
-            .iter()
-            .filter_map(|&c| text::keys(ui.keymap, &[context], c).map(|keys| (keys, c)))
-            .collect();
-        if bound.is_empty() {
-            continue;
-        }
+    for section in &state.help {
         if !lines.is_empty() {
             lines.push(Line::default());
         }
-        lines.push(Line::from(Span::styled(heading, header)));
-        for (keys, command) in bound {
+        lines.push(Line::from(Span::styled(section.heading.clone(), header)));
+        for (keys, description) in &section.entries {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {keys:<KEY_COLUMN$} "), key_style),
-                Span::raw(command.description()),
-            ]));
-        }
-    }
-
-    // Commands no key reaches are still available from the palette; say so rather than hide
-    // them.
-    let palette = text::keys(ui.keymap, &[KeyContext::Global], Command::Palette);
-    let unbound: Vec<Command> = crate::state::palette_matches("")
-        .into_iter()
-        .filter(|&c| {
-            CONTEXTS
-                .iter()
-                .all(|&(context, _)| ui.keymap.keys_for(context, c).is_empty())
-        })
-        .collect();
-    if !unbound.is_empty() {
-        if !lines.is_empty() {
-            lines.push(Line::default());
-        }
-        let heading = match &palette {
-            Some(keys) => format!("No key — run from the command palette ({keys})"),
-            None => "No key bound".to_owned(),
-        };
-        lines.push(Line::from(Span::styled(heading, header)));
-        for command in unbound {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<KEY_COLUMN$} ", command.name()), key_style),
-                Span::raw(command.description()),
+                Span::raw(*description),
             ]));
         }
     }
     if lines.is_empty() {
         lines.push(Line::from("This keymap binds no keys."));
     }
-    scrolled(frame, inner, theme, lines, scroll);
+    lines
+}
+
+/// Every binding of `keymap`, grouped by context, then the commands no key reaches.
+pub fn sections(keymap: &Keymap) -> Vec<HelpSection> {
+    let mut sections = Vec::new();
+    for (context, heading) in CONTEXTS {
+        let entries: Vec<(String, &'static str)> = Command::ALL
+            .iter()
+            .filter_map(|&c| text::keys(keymap, &[context], c).map(|keys| (keys, c.description())))
+            .collect();
+        if !entries.is_empty() {
+            sections.push(HelpSection {
+                heading: heading.to_owned(),
+                entries,
+            });
+        }
+    }
+
+    // Commands no key reaches are still available from the palette; say so rather than hide
+    // them.
+    let unbound: Vec<(String, &'static str)> = crate::state::palette_matches("")
+        .into_iter()
+        .filter(|&c| {
+            CONTEXTS
+                .iter()
+                .all(|&(context, _)| keymap.keys_for(context, c).is_empty())
+        })
+        .map(|c| (c.name().to_owned(), c.description()))
+        .collect();
+    if !unbound.is_empty() {
+        let heading = match text::keys(keymap, &[KeyContext::Global], Command::Palette) {
+            Some(keys) => format!("No key — run from the command palette ({keys})"),
+            None => "No key bound".to_owned(),
+        };
+        sections.push(HelpSection {
+            heading,
+            entries: unbound,
+        });
+    }
+    sections
 }

@@ -2,7 +2,7 @@
 
 mod detail;
 mod filter;
-mod help;
+pub(super) mod help;
 mod palette;
 mod sources;
 
@@ -14,8 +14,8 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use crate::config::keymap::KeyContext;
 use crate::config::theme::{Role, Theme};
 use crate::msg::Command;
-use crate::state::Overlay;
-use crate::ui::{Ui, text};
+use crate::state::{AppState, Overlay};
+use crate::ui::{Ui, layout, text};
 
 /// `body` is the screen above the status bar; `focused_pane` is where the focused pane is.
 pub(super) fn draw(frame: &mut Frame, body: Rect, focused_pane: Rect, ui: &Ui) {
@@ -64,12 +64,35 @@ fn close_keys(ui: &Ui) -> Option<String> {
     )
 }
 
-/// Lines in a popup, scrolled by `scroll` but never past the last page.
-fn scrolled(frame: &mut Frame, area: Rect, theme: &Theme, lines: Vec<Line>, scroll: u16) {
+/// How far the help or detail popup scrolls on the state's screen before its last line reaches
+/// its bottom; 0 for other overlays. `update` stops scrolling there, so the popup never
+/// scrolls past its end.
+pub fn scroll_limit(state: &AppState) -> u16 {
+    let (body, _) = layout::screen(Rect::new(0, 0, state.size.0, state.size.1));
+    // Styles do not change a line's width.
+    let theme = Theme::default();
+    let (area, lines) = match state.overlay {
+        Overlay::Help { .. } => (help::area(body), help::lines(state, &theme)),
+        Overlay::Detail { .. } => (detail::area(body), detail::lines(state, &theme)),
+        _ => return 0,
+    };
+    let inner = Block::bordered().inner(area);
+    let (_, max_scroll) = rows_and_max_scroll(&lines, inner);
+    u16::try_from(max_scroll).unwrap_or(u16::MAX)
+}
+
+/// The rows `lines` take wrapped in `area`, and the scroll that shows the last of them at the
+/// bottom.
+fn rows_and_max_scroll(lines: &[Line], area: Rect) -> (usize, usize) {
     // Wrapped lines take more rows than `lines.len()`; counting them keeps the end reachable.
     let width = usize::from(area.width.max(1));
     let rows: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
-    let max_scroll = rows.saturating_sub(usize::from(area.height));
+    (rows, rows.saturating_sub(usize::from(area.height)))
+}
+
+/// Lines in a popup, scrolled by `scroll` but never past the last page.
+fn scrolled(frame: &mut Frame, area: Rect, theme: &Theme, lines: Vec<Line>, scroll: u16) {
+    let (rows, max_scroll) = rows_and_max_scroll(&lines, area);
     let scroll = usize::from(scroll).min(max_scroll);
     frame.render_widget(
         Paragraph::new(lines)
