@@ -979,3 +979,19 @@ fn detail_of_an_alert_shows_its_labels() {
         );
     }
 }
+
+/// The palette is closed by the `[input]` keys (`q` types a q), and says when nothing matches.
+#[test]
+fn palette_without_a_match_says_so_and_names_its_closing_key() {
+    let mut state = fixture(80, 24);
+    state.overlay = Overlay::Palette {
+        input: text_input("zzz"),
+        selected: 0,
+    };
+    let terminal = render(&state);
+    let text = screen_text(&terminal);
+    assert!(text.contains("no command matches \"zzz\""), "{text}");
+    assert!(text.contains("esc close"), "{text}");
+    assert!(!text.contains("q close"), "{text}");
+    assert_snapshot!(terminal.backend());
+}

@@ -32,6 +32,23 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, focused_pane: Rect, ui: &Ui) {
 /// A cleared, bordered popup with a title and, where the keymap binds one, the key that closes
 /// it; returns the inside.
 fn popup(frame: &mut Frame, area: Rect, ui: &Ui, title: &str) -> Rect {
+    let close = text::keys(
+        ui.keymap,
+        &[KeyContext::Dialog, KeyContext::Global],
+        Command::Close,
+    );
+    popup_closed_by(frame, area, ui, title, close)
+}
+
+/// [`popup`] with the keys that close it given: a popup that takes typing is closed by the
+/// keymap's `[input]` keys, not the dialog ones.
+fn popup_closed_by(
+    frame: &mut Frame,
+    area: Rect,
+    ui: &Ui,
+    title: &str,
+    close_keys: Option<String>,
+) -> Rect {
     let theme = ui.theme;
     let mut block = Block::bordered()
         .border_type(BorderType::Rounded)
@@ -41,7 +58,7 @@ fn popup(frame: &mut Frame, area: Rect, ui: &Ui, title: &str) -> Rect {
             format!(" {title} "),
             theme.style(Role::TitleFocused),
         )));
-    if let Some(keys) = close_keys(ui) {
+    if let Some(keys) = close_keys {
         block = block.title_bottom(
             Line::from(Span::styled(
                 format!(" {keys} close "),
@@ -54,14 +71,6 @@ fn popup(frame: &mut Frame, area: Rect, ui: &Ui, title: &str) -> Rect {
     frame.render_widget(Clear, area);
     frame.render_widget(block, area);
     inner
-}
-
-fn close_keys(ui: &Ui) -> Option<String> {
-    text::keys(
-        ui.keymap,
-        &[KeyContext::Dialog, KeyContext::Global],
-        Command::Close,
-    )
 }
 
 /// How far the help or detail popup scrolls on the state's screen before its last line reaches

@@ -6,9 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui_textarea::TextArea;
 
-use super::popup;
+use super::popup_closed_by;
 use crate::config::keymap::KeyContext;
 use crate::config::theme::Role;
+use crate::msg::Command;
 use crate::state::palette_matches;
 use crate::ui::{Ui, layout, text};
 
@@ -26,7 +27,8 @@ pub(super) fn draw(
     let query = input.lines().join(" ");
     let matches = palette_matches(&query);
     // Sized to its content, in the upper part of the screen where the eye already is.
-    let wanted_height = u16::try_from(matches.len())
+    // At least one line under the input, for "no command matches".
+    let wanted_height = u16::try_from(matches.len().max(1))
         .unwrap_or(u16::MAX)
         .saturating_add(4);
     let width = body.width.min(80);
@@ -37,7 +39,10 @@ pub(super) fn draw(
         width,
         height,
     };
-    let inner = popup(frame, area, ui, "Command palette");
+    // What the palette takes is typed, so only the `[input]` keys close it (`q` types a q).
+    let close = text::keys(ui.keymap, &[KeyContext::Input], Command::Cancel)
+        .or_else(|| text::keys(ui.keymap, &[KeyContext::Input], Command::Close));
+    let inner = popup_closed_by(frame, area, ui, "Command palette", close);
     if inner.is_empty() {
         return;
     }
