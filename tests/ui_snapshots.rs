@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use insta::assert_snapshot;
 use ondeck::config::keymap::Keymap;
-use ondeck::config::theme::Theme;
+use ondeck::config::theme::{Role, Theme};
 use ondeck::model::{
     AlertRow, AlertState, AuditRow, HostRow, HostStatus, JobRow, SessionRow, Severity, SourceRow,
     SourceStatus,
@@ -17,6 +17,8 @@ use ondeck::msg::Command;
 use ondeck::state::{AppState, Mode, Overlay, Pane};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
 use ratatui_textarea::{CursorMove, TextArea};
 
 fn now() -> DateTime<Utc> {
@@ -798,21 +800,77 @@ fn only_the_rows_around_the_selection_are_drawn() {
     );
 }
 
-/// Every shipped theme must render the busiest screens.
+/// Where `text` starts on screen, searching row by row.
+fn find(buffer: &Buffer, text: &str) -> Option<(u16, u16)> {
+    let area = buffer.area;
+    let chars: Vec<String> = text.chars().map(String::from).collect();
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let matches = chars.iter().enumerate().all(|(i, ch)| {
+                let x = x as usize + i;
+                x < area.right() as usize && buffer[(x as u16, y)].symbol() == ch
+            });
+            if matches {
+                return Some((x, y));
+            }
+        }
+    }
+    None
+}
+
+/// Asserts that every cell of the first `text` on screen is drawn in `role`: its colours where
+/// the role sets them, the screen's base colours where it does not, and its modifiers.
+fn assert_drawn_in(buffer: &Buffer, theme: &Theme, name: &str, text: &str, role: Role) {
+    let (x, y) = find(buffer, text).unwrap_or_else(|| panic!("{name}: {text:?} on screen"));
+    let want = theme.style(role);
+    let base = theme.style(Role::Base);
+    for dx in 0..text.chars().count() as u16 {
+        let cell = &buffer[(x + dx, y)];
+        let got = cell.style();
+        assert_eq!(
+            got.fg,
+            want.fg.or(base.fg).or(Some(Color::Reset)),
+            "theme {name}: foreground of {text:?} ({role:?})"
+        );
+        assert_eq!(
+            got.bg,
+            want.bg.or(base.bg).or(Some(Color::Reset)),
+            "theme {name}: background of {text:?} ({role:?})"
+        );
+        assert!(
+            cell.modifier.contains(want.add_modifier),
+            "theme {name}: modifiers of {text:?} ({role:?}): {:?}",
+            cell.modifier
+        );
+    }
+}
+
+/// Every shipped theme draws what matters in its roles: a critical alert in the critical
+/// colour, a down host in the down colour, the focused pane's border in its colour.
 #[test]
-fn every_theme_renders() {
+fn every_theme_colours_by_role() {
     let names: Vec<&str> = Theme::builtin_names().collect();
     assert!(names.len() >= 4, "shipped themes: {names:?}");
     for name in names {
         let theme = Theme::load(name).expect("a shipped theme loads");
-        for (width, height, wall) in [(80, 24, false), (160, 48, false), (160, 48, true)] {
+        let mut state = fixture(160, 48);
+        state.focus = Pane::Alerts;
+        // The selection's highlight would cover the rows looked at; put it on the info alert.
+        let last = state.view(Pane::Alerts).rows.len() - 1;
+        state.view_mut(Pane::Alerts).selected = last;
+        let terminal = render_with(&state, &theme);
+        let buffer = terminal.backend().buffer();
+        assert_drawn_in(buffer, &theme, name, "critical", Role::AlertCritical);
+        assert_drawn_in(buffer, &theme, name, "down", Role::StatusDown);
+        assert_drawn_in(buffer, &theme, name, "┏", Role::BorderFocused);
+        assert_drawn_in(buffer, &theme, name, "silenced", Role::Silenced);
+
+        // The wall and a small screen draw in every theme too.
+        for (width, height, wall) in [(80, 24, false), (160, 48, true)] {
             let mut state = fixture(width, height);
             state.mode.wall = wall;
             let text = screen_text(&render_with(&state, &theme));
-            assert!(
-                text.contains("api-prod"),
-                "theme {name} at {width}x{height}"
-            );
+            assert!(text.contains("api-dev"), "theme {name} at {width}x{height}");
         }
     }
 }
