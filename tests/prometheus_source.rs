@@ -112,6 +112,9 @@ async fn the_service_down_rule_fires_as_a_critical_alert() {
     assert!(!alert.silenced);
     // What Alertmanager calls this alert (its labels are fixed by the lab's rule and target).
     assert_eq!(alert.fingerprint, "60c2a5111a4c195a");
+    // Its labels, for the detail view.
+    assert_eq!(alert.labels["alertname"], "ServiceDown");
+    assert_eq!(alert.labels["instance"], API_BACKEND);
 }
 
 #[tokio::test]
