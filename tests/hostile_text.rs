@@ -171,19 +171,21 @@ fn the_console_shows_source_text_escaped_not_dropped() {
         48,
         &[],
     );
-    // The TARGET column cuts the escaped target short; the detail view shows it whole.
+    // The NAME and TARGET columns cut the escaped values short; the detail view shows them
+    // whole.
     let shown = screen.wait_for("the alert with its name and target escaped", |s| {
-        s.contains(NAME_SHOWN) && s.contains(r"h\u{2066}x")
+        s.contains(r"a\u{9b}2Jb") && s.contains(r"h\u{2066}")
     });
     assert!(!shown.contains("a2Jbc"), "dropped, not escaped:\n{shown}");
 
     // The detail view shows every field, the summary among them.
     screen.type_keys("4\r");
     screen.wait_for("the detail view", |s| {
-        s.contains(SUMMARY_SHOWN) && s.contains(TARGET_SHOWN)
+        s.contains(SUMMARY_SHOWN) && s.contains(TARGET_SHOWN) && s.contains(NAME_SHOWN)
     });
     screen.type_keys("\x1b");
-    screen.wait_for("the detail view closed", |s| !s.contains(SUMMARY_SHOWN));
+    // The Alerts pane's SUMMARY column shows the summary too; the popup's title is gone.
+    screen.wait_for("the detail view closed", |s| !s.contains("Alerts — detail"));
     screen.type_keys("q");
     assert_eq!(screen.wait_exit(), 0);
     assert_only_escaped("the console", &screen.raw_output());
