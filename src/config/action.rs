@@ -1,0 +1,539 @@
+//! `[[action]]`: every action kind's spec and the reader that builds it, and the check that
+//! the source an action names exists and is of the right kind.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::diagnostics::{self, DurationLimits, Problems, Table, backticked, suggestion};
+use super::secret::Secret;
+use super::values::{
+    DAY, HOUR, LONGER_THAN_ZERO, MINUTE, database_url, http_status, http_url, limits, read_kind,
+    read_name,
+};
+use super::{SourceConfig, expand_tilde, user_data_dir};
+
+const ACTION_KINDS: [&str; 11] = [
+    "pg_backup",
+    "pg_restore",
+    "file_backup",
+    "file_restore",
+    "unseal",
+    "rollback",
+    "command",
+    "silence",
+    "terminate_session",
+    "approve",
+    "deny",
+];
+
+const DEFAULT_SILENCE: Duration = Duration::from_secs(2 * 3600);
+
+const COMMAND_TIMEOUT: DurationLimits = limits(Duration::from_secs(1), DAY, LONGER_THAN_ZERO);
+const SILENCE: DurationLimits = limits(
+    MINUTE,
+    DAY.saturating_mul(365),
+    "Alertmanager silences are set to the minute",
+);
+const RETENTION_MAX_AGE: DurationLimits = limits(
+    HOUR,
+    DAY.saturating_mul(3650),
+    "backups are kept for an hour at least",
+);
+const HEALTH_WITHIN: DurationLimits = limits(Duration::from_secs(1), HOUR, LONGER_THAN_ZERO);
+
+/// A source named by an action, checked once every source is known.
+pub(super) struct SourceReference {
+    key: String,
+    name: String,
+    span: Range<usize>,
+    kinds: &'static [&'static str],
+    action_kind: String,
+}
+
+/// How an operator confirms an action; the configuration names them in kebab-case
+/// (`type-target`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray, strum::IntoStaticStr, strum::EnumString,
+)]
+#[strum(serialize_all = "kebab-case")]
+pub enum ConfirmPolicy {
+    Enter,
+    TypeTarget,
+    Totp,
+    TwoPerson,
+}
+
+impl ConfirmPolicy {
+    pub const ALL: &'static [ConfirmPolicy] = <ConfirmPolicy as strum::VariantArray>::VARIANTS;
+
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    pub fn from_name(name: &str) -> Option<ConfirmPolicy> {
+        name.parse().ok()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ActionConfig {
+    pub name: String,
+    /// As written in the file: `pg_backup`, `unseal`, …
+    pub kind: String,
+    /// Shown in the command palette and the confirmation dialog.
+    pub description: Option<String>,
+    /// Default `enter`, except `type-target` for a real (non-drill) restore and for rollback:
+    /// those overwrite live data, so the operator types the target's name.
+    pub confirm: ConfirmPolicy,
+    pub spec: ActionSpec,
+}
+
+impl ActionConfig {
+    /// The source the action works on, for the kinds that name one.
+    pub fn source(&self) -> Option<&str> {
+        match &self.spec {
+            ActionSpec::Unseal(a) => Some(&a.source),
+            ActionSpec::Rollback(a) => Some(&a.source),
+            ActionSpec::Silence(a) => Some(&a.source),
+            ActionSpec::TerminateSession(a) => Some(&a.source),
+            ActionSpec::Approve(a) | ActionSpec::Deny(a) => Some(&a.source),
+            ActionSpec::PgBackup(_)
+            | ActionSpec::PgRestore(_)
+            | ActionSpec::FileBackup(_)
+            | ActionSpec::FileRestore(_)
+            | ActionSpec::Command(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionSpec {
+    PgBackup(PgBackupAction),
+    PgRestore(PgRestoreAction),
+    FileBackup(FileBackupAction),
+    FileRestore(FileRestoreAction),
+    Unseal(UnsealAction),
+    Rollback(RollbackAction),
+    Command(CommandAction),
+    Silence(SilenceAction),
+    TerminateSession(TerminateSessionAction),
+    Approve(JobDecisionAction),
+    Deny(JobDecisionAction),
+}
+
+/// How many backups to keep; both limits apply when both are set, none means keep all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Retention {
+    pub keep: Option<u32>,
+    pub max_age: Option<Duration>,
+}
+
+/// After a rollback or restore: `url` must answer `expect_status` within `within`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthCheck {
+    pub url: String,
+    pub within: Duration,
+    /// Default 200.
+    pub expect_status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PgBackupAction {
+    pub database: Secret,
+    pub dir: PathBuf,
+    pub retention: Retention,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PgRestoreAction {
+    pub database: Secret,
+    /// Where `pg_backup` wrote dumps and manifests.
+    pub dir: PathBuf,
+    /// Restore into a scratch database, check it, drop it; the target is untouched.
+    pub drill: bool,
+    pub health: Option<HealthCheck>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileBackupAction {
+    /// Fixed paths to back up; empty means the target is given when run (`--target`).
+    pub paths: Vec<PathBuf>,
+    /// Default `<user data dir>/backups`.
+    pub dir: PathBuf,
+    pub retention: Retention,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileRestoreAction {
+    /// Where `file_backup` wrote archives and manifests. Default `<user data dir>/backups`.
+    pub dir: PathBuf,
+    /// Restore into this directory; `None` restores to the path recorded in the manifest.
+    pub target: Option<PathBuf>,
+    pub health: Option<HealthCheck>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnsealAction {
+    /// An `openbao` source; `--target` picks one of its nodes.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollbackAction {
+    /// A `release` source: the current and previous release.
+    pub source: String,
+    pub argv: Vec<String>,
+    pub health: Option<HealthCheck>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandAction {
+    /// Run directly, never through a shell.
+    pub argv: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    pub timeout: Option<Duration>,
+    pub health: Option<HealthCheck>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SilenceAction {
+    /// An `alertmanager` source.
+    pub source: String,
+    /// Default 2h.
+    pub duration: Duration,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TerminateSessionAction {
+    /// A `postgres` (backend) or `kasm` (session) source.
+    pub source: String,
+}
+
+/// `approve` / `deny` of a REQUESTED job in a SQL-backed job table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobDecisionAction {
+    /// A `postgres` source.
+    pub source: String,
+    /// The statement that records the decision; `$1` is the job id, `$2` the operator.
+    pub sql: String,
+}
+
+pub(super) fn read_action(
+    table: &mut Table<'_, '_>,
+    problems: &mut Problems<'_>,
+    names: &mut BTreeMap<String, usize>,
+    references: &mut Vec<SourceReference>,
+) -> Option<ActionConfig> {
+    let name = read_name(table, problems, names, "action", &[]);
+    let kind = read_kind(table, problems, &ACTION_KINDS, "action")?;
+    let description = table
+        .string(problems, "description", "a short sentence")
+        .map(|(d, _)| d);
+    let confirm = table
+        .string(
+            problems,
+            "confirm",
+            "one of enter, type-target, totp, two-person",
+        )
+        .and_then(|(text, span)| {
+            let policy = ConfirmPolicy::from_name(&text);
+            if policy.is_none() {
+                let names: Vec<&str> = ConfirmPolicy::ALL.iter().map(|p| p.name()).collect();
+                problems.report(
+                    span,
+                    &table.key_path("confirm"),
+                    format!(
+                        "unknown confirmation `{text}`.{} Use one of {}.",
+                        suggestion(&text, names.iter().copied()),
+                        backticked(&names)
+                    ),
+                );
+            }
+            policy
+        });
+    let mut source =
+        |table: &mut Table<'_, '_>, problems: &mut Problems<'_>, kinds: &'static [&'static str]| {
+            let (name, span) =
+                table.required_string(problems, "source", "the name of a configured [[source]]")?;
+            references.push(SourceReference {
+                key: table.key_path("source"),
+                name: name.clone(),
+                span,
+                kinds,
+                action_kind: kind.clone(),
+            });
+            Some(name)
+        };
+    let spec = match kind.as_str() {
+        "pg_backup" => {
+            let database = database_url(table, problems, "database");
+            let dir = required_dir(table, problems, "dir");
+            let retention = read_retention(table, problems);
+            (|| {
+                Some(ActionSpec::PgBackup(PgBackupAction {
+                    database: database?,
+                    dir: dir?,
+                    retention,
+                }))
+            })()
+        }
+        "pg_restore" => {
+            let database = database_url(table, problems, "database");
+            let dir = required_dir(table, problems, "dir");
+            let drill = table.bool(problems, "drill").unwrap_or(false);
+            let health = read_health(table, problems);
+            (|| {
+                Some(ActionSpec::PgRestore(PgRestoreAction {
+                    database: database?,
+                    dir: dir?,
+                    drill,
+                    health,
+                }))
+            })()
+        }
+        "file_backup" => {
+            let paths = table
+                .string_list(
+                    problems,
+                    "paths",
+                    "a list of paths such as [\"/etc/app\"]",
+                    false,
+                )
+                .map(|paths| paths.iter().map(|p| expand_tilde(p)).collect())
+                .unwrap_or_default();
+            let dir = optional_dir(table, problems, "dir").or_else(|| backups_dir(table, problems));
+            let retention = read_retention(table, problems);
+            dir.map(|dir| {
+                ActionSpec::FileBackup(FileBackupAction {
+                    paths,
+                    dir,
+                    retention,
+                })
+            })
+        }
+        "file_restore" => {
+            let dir = optional_dir(table, problems, "dir").or_else(|| backups_dir(table, problems));
+            let target = optional_dir(table, problems, "target");
+            let health = read_health(table, problems);
+            dir.map(|dir| {
+                ActionSpec::FileRestore(FileRestoreAction {
+                    dir,
+                    target,
+                    health,
+                })
+            })
+        }
+        "unseal" => source(table, problems, &["openbao"])
+            .map(|source| ActionSpec::Unseal(UnsealAction { source })),
+        "rollback" => {
+            let source = source(table, problems, &["release"]);
+            let argv = argv(table, problems);
+            let health = read_health(table, problems);
+            (|| {
+                Some(ActionSpec::Rollback(RollbackAction {
+                    source: source?,
+                    argv: argv?,
+                    health,
+                }))
+            })()
+        }
+        "command" => {
+            let argv = argv(table, problems);
+            let cwd = optional_dir(table, problems, "cwd");
+            let timeout = table.duration(problems, "timeout", COMMAND_TIMEOUT);
+            let health = read_health(table, problems);
+            argv.map(|argv| {
+                ActionSpec::Command(CommandAction {
+                    argv,
+                    cwd,
+                    timeout,
+                    health,
+                })
+            })
+        }
+        "silence" => {
+            let source = source(table, problems, &["alertmanager"]);
+            let duration = table
+                .duration(problems, "duration", SILENCE)
+                .unwrap_or(DEFAULT_SILENCE);
+            let comment = table
+                .string(problems, "comment", "a sentence for the silence")
+                .map(|(c, _)| c);
+            source.map(|source| {
+                ActionSpec::Silence(SilenceAction {
+                    source,
+                    duration,
+                    comment,
+                })
+            })
+        }
+        "terminate_session" => source(table, problems, &["postgres", "kasm"])
+            .map(|source| ActionSpec::TerminateSession(TerminateSessionAction { source })),
+        _ => {
+            let source = source(table, problems, &["postgres"]);
+            let sql = table.required_string(
+                problems,
+                "sql",
+                "\"UPDATE install_jobs SET status = 'APPROVED', approved_by = $2 WHERE id = $1 AND status = 'REQUESTED'\"",
+            );
+            (|| {
+                let decision = JobDecisionAction {
+                    source: source?,
+                    sql: sql?.0,
+                };
+                Some(if kind == "approve" {
+                    ActionSpec::Approve(decision)
+                } else {
+                    ActionSpec::Deny(decision)
+                })
+            })()
+        }
+    };
+    table.finish(problems, &format!("a `{kind}` action"));
+    let default_confirm = match &spec {
+        Some(ActionSpec::PgRestore(restore)) if !restore.drill => ConfirmPolicy::TypeTarget,
+        Some(ActionSpec::FileRestore(_) | ActionSpec::Rollback(_)) => ConfirmPolicy::TypeTarget,
+        _ => ConfirmPolicy::Enter,
+    };
+    Some(ActionConfig {
+        name: name?,
+        kind,
+        description,
+        confirm: confirm.unwrap_or(default_confirm),
+        spec: spec?,
+    })
+}
+
+fn argv(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Option<Vec<String>> {
+    let expected = "a command as a list, e.g. [\"./scripts/deploy.py\", \"rollback\"] (no shell)";
+    if !table.has("argv") {
+        table.missing(problems, "argv", "[\"./scripts/deploy.py\", \"rollback\"]");
+        table.value("argv");
+        return None;
+    }
+    table.string_list(problems, "argv", expected, true)
+}
+
+fn required_dir(
+    table: &mut Table<'_, '_>,
+    problems: &mut Problems<'_>,
+    key: &'static str,
+) -> Option<PathBuf> {
+    table
+        .required_string(problems, key, "\"/var/backups/app\"")
+        .map(|(dir, _)| expand_tilde(&dir))
+}
+
+fn optional_dir(
+    table: &mut Table<'_, '_>,
+    problems: &mut Problems<'_>,
+    key: &'static str,
+) -> Option<PathBuf> {
+    table
+        .string(problems, key, "a path such as \"/var/backups/app\"")
+        .map(|(dir, _)| expand_tilde(&dir))
+}
+
+fn backups_dir(table: &Table<'_, '_>, problems: &mut Problems<'_>) -> Option<PathBuf> {
+    let dir = user_data_dir().map(|d| d.join("backups"));
+    if dir.is_none() {
+        problems.report(
+            table.span(),
+            &table.key_path("dir"),
+            "the user data directory is unknown (is $HOME set?): set `dir` to where backups go.",
+        );
+    }
+    dir
+}
+
+fn read_retention(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Retention {
+    let Some(mut retention) = table.table(
+        problems,
+        "retention",
+        "a table such as { keep = 30, max_age = \"30d\" }",
+    ) else {
+        return Retention::default();
+    };
+    let keep = retention
+        .integer(
+            problems,
+            "keep",
+            1..=100_000,
+            "a number of backups such as 30",
+        )
+        .map(|n| n as u32);
+    let max_age = retention.duration(problems, "max_age", RETENTION_MAX_AGE);
+    retention.finish(problems, "`retention`");
+    Retention { keep, max_age }
+}
+
+fn read_health(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Option<HealthCheck> {
+    let mut health = table.table(
+        problems,
+        "health",
+        "a table such as { url = \"https://api.example.com/healthz\", within = \"120s\" }",
+    )?;
+    let url = http_url(&mut health, problems, "url");
+    let within = if health.has("within") {
+        health.duration(problems, "within", HEALTH_WITHIN)
+    } else {
+        health.missing(problems, "within", "\"120s\"");
+        health.value("within");
+        None
+    };
+    let expect_status = http_status(&mut health, problems);
+    health.finish(problems, "`health`");
+    Some(HealthCheck {
+        url: url?,
+        within: within?,
+        expect_status,
+    })
+}
+
+pub(super) fn check_reference(
+    reference: &SourceReference,
+    sources: &[SourceConfig],
+    problems: &mut Problems<'_>,
+) {
+    let wanted = reference
+        .kinds
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    match sources.iter().find(|s| s.name == reference.name) {
+        None => {
+            let fitting: Vec<&str> = sources
+                .iter()
+                .filter(|s| reference.kinds.contains(&s.kind()))
+                .map(|s| s.name.as_str())
+                .collect();
+            let hint = match diagnostics::did_you_mean(&reference.name, fitting.iter().copied()) {
+                Some(best) => format!(" Did you mean `{best}`?"),
+                None if fitting.is_empty() => {
+                    format!(" Add a [[source]] of kind {wanted} first.")
+                }
+                None => format!(" Configured {wanted} sources: {}.", backticked(&fitting)),
+            };
+            problems.report(
+                reference.span.clone(),
+                &reference.key,
+                format!("no source named `{}` is configured.{hint}", reference.name),
+            );
+        }
+        Some(source) if !reference.kinds.contains(&source.kind()) => problems.report(
+            reference.span.clone(),
+            &reference.key,
+            format!(
+                "an action of kind `{}` needs a source of kind {wanted}, but `{}` is of kind `{}`.",
+                reference.action_kind,
+                source.name,
+                source.kind()
+            ),
+        ),
+        Some(_) => {}
+    }
+}
