@@ -65,7 +65,7 @@ pub(super) async fn read_server(
 }
 
 /// The threshold rules over the server's statistics. Pure, so they can be checked without a
-/// server; `since` is `now` until [`FirstSeen`] remembers better.
+/// server; `since` is `now` until [`FirstSeen`](crate::sources::alerting::FirstSeen) remembers better.
 pub fn server_alerts(
     stats: &ServerStats,
     spec: &PostgresSource,
