@@ -461,6 +461,20 @@ pub fn thousands(n: usize) -> String {
     grouped
 }
 
+/// An age to the minute: `<1m`, `5m`, `3h`, `2d`.
+///
+/// An idle console writes nothing to the terminal: it redraws when something changes and, at
+/// the latest, when the clock's minute turns. An age on screen can therefore be up to a minute
+/// old, which would make a count of seconds up to 59 s wrong; to the minute it stays true to
+/// its unit.
+pub fn format_age_to_minute(seconds: i64) -> String {
+    if seconds < 60 {
+        "<1m".to_owned()
+    } else {
+        format_age(seconds)
+    }
+}
+
 /// Rounded age for display: `42s`, `5m`, `3h`, `2d`.
 pub fn format_age(seconds: i64) -> String {
     let s = seconds.max(0);
@@ -484,6 +498,8 @@ mod tests {
         assert_eq!(format_age(3599), "59m");
         assert_eq!(format_age(7200), "2h");
         assert_eq!(format_age(86_400 * 3 + 5), "3d");
+        assert_eq!(format_age_to_minute(59), "<1m");
+        assert_eq!(format_age_to_minute(61), "1m");
     }
 
     #[test]

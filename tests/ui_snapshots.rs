@@ -320,11 +320,11 @@ fn fixture(width: u16, height: u16) -> AppState {
     state.data.sessions = vec![
         with_detail(
             session("kasm", "alice", "192.0.2.14 chrome", "running", 2700),
-            "keepalive 20s ago · on kasm-agent-1",
+            "keepalive <1m ago · on kasm-agent-1",
         ),
         with_detail(
             session("kasm", "bob", "192.0.2.31 firefox", "running", 600),
-            "keepalive 15s ago · on kasm-agent-1",
+            "keepalive <1m ago · on kasm-agent-1",
         ),
         with_detail(
             session("kasm", "carol", "198.51.100.7 chrome", "idle", 14_400),

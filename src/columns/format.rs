@@ -4,21 +4,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Timelike, Utc};
 
-use crate::model::format_age;
+use crate::model::format_age_to_minute;
 
-/// How long ago `at` was, to the minute: `<1m`, `5m`, `3h`, `2d`.
-///
-/// An idle console writes nothing to the terminal: it redraws when something changes and, at
-/// the latest, when the clock's minute turns. An age on screen can therefore be up to a minute
-/// old, which would make a count of seconds up to 59 s wrong; to the minute it stays true to
-/// its unit.
+/// How long ago `at` was, to the minute (see [`format_age_to_minute`]).
 pub fn age(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
-    let seconds = (now - at).num_seconds();
-    if seconds < 60 {
-        UNDER_A_MINUTE.to_owned()
-    } else {
-        format_age(seconds)
-    }
+    format_age_to_minute((now - at).num_seconds())
 }
 
 const UNDER_A_MINUTE: &str = "<1m";

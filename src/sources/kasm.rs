@@ -19,7 +19,9 @@ use super::alerting::FirstSeen;
 use super::fetch;
 use super::{Poller, SourceError};
 use crate::config::{KasmSource, Secret, mask_url};
-use crate::model::{AlertRow, HostRow, HostStatus, Observation, SessionRow, Severity, format_age};
+use crate::model::{
+    AlertRow, HostRow, HostStatus, Observation, SessionRow, Severity, format_age_to_minute,
+};
 
 pub const SESSION_LIMIT: &str = "KasmSessionLimit";
 
@@ -259,10 +261,11 @@ fn session_row(
     // The client column shows the image (else the server). How long since its browser last
     // checked in tells an orphaned session from a live one, so it comes first; then the server.
     let detail = SessionRow::detail_of([
+        // To the minute: the row is redrawn at each poll, not each second.
         keepalive.map(|at| {
             format!(
                 "keepalive {} ago",
-                format_age((server_now - at).num_seconds())
+                format_age_to_minute((server_now - at).num_seconds())
             )
         }),
         server
