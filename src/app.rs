@@ -108,7 +108,7 @@ pub async fn run(console: Console) -> Result<()> {
     let mut terminal = crate::terminal::take_over().wrap_err("could not set up the terminal")?;
     let result = event_loop(&mut terminal, &mut state, &theme, &keymap, &mut rx, signals).await;
     // Restore first: whatever happens below, the operator gets their shell back.
-    ratatui::restore();
+    crate::terminal::restore();
 
     let _ = shutdown_tx.send(true);
     for poller in pollers {

@@ -29,7 +29,7 @@ pub fn take_over() -> io::Result<ConsoleTerminal> {
     let report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if std::thread::current().id() == drawing_thread {
-            ratatui::restore();
+            restore();
             report(info);
         } else {
             tracing::error!("panic in a background task: {info}");
@@ -38,6 +38,34 @@ pub fn take_over() -> io::Result<ConsoleTerminal> {
     crossterm::terminal::enable_raw_mode()?;
     crossterm::execute!(io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
     Terminal::new(QuietBackend::new(io::stdout()))
+}
+
+/// Gives the terminal back: line mode, the main screen, the cursor shown.
+///
+/// On a terminal that hung up (a closed window, a dropped SSH connection) this fails, and from
+/// then on standard output and error go to `/dev/null`: the console must still leave cleanly
+/// and close its operator session, and `eprintln!` — which ratatui uses when it cannot show the
+/// cursor, and panic reports use — panics on a dead terminal, which during a panic aborts.
+pub fn restore() {
+    let left = crossterm::terminal::disable_raw_mode().and_then(|()| {
+        crossterm::execute!(
+            io::stdout(),
+            crossterm::terminal::LeaveAlternateScreen,
+            crossterm::cursor::Show
+        )
+    });
+    if let Err(error) = left {
+        tracing::info!(%error, "the terminal is gone; its output is discarded from now on");
+        discard_output();
+    }
+}
+
+fn discard_output() {
+    let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+        return;
+    };
+    let _ = nix::unistd::dup2_stdout(&null);
+    let _ = nix::unistd::dup2_stderr(&null);
 }
 
 /// A crossterm backend that skips frames without changed cells and redundant cursor hiding,

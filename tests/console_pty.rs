@@ -99,11 +99,16 @@ fn large_terminal_shows_the_dashboard_of_five_panes() {
 }
 
 #[test]
-fn sigterm_and_sighup_restore_the_terminal() {
-    for signal in ["-TERM", "-HUP"] {
+fn sigterm_sighup_and_sigint_restore_the_terminal() {
+    for signal in ["-TERM", "-HUP", "-INT"] {
         let home = tempfile::tempdir().unwrap();
         let mut screen = Screen::start(home.path(), &[], 80, 24, &[]);
         screen.wait_for_text("Hosts");
+        // The check below can fail: while the console runs, the terminal is in raw mode.
+        assert!(
+            !screen.in_line_mode(),
+            "the console did not take the terminal"
+        );
         let pid = screen.pid().expect("pid").to_string();
         let status = std::process::Command::new("kill")
             .args([signal, &pid])
@@ -115,7 +120,44 @@ fn sigterm_and_sighup_restore_the_terminal() {
             terminal_restored(&screen.raw_output()),
             "terminal not restored after {signal}"
         );
+        assert!(screen.in_line_mode(), "raw mode left on after {signal}");
     }
+}
+
+/// The operator sessions the store in `home` lists as open.
+fn open_sessions(home: &std::path::Path) -> Vec<ondeck::model::SessionRow> {
+    let url = format!("sqlite://{}", home.join("data/ondeck/ondeck.db").display());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = ondeck::store::Store::open(&url).await.expect("the store");
+        store.operator_sessions().await.expect("sessions")
+    })
+}
+
+#[test]
+fn a_closed_terminal_closes_the_operator_session() {
+    let home = tempfile::tempdir().unwrap();
+    let mut screen = Screen::start(home.path(), &[], 80, 24, &[]);
+    screen.type_keys("\t");
+    screen.wait_for("this console in the Sessions pane", |s| {
+        s.contains("CLIENT") && s.contains("alice")
+    });
+    assert_eq!(
+        open_sessions(home.path()).len(),
+        1,
+        "the session is recorded"
+    );
+
+    // As a closed terminal window or a dropped SSH connection: the pty goes away.
+    screen.hang_up();
+    // A clean leave: before, the restore's failure report on the dead terminal panicked, and
+    // the panic's own report aborted the process before the session was closed.
+    assert_eq!(screen.wait_exit(), 0, "not a clean leave after the hang-up");
+    let open = open_sessions(home.path());
+    assert!(
+        open.is_empty(),
+        "a ghost operator after the hang-up: {open:?}"
+    );
 }
 
 #[test]

@@ -70,7 +70,7 @@ fn take_over_then_panic(which: &str) {
     let mut key = [0u8; 1];
     let _ = std::io::Read::read(&mut std::io::stdin(), &mut key);
     // As the console leaves: the terminal back, then the cursor shown as the terminal drops.
-    ratatui::restore();
+    ondeck::terminal::restore();
     drop(terminal);
     let _ = std::io::stdout().flush();
     std::thread::sleep(Duration::from_millis(50));

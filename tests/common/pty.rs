@@ -2,8 +2,11 @@
 //! emulator, the way a person at a keyboard would.
 
 use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
@@ -15,9 +18,13 @@ const PATIENCE: Duration = Duration::from_secs(45);
 pub struct Screen {
     parser: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
-    writer: Box<dyn Write + Send>,
+    /// The master side: the writer, the reader thread's copy and the pty itself. All three are
+    /// closed by [`Screen::hang_up`].
+    writer: Option<Box<dyn Write + Send>>,
+    reader: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
+    master: Option<Box<dyn MasterPty + Send>>,
+    master_fd: RawFd,
     child: Box<dyn Child + Send + Sync>,
-    _master: Box<dyn MasterPty + Send>,
 }
 
 impl Screen {
@@ -66,26 +73,74 @@ impl Screen {
         drop(pair.slave);
         let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
-        let mut reader = pair.master.try_clone_reader().expect("pty reader");
-        let (p, r) = (parser.clone(), raw.clone());
-        std::thread::spawn(move || {
+        let master_fd = pair.master.as_raw_fd().expect("a unix pty");
+        // The reader's own copy of the master, watched with a timeout so that a hang-up can
+        // stop the thread and close it: a blocked read would hold the pty open forever.
+        // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor that the File below owns alone.
+        let reader_fd = unsafe { libc::fcntl(master_fd, libc::F_DUPFD_CLOEXEC, 0) };
+        assert!(reader_fd >= 0, "dup the pty master");
+        let mut reader = unsafe { std::fs::File::from_raw_fd(reader_fd) };
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, r, stopping) = (parser.clone(), raw.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
+            while !stopping.load(Ordering::Relaxed) {
+                let mut poll = libc::pollfd {
+                    fd: reader.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd.
+                if unsafe { libc::poll(&mut poll, 1, 20) } <= 0 {
+                    continue;
                 }
-                p.lock().unwrap().process(&buf[..n]);
-                r.lock().unwrap().extend_from_slice(&buf[..n]);
+                match reader.read(&mut buf) {
+                    Ok(n) if n > 0 => {
+                        p.lock().unwrap().process(&buf[..n]);
+                        r.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                    _ => break,
+                }
             }
         });
         let writer = pair.master.take_writer().expect("pty writer");
         Screen {
             parser,
             raw,
-            writer,
+            writer: Some(writer),
+            reader: Some((stop, thread)),
+            master: Some(pair.master),
+            master_fd,
             child,
-            _master: pair.master,
         }
+    }
+
+    /// Close the terminal as a terminal emulator that is closed, or an SSH connection that
+    /// drops, does: every descriptor of the master side, so the program's terminal hangs up
+    /// (SIGHUP, reads at their end, writes failing). What was on screen stays readable.
+    pub fn hang_up(&mut self) {
+        if let Some((stop, thread)) = self.reader.take() {
+            stop.store(true, Ordering::Relaxed);
+            let _ = thread.join();
+        }
+        self.writer = None;
+        self.master = None;
+    }
+
+    /// The terminal's local modes (`ICANON`, `ECHO`, …) as the program left them.
+    pub fn local_modes(&self) -> libc::tcflag_t {
+        assert!(self.master.is_some(), "the terminal was hung up");
+        // SAFETY: termios is plain data; tcgetattr fills it for a valid descriptor.
+        let mut termios: libc::termios = unsafe { std::mem::zeroed() };
+        let read = unsafe { libc::tcgetattr(self.master_fd, &mut termios) };
+        assert_eq!(read, 0, "tcgetattr on the pty");
+        termios.c_lflag
+    }
+
+    /// True when the terminal is back in the line mode a shell expects (raw mode off).
+    pub fn in_line_mode(&self) -> bool {
+        let modes = self.local_modes();
+        modes & libc::ICANON != 0 && modes & libc::ECHO != 0
     }
 
     pub fn contents(&self) -> String {
@@ -142,10 +197,11 @@ impl Screen {
     }
 
     pub fn type_keys(&mut self, keys: &str) {
-        self.writer
+        let writer = self.writer.as_mut().expect("the terminal was hung up");
+        writer
             .write_all(keys.as_bytes())
             .expect("type into the pty");
-        self.writer.flush().expect("flush the pty");
+        writer.flush().expect("flush the pty");
     }
 
     /// Wait for the program to exit and return its exit code.
