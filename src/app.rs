@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use color_eyre::eyre::{Result, WrapErr, bail};
+use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -20,7 +20,7 @@ use crate::identity::OperatorIdentity;
 use crate::model::SourceRow;
 use crate::msg::{Effect, Msg};
 use crate::state::{AppState, Mode};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::terminal::ConsoleTerminal;
 use crate::update::{translate_key, update};
 
@@ -30,6 +30,16 @@ const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 /// How often the job ledger, audit tail and operator sessions are re-read from the store, so
 /// other operators' actions on a shared store show up.
 const STORE_REFRESH: Duration = Duration::from_secs(5);
+/// The first wait before trying a store that could not be reached again, and the longest: the
+/// wait doubles per failure in between.
+const STORE_RETRY_FIRST: Duration = Duration::from_secs(1);
+const STORE_RETRY_MAX: Duration = Duration::from_secs(30);
+/// One connection attempt or refresh of the store that takes longer has failed: a server that
+/// accepts connections but never answers must not leave the status bar saying it is fine.
+const STORE_ROUND_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long leaving waits for the store to record that this console closed. A store that does
+/// not answer by then drops the session after `SESSION_TTL` anyway.
+const SESSION_CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Rows of the audit log kept on screen; `ondeck audit` reads the whole log.
 const AUDIT_ROWS: usize = 20_000;
 const JOB_ROWS: usize = 2_000;
@@ -40,7 +50,6 @@ pub struct Console {
     pub theme: Theme,
     pub keymap: Keymap,
     pub mode: Mode,
-    pub store: Store,
 }
 
 /// Refuse early, with a plain message, where a full-screen UI cannot work.
@@ -62,23 +71,30 @@ pub fn ensure_interactive_terminal() -> Result<()> {
     Ok(())
 }
 
+/// Runs the console until the operator quits, a signal arrives or the terminal goes away.
+///
+/// The store is not waited for: the first frame goes out while it opens (migrations, locks,
+/// a shared server that does not answer), and the store's rows and this console's operator
+/// session arrive when it does.
 pub async fn run(console: Console) -> Result<()> {
     let Console {
         config,
         theme,
         keymap,
         mode,
-        store,
     } = console;
     let identity = OperatorIdentity::current(&config.console.operator);
-    let terminal = crate::identity::terminal().unwrap_or_default();
-    let session_id = store
-        .open_operator_session(&identity, &terminal)
-        .await
-        .wrap_err("could not record this console in the store")?;
+    let tty = crate::identity::terminal().unwrap_or_default();
+    let store_label = Store::label_for(&config.store.url)?;
 
     // The status bar names the account, which is who acts; the label is in the Sessions pane.
-    let mut state = AppState::new(identity.os_user.clone(), store.label(), mode, Utc::now());
+    let mut state = AppState::new(
+        identity.os_user.clone(),
+        store_label.clone(),
+        mode,
+        Utc::now(),
+    );
+    state.store_connecting = true;
     state.help = crate::ui::help_sections(&keymap);
     state.sources = config
         .sources
@@ -92,31 +108,44 @@ pub async fn run(console: Console) -> Result<()> {
         .map(|s| s.name.clone())
         .collect();
 
-    let (tx, mut rx) = mpsc::channel::<Msg>(1024);
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let pollers = crate::sources::spawn(config.sources.clone(), tx.clone(), shutdown_rx.clone());
-    let store_task = tokio::spawn(refresh_store(
-        store.clone(),
-        session_id.clone(),
-        tx.clone(),
-        shutdown_rx,
-    ));
-
     // Signals are caught before the terminal is taken over, so that one arriving at any moment
     // after it goes through the loop, which gives the terminal back.
     let signals = Signals::register()?;
-    let mut terminal = crate::terminal::take_over().wrap_err("could not set up the terminal")?;
-    let result = event_loop(&mut terminal, &mut state, &theme, &keymap, &mut rx, signals).await;
-    // Restore first: whatever happens below, the operator gets their shell back.
-    crate::terminal::restore();
+    let (tx, mut rx) = mpsc::channel::<Msg>(1024);
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let pollers = crate::sources::spawn(config.sources.clone(), tx.clone(), shutdown_rx.clone());
+    let keeper = StoreKeeper {
+        url: config.store.url.clone(),
+        label: store_label,
+        identity,
+        terminal: tty,
+        tx: tx.clone(),
+        store: None,
+        session_id: None,
+    };
+    let store_task = tokio::spawn(keeper.run(shutdown_rx));
 
+    let mut terminal = crate::terminal::take_over();
+    let result = match terminal.as_mut() {
+        Ok(terminal) => event_loop(terminal, &mut state, &theme, &keymap, &mut rx, signals).await,
+        Err(error) => Err(eyre!("could not set up the terminal: {error}")),
+    };
+    // Restore first: whatever happens below, the operator gets their shell back. The terminal
+    // is dropped after, when a terminal that hung up no longer takes its output.
+    crate::terminal::restore();
+    drop(terminal);
+
+    // Every way out of the loop — quit, a signal, the terminal hung up or unwritable — comes
+    // here, and the store keeper closes the operator session before it ends.
     let _ = shutdown_tx.send(true);
     for poller in pollers {
         poller.abort();
     }
-    store_task.abort();
-    if let Err(error) = store.close_operator_session(&session_id).await {
-        tracing::warn!(%error, "could not close the operator session");
+    if tokio::time::timeout(SESSION_CLOSE_TIMEOUT, store_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the store did not record this console's leaving in time");
     }
     result
 }
@@ -244,62 +273,158 @@ fn stale_deadline(source: &SourceRow) -> Option<DateTime<Utc>> {
     source.last_success?.checked_add_signed(source.fresh_for())
 }
 
-/// Re-read the store every few seconds and send what changed. Unchanged data sends nothing, so
-/// an idle console stays idle.
-async fn refresh_store(
-    store: Store,
-    session_id: String,
+/// The console's side of the store: opens it, retrying with backoff while it is down; records
+/// this console's operator session; re-reads the jobs, audit and sessions every few seconds,
+/// sending only what changed, so an idle console stays idle; and closes the session when the
+/// console stops.
+struct StoreKeeper {
+    url: String,
+    label: String,
+    identity: OperatorIdentity,
+    /// This console's terminal, recorded with its session.
+    terminal: String,
     tx: mpsc::Sender<Msg>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut last_sent = None;
-    let mut last_error: Option<String> = None;
-    loop {
-        let read = async {
-            store.touch_operator_session(&session_id).await?;
-            let jobs = store.jobs(JOB_ROWS).await?;
-            let audit = store.audit_tail(AUDIT_ROWS).await?;
-            let sessions = store.operator_sessions().await?;
-            Ok::<_, crate::store::StoreError>((jobs, audit, sessions))
-        };
-        match read.await {
-            Ok((jobs, audit, sessions)) => {
-                // A session's read time is not news; only the rows are.
-                let seen: Vec<_> = sessions
-                    .iter()
-                    .map(|s| (s.user.clone(), s.client.clone(), s.since))
-                    .collect();
-                // The audit log only grows, so its newest seq and length identify it.
-                let newest_audit = (audit.iter().map(|a| a.seq).max(), audit.len());
-                let fresh = (jobs.clone(), newest_audit, seen);
-                if last_sent.as_ref() != Some(&fresh) || last_error.is_some() {
-                    last_error = None;
-                    let msg = Msg::StoreLoaded {
+    store: Option<Store>,
+    session_id: Option<String>,
+}
+
+/// What the keeper last told the loop, so that it repeats nothing.
+#[derive(Default)]
+struct Sent {
+    rows: Option<StoreDigest>,
+    error: Option<String>,
+}
+
+/// What identifies one reading of the store for "has anything changed".
+type StoreDigest = (
+    Vec<crate::model::JobRow>,
+    (Option<i64>, usize),
+    Vec<(String, String, Option<DateTime<Utc>>)>,
+);
+
+impl StoreKeeper {
+    async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        tokio::select! {
+            () = self.keep() => {}
+            // A dropped sender is a console that is gone: stop just the same.
+            _ = shutdown.changed() => {}
+        }
+        self.close_session().await;
+    }
+
+    /// Runs until the loop's receiver is gone.
+    async fn keep(&mut self) {
+        let mut sent = Sent::default();
+        let mut failures: u32 = 0;
+        loop {
+            let round = tokio::time::timeout(STORE_ROUND_TIMEOUT, self.read()).await;
+            let read = round.unwrap_or_else(|_| {
+                Err(StoreError::Unavailable {
+                    store: self.label.clone(),
+                    reason: format!("no answer within {}s", STORE_ROUND_TIMEOUT.as_secs()),
+                })
+            });
+            let (msg, wait) = match read {
+                Ok((jobs, audit, sessions)) => {
+                    failures = 0;
+                    let digest = digest(&jobs, &audit, &sessions);
+                    let news = sent.rows.as_ref() != Some(&digest) || sent.error.is_some();
+                    sent.rows = Some(digest);
+                    sent.error = None;
+                    let msg = news.then_some(Msg::StoreLoaded {
                         jobs,
                         audit,
                         sessions,
-                    };
-                    if tx.send(msg).await.is_err() {
-                        return;
-                    }
-                    last_sent = Some(fresh);
+                    });
+                    (msg, STORE_REFRESH)
                 }
-            }
-            Err(error) => {
-                let text = error.to_string();
-                if last_error.as_ref() != Some(&text) {
-                    last_error = Some(text.clone());
-                    if tx.send(Msg::StoreFailed(text)).await.is_err() {
-                        return;
-                    }
+                Err(error) => {
+                    tracing::warn!(%error, "the store cannot be read");
+                    let wait = retry_wait(failures);
+                    failures = failures.saturating_add(1);
+                    let text = error.to_string();
+                    let news = sent.error.as_ref() != Some(&text);
+                    sent.error = Some(text.clone());
+                    (news.then_some(Msg::StoreFailed(text)), wait)
                 }
+            };
+            if let Some(msg) = msg
+                && self.tx.send(msg).await.is_err()
+            {
+                return;
             }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(STORE_REFRESH) => {}
-            _ = shutdown.changed() => return,
+            tokio::time::sleep(wait).await;
         }
     }
+
+    /// One round: open the store and the session if not yet done, mark the session alive, read.
+    async fn read(
+        &mut self,
+    ) -> Result<
+        (
+            Vec<crate::model::JobRow>,
+            Vec<crate::model::AuditRow>,
+            Vec<crate::model::SessionRow>,
+        ),
+        StoreError,
+    > {
+        let store = match &self.store {
+            Some(store) => store.clone(),
+            None => {
+                let store = Store::open(&self.url).await?;
+                self.store = Some(store.clone());
+                store
+            }
+        };
+        match &self.session_id {
+            Some(id) => store.touch_operator_session(id).await?,
+            None => {
+                let id = store
+                    .open_operator_session(&self.identity, &self.terminal)
+                    .await?;
+                self.session_id = Some(id);
+            }
+        }
+        Ok((
+            store.jobs(JOB_ROWS).await?,
+            store.audit_tail(AUDIT_ROWS).await?,
+            store.operator_sessions().await?,
+        ))
+    }
+
+    async fn close_session(&mut self) {
+        let (Some(store), Some(id)) = (&self.store, self.session_id.take()) else {
+            return;
+        };
+        if let Err(error) = store.close_operator_session(&id).await {
+            tracing::warn!(%error, "could not close the operator session");
+        }
+    }
+}
+
+fn digest(
+    jobs: &[crate::model::JobRow],
+    audit: &[crate::model::AuditRow],
+    sessions: &[crate::model::SessionRow],
+) -> StoreDigest {
+    // A session's read time is not news; only the rows are.
+    let seen = sessions
+        .iter()
+        .map(|s| (s.user.clone(), s.client.clone(), s.since))
+        .collect();
+    // The audit log only grows, so its newest seq and length identify it.
+    let newest_audit = (audit.iter().map(|a| a.seq).max(), audit.len());
+    (jobs.to_vec(), newest_audit, seen)
+}
+
+/// The wait after `failures` failed rounds before this one: doubling from the first wait up to
+/// the longest, shortened by up to a fifth at random so that consoles that lost a shared store
+/// together do not all come back in the same second.
+fn retry_wait(failures: u32) -> Duration {
+    let doubled = STORE_RETRY_FIRST.saturating_mul(1 << failures.min(16));
+    doubled
+        .min(STORE_RETRY_MAX)
+        .mul_f64(1.0 - fastrand::f64() / 5.0)
 }
 
 #[cfg(test)]

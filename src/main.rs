@@ -1,5 +1,6 @@
 //! The `ondeck` command line: the console, and the non-interactive commands for scripts.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -48,7 +49,7 @@ enum Command {
     /// Validate the configuration, theme and keymap; errors name file, line and key.
     Check,
     /// Poll every source once and print hosts, sessions, jobs, alerts and the audit tail.
-    /// Exit code 0 = nothing firing, 1 = warnings, 2 = critical.
+    /// Exit code 0 = nothing firing, 1 = warnings or the store unreadable, 2 = critical.
     Snapshot {
         /// One JSON object (schema in docs/snapshot-json.md).
         #[arg(long)]
@@ -76,14 +77,14 @@ enum Command {
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success; for `snapshot`, nothing firing; for `audit --verify`, the chain is intact
-  1  an error (bad configuration, unusable terminal, unreachable store); for `snapshot`,
-     a warning firing, a host degraded or a source failing or not heard from; for
-     `audit --verify`, a broken chain
+  1  an error (bad configuration, unusable terminal, unreachable store for `audit`); for
+     `snapshot`, a warning firing, a host degraded, a source failing or not heard from, or
+     the store unreadable; for `audit --verify`, a broken chain
   2  bad command line; for `snapshot`, a critical alert firing or a host down";
 
 fn main() -> ExitCode {
     if let Err(error) = color_eyre::install() {
-        eprintln!("ondeck: {error}");
+        report(&format!("ondeck: {error}"));
     }
     let cli = Cli::parse();
     init_logging();
@@ -97,7 +98,9 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("ondeck: could not start the async runtime: {error}");
+            report(&format!(
+                "ondeck: could not start the async runtime: {error}"
+            ));
             return ExitCode::FAILURE;
         }
     };
@@ -107,7 +110,7 @@ fn main() -> ExitCode {
             // The chain on one line: the `Debug` report is coloured for a terminal, and its
             // escape codes would land in the log file.
             tracing::error!("{error:#}");
-            eprintln!("ondeck: {error:#}");
+            report(&format!("ondeck: {error:#}"));
             ExitCode::FAILURE
         }
     }
@@ -142,7 +145,6 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let theme = theme_for(&cli, &config)?;
             let keymap = keymap_for(&cli, &config)?;
             app::ensure_interactive_terminal()?;
-            let store = Store::open(&config.store.url).await?;
             let mode = Mode {
                 read_only: cli.read_only || cli.wall || config.console.read_only,
                 wall: cli.wall,
@@ -152,7 +154,6 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 theme,
                 keymap,
                 mode,
-                store,
             })
             .await?;
             Ok(ExitCode::SUCCESS)
@@ -180,10 +181,9 @@ fn keymap_for(cli: &Cli, config: &Config) -> Result<Keymap> {
 }
 
 async fn snapshot_command(config: &Config, json: bool) -> Result<ExitCode> {
-    let reports = sources::poll_once_all(&config.sources).await;
     // A snapshot is most useful when something is broken, so an unreachable store is reported
-    // on stderr and the sources are still shown.
-    let read = async {
+    // on stderr and the sources are still shown; it is read while the sources are polled.
+    let read_store = async {
         let store = Store::open(&config.store.url).await?;
         Ok::<_, ondeck::store::StoreError>((
             store.jobs(1_000).await?,
@@ -191,8 +191,13 @@ async fn snapshot_command(config: &Config, json: bool) -> Result<ExitCode> {
             store.operator_sessions().await?,
         ))
     };
-    let (jobs, audit, sessions) = read.await.unwrap_or_else(|error| {
-        eprintln!("ondeck: the store is not readable, jobs and audit are left out: {error}");
+    let (reports, store) = tokio::join!(sources::poll_once_all(&config.sources), read_store);
+    let store_missing = store.is_err();
+    let (jobs, audit, sessions) = store.unwrap_or_else(|error| {
+        eprintln!(
+            "ondeck: the store is not readable, jobs, audit and operator sessions are left out: \
+             {error}"
+        );
         Default::default()
     });
     let snapshot = snapshot::build(reports, jobs, audit, sessions, chrono::Utc::now());
@@ -201,7 +206,9 @@ async fn snapshot_command(config: &Config, json: bool) -> Result<ExitCode> {
     } else {
         print!("{}", snapshot::format_text(&snapshot));
     }
-    Ok(ExitCode::from(snapshot::exit_code(&snapshot) as u8))
+    // A report without the jobs and the audit is not "all clear": at least a warning.
+    let code = snapshot::exit_code(&snapshot).max(i32::from(store_missing));
+    Ok(ExitCode::from(code as u8))
 }
 
 async fn audit_command(
@@ -253,6 +260,12 @@ fn usage_error(message: &str) -> ! {
     Cli::command()
         .error(clap::error::ErrorKind::ArgumentConflict, message)
         .exit()
+}
+
+/// Writes a line to stderr, which may be a terminal that hung up: `eprintln!` would panic
+/// there, on the way out of a console that is leaving cleanly.
+fn report(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Logs go to a file under the user state directory, never to the terminal the UI owns.

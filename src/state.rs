@@ -159,6 +159,8 @@ pub struct AppState {
     pub store_label: String,
     /// The last store error, shown in the status bar until the store answers again.
     pub store_error: Option<String>,
+    /// The console has not read the store yet: actions are refused as when it fails.
+    pub store_connecting: bool,
     pub mode: Mode,
     pub size: (u16, u16),
     pub focus: Pane,
@@ -190,6 +192,7 @@ impl AppState {
             operator,
             store_label,
             store_error: None,
+            store_connecting: false,
             mode,
             size: (80, 24),
             focus: Pane::Hosts,

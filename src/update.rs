@@ -110,6 +110,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             );
             state.rebuild_view(Pane::Sessions);
             state.store_error = None;
+            state.store_connecting = false;
             state.dirty = true;
             Vec::new()
         }

@@ -343,8 +343,9 @@ async fn a_snapshot_with_an_unreadable_store_still_reports_the_sources() {
     );
     let sources = [http("api-prod", &server.url("/healthz"), ""), store];
 
+    // The source is up, but a report without jobs and audit is not all clear.
     let output = home.snapshot(&sources, true).await;
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("the store is not readable") && stderr.contains("not-a-dir"),

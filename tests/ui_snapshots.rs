@@ -777,7 +777,7 @@ fn status_bar_shows_a_store_error() {
     let text = screen_text(&render(&state));
     let status = text.lines().last().unwrap();
     assert!(
-        status.contains("store ERROR: database is locked"),
+        status.contains("store unavailable — actions refused: database is locked"),
         "{status}"
     );
 }

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -46,9 +46,10 @@ pub const OPERATOR_SESSIONS_SOURCE: &str = "ondeck";
 
 const PG_SCHEMA: &str = "ondeck";
 
-/// How long a writer waits for another process's SQLite write lock before giving up.
+/// How long a writer waits for another process's SQLite write lock before giving up: long
+/// enough for another console's append, short enough that a stuck lock shows as an error.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long to wait for a PostgreSQL connection: a dead server must not stall startup.
+/// How long to wait for a PostgreSQL connection: a dead server must not stall the console.
 const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The state of an operator action: a job's state and the outcome of its audit records.
@@ -219,16 +220,23 @@ impl Store {
     /// `sqlite:///abs/path.db` (a leading `~/` is expanded), `sqlite:relative.db`,
     /// `postgres://…` / `postgresql://…`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            open_postgres(url).await
-        } else if url.starts_with("sqlite:") {
-            open_sqlite(url).await
-        } else {
-            Err(StoreError::BadUrl {
-                url: mask_url(url),
-                reason: "only sqlite: and postgres: URLs are supported".into(),
-            })
+        match Location::parse(url)? {
+            Location::Sqlite {
+                options,
+                path,
+                label,
+            } => open_sqlite(options, path, label).await,
+            Location::Postgres { options, label } => open_postgres(options, label).await,
         }
+    }
+
+    /// What [`Store::label`] will say once the store at `url` is open, without opening it: the
+    /// console shows where its store is while it connects. A URL that can never work is an
+    /// error here already.
+    pub fn label_for(url: &str) -> Result<String, StoreError> {
+        Ok(match Location::parse(url)? {
+            Location::Sqlite { label, .. } | Location::Postgres { label, .. } => label,
+        })
     }
 
     /// Where the store lives, for the status bar: `sqlite:~/.local/share/ondeck/ondeck.db` or
@@ -313,33 +321,89 @@ fn home_dir() -> Option<PathBuf> {
     directories::BaseDirs::new().map(|dirs| dirs.home_dir().to_path_buf())
 }
 
-async fn open_sqlite(url: &str) -> Result<Store, StoreError> {
-    let bad_url = |reason: String| StoreError::BadUrl {
-        url: url.to_string(),
-        reason,
-    };
-    // The config layer expands `~`; tolerate URLs that reach us without that step.
-    let home_relative = ["sqlite://~/", "sqlite:~/"]
-        .iter()
-        .find_map(|prefix| url.strip_prefix(prefix));
-    let expanded = match home_relative {
-        Some(rest) => {
-            let home = home_dir().ok_or_else(|| bad_url("no home directory to expand ~".into()))?;
-            format!("sqlite://{}/{rest}", home.display())
-        }
-        None => url.to_string(),
-    };
-    let options = SqliteConnectOptions::from_str(&expanded)
-        .map_err(|e| bad_url(e.to_string()))?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        // The write-ahead audit record must survive a power cut once the action has started.
-        .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(SQLITE_BUSY_TIMEOUT)
-        .foreign_keys(true);
-    let path = options.get_filename().to_path_buf();
-    let label = format!("sqlite:{}", shorten_home(&path));
+/// A store URL, understood but not yet connected to.
+enum Location {
+    Sqlite {
+        options: SqliteConnectOptions,
+        path: PathBuf,
+        label: String,
+    },
+    Postgres {
+        options: PgConnectOptions,
+        label: String,
+    },
+}
 
+impl Location {
+    /// `sqlite:///abs/path.db` (a leading `~/` is expanded), `sqlite:relative.db`,
+    /// `postgres://…` / `postgresql://…`.
+    fn parse(url: &str) -> Result<Location, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Location::postgres(url)
+        } else if url.starts_with("sqlite:") {
+            Location::sqlite(url)
+        } else {
+            Err(StoreError::BadUrl {
+                url: mask_url(url),
+                reason: "only sqlite: and postgres: URLs are supported".into(),
+            })
+        }
+    }
+
+    fn sqlite(url: &str) -> Result<Location, StoreError> {
+        let bad_url = |reason: String| StoreError::BadUrl {
+            url: url.to_string(),
+            reason,
+        };
+        // The config layer expands `~`; tolerate URLs that reach us without that step.
+        let home_relative = ["sqlite://~/", "sqlite:~/"]
+            .iter()
+            .find_map(|prefix| url.strip_prefix(prefix));
+        let expanded = match home_relative {
+            Some(rest) => {
+                let home =
+                    home_dir().ok_or_else(|| bad_url("no home directory to expand ~".into()))?;
+                format!("sqlite://{}/{rest}", home.display())
+            }
+            None => url.to_string(),
+        };
+        let options = SqliteConnectOptions::from_str(&expanded)
+            .map_err(|e| bad_url(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // The write-ahead audit record must survive a power cut once the action has started.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let path = options.get_filename().to_path_buf();
+        let label = format!("sqlite:{}", shorten_home(&path));
+        Ok(Location::Sqlite {
+            options,
+            path,
+            label,
+        })
+    }
+
+    fn postgres(url: &str) -> Result<Location, StoreError> {
+        let label = mask_url(url);
+        // TLS as a postgres source gets it: verify-full off this machine (the CA of `[store]
+        // ca_file` travels in the URL as `sslrootcert`).
+        let options = pg_connect_options(url, None)
+            .map_err(|e| StoreError::BadUrl {
+                url: label.clone(),
+                reason: e.to_string(),
+            })?
+            .application_name("ondeck")
+            .options([("search_path", PG_SCHEMA)]);
+        Ok(Location::Postgres { options, label })
+    }
+}
+
+async fn open_sqlite(
+    options: SqliteConnectOptions,
+    path: PathBuf,
+    label: String,
+) -> Result<Store, StoreError> {
     let unwritable = |reason: String| StoreError::Unwritable {
         path: path.clone(),
         reason,
@@ -376,17 +440,7 @@ async fn open_sqlite(url: &str) -> Result<Store, StoreError> {
     })
 }
 
-async fn open_postgres(url: &str) -> Result<Store, StoreError> {
-    let label = mask_url(url);
-    // TLS as a postgres source gets it: verify-full off this machine (the CA of `[store]
-    // ca_file` travels in the URL as `sslrootcert`).
-    let options = pg_connect_options(url, None).map_err(|e| StoreError::BadUrl {
-        url: label.clone(),
-        reason: e.to_string(),
-    })?;
-    let options = options
-        .application_name("ondeck")
-        .options([("search_path", PG_SCHEMA)]);
+async fn open_postgres(options: PgConnectOptions, label: String) -> Result<Store, StoreError> {
     let pool = PgPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(PG_CONNECT_TIMEOUT)

@@ -198,23 +198,38 @@ fn segments<'a>(ui: &Ui<'a>, bar: Style) -> Vec<Segment<'a>> {
         ],
     ]);
 
-    // A failing store means actions cannot be audited: that outranks who is logged in.
+    // A store that is down or not yet read means actions cannot be audited: that outranks who
+    // is logged in.
     let operator = vec![vec![Span::styled(
         text::shown(state.operator.as_str()),
         bar,
     )]];
-    match &state.store_error {
-        Some(error) => {
+    match (&state.store_error, state.store_connecting) {
+        (Some(error), _) => {
             segments.push(vec![
                 vec![Span::styled(
-                    format!("store ERROR: {}", text::shown(error.as_str())),
+                    format!(
+                        "store unavailable — actions refused: {}",
+                        text::shown(error.as_str())
+                    ),
                     theme.style(Role::Error),
                 )],
-                vec![Span::styled("store ERROR", theme.style(Role::Error))],
+                vec![Span::styled(
+                    "store unavailable — actions refused",
+                    theme.style(Role::Error),
+                )],
+                vec![Span::styled("store unavailable", theme.style(Role::Error))],
             ]);
             segments.push(operator);
         }
-        None => {
+        (None, true) => {
+            segments.push(operator);
+            segments.push(vec![vec![Span::styled(
+                format!("store connecting… {}", state.store_label),
+                bar,
+            )]]);
+        }
+        (None, false) => {
             segments.push(operator);
             segments.push(vec![vec![Span::styled(
                 format!("store {}", state.store_label),
