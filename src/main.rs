@@ -83,6 +83,8 @@ Exit codes:
   2  bad command line; for `snapshot`, a critical alert firing or a host down";
 
 fn main() -> ExitCode {
+    // First, before any secret is read: the configuration resolves database URLs and tokens.
+    forbid_core_dumps();
     if let Err(error) = color_eyre::install() {
         report(&format!("ondeck: {error}"));
     }
@@ -268,8 +270,29 @@ fn report(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
-/// Logs go to a file under the user state directory, never to the terminal the UI owns.
+/// A core dump of the console would hold every secret it resolved (database URLs, API tokens),
+/// readable by whoever can read the dump. No core limit and no dumpable flag: either alone
+/// stops the kernel from writing one, and the second also keeps other processes of the same
+/// user from attaching to this one to read its memory.
+fn forbid_core_dumps() {
+    if let Err(error) = rlimit::setrlimit(rlimit::Resource::CORE, 0, 0) {
+        report(&format!("ondeck: could not disable core dumps: {error}"));
+    }
+    if let Err(error) = nix::sys::prctl::set_dumpable(false) {
+        report(&format!(
+            "ondeck: could not mark the process not dumpable: {error}"
+        ));
+    }
+}
+
+/// How many days of logs are kept: one file per day, the oldest removed.
+const LOG_DAYS: usize = 7;
+
+/// Logs go to a file per day under the user state directory, never to the terminal the UI
+/// owns. The directory is the owner's alone: the log names operators and their addresses.
 fn init_logging() {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+
     let Some(dirs) = directories::ProjectDirs::from("", "", "ondeck") else {
         return;
     };
@@ -277,19 +300,40 @@ fn init_logging() {
         .state_dir()
         .unwrap_or_else(|| dirs.data_local_dir())
         .to_path_buf();
-    let file = std::fs::create_dir_all(&dir).and_then(|()| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("ondeck.log"))
+    let private = |path: &std::path::Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    };
+    // The directory is ondeck's own, so one an older ondeck left open is closed too.
+    let made = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .and_then(|()| private(&dir, 0o700));
+    let appender = made.ok().and_then(|()| {
+        tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix("ondeck")
+            .filename_suffix("log")
+            .max_log_files(LOG_DAYS)
+            .build(&dir)
+            .ok()
     });
     // A console that cannot log still works; the operator needs the screen more than the log.
-    let Ok(file) = file else { return };
+    let Some(appender) = appender else { return };
+    // The appender creates its files with the default mode; today's is made private here, and
+    // the later ones are inside the private directory.
+    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("ondeck") && name.ends_with(".log") {
+            let _ = private(&entry.path(), 0o600);
+        }
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_env("ONDECK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
+        .with_writer(appender)
         .try_init();
 }

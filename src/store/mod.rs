@@ -51,6 +51,13 @@ const PG_SCHEMA: &str = "ondeck";
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait for a PostgreSQL connection: a dead server must not stall the console.
 const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The server ends any one statement of the store's that runs longer: a lock held by a stuck
+/// session must not hang an operator's action or the console's refresh.
+const PG_STATEMENT_TIMEOUT: &str = "10s";
+/// The store's directory and files are readable by their owner alone: they hold the audit log,
+/// who operated and from which address.
+const PRIVATE_DIR_MODE: u32 = 0o700;
+const PRIVATE_FILE_MODE: u32 = 0o600;
 
 /// The state of an operator action: a job's state and the outcome of its audit records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -394,7 +401,10 @@ impl Location {
                 reason: e.to_string(),
             })?
             .application_name("ondeck")
-            .options([("search_path", PG_SCHEMA)]);
+            .options([
+                ("search_path", PG_SCHEMA),
+                ("statement_timeout", PG_STATEMENT_TIMEOUT),
+            ]);
         Ok(Location::Postgres { options, label })
     }
 }
@@ -408,10 +418,7 @@ async fn open_sqlite(
         path: path.clone(),
         reason,
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| unwritable(format!("cannot create {}: {e}", dir.display())))?;
-    }
+    make_private_file(&path).map_err(unwritable)?;
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
         .connect_with(options)
@@ -438,6 +445,42 @@ async fn open_sqlite(
         backend: Backend::Sqlite(pool),
         label,
     })
+}
+
+/// Creates the database file (and any missing directories) readable by its owner alone before
+/// SQLite opens it, since SQLite gives its `-wal` and `-shm` files the database file's mode.
+/// Files left more open by an older ondeck are made private too; an existing directory is left
+/// as it is, because it may be shared (`/var/lib`), while directories created here are private.
+fn make_private_file(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(PRIVATE_DIR_MODE)
+            .create(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(PRIVATE_FILE_MODE)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(PRIVATE_FILE_MODE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!(
+                    "cannot make {} private: {e}",
+                    Path::new(&file).display()
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 async fn open_postgres(options: PgConnectOptions, label: String) -> Result<Store, StoreError> {
