@@ -111,23 +111,33 @@ pub async fn run(console: Console) -> Result<()> {
     // Signals are caught before the terminal is taken over, so that one arriving at any moment
     // after it goes through the loop, which gives the terminal back.
     let signals = Signals::register()?;
-    let (tx, mut rx) = mpsc::channel::<Msg>(1024);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let pollers = crate::sources::spawn(config.sources.clone(), tx.clone(), shutdown_rx.clone());
-    let keeper = StoreKeeper {
-        url: config.store.url.clone(),
-        label: store_label,
-        identity,
-        terminal: tty,
-        tx: tx.clone(),
-        store: None,
-        session_id: None,
-    };
-    let store_task = tokio::spawn(keeper.run(shutdown_rx));
-
+    let mut started = None;
     let mut terminal = crate::terminal::take_over();
     let result = match terminal.as_mut() {
-        Ok(terminal) => event_loop(terminal, &mut state, &theme, &keymap, &mut rx, signals).await,
+        Ok(terminal) => {
+            async {
+                first_frame(terminal, &mut state, &theme, &keymap)?;
+                // The sources and the store start once the first frame is out, so that none of
+                // their work (a local poll, the store's open and migrations) competes with it.
+                let (tx, mut rx) = mpsc::channel::<Msg>(1024);
+                let keeper = StoreKeeper {
+                    url: config.store.url.clone(),
+                    label: store_label,
+                    identity,
+                    terminal: tty,
+                    tx: tx.clone(),
+                    store: None,
+                    session_id: None,
+                };
+                started = Some((
+                    crate::sources::spawn(config.sources.clone(), tx, shutdown_rx.clone()),
+                    tokio::spawn(keeper.run(shutdown_rx)),
+                ));
+                event_loop(terminal, &mut state, &theme, &keymap, &mut rx, signals).await
+            }
+            .await
+        }
         Err(error) => Err(eyre!("could not set up the terminal: {error}")),
     };
     // Restore first: whatever happens below, the operator gets their shell back. The terminal
@@ -138,16 +148,32 @@ pub async fn run(console: Console) -> Result<()> {
     // Every way out of the loop — quit, a signal, the terminal hung up or unwritable — comes
     // here, and the store keeper closes the operator session before it ends.
     let _ = shutdown_tx.send(true);
-    for poller in pollers {
-        poller.abort();
-    }
-    if tokio::time::timeout(SESSION_CLOSE_TIMEOUT, store_task)
-        .await
-        .is_err()
-    {
-        tracing::warn!("the store did not record this console's leaving in time");
+    if let Some((pollers, store_task)) = started {
+        for poller in pollers {
+            poller.abort();
+        }
+        if tokio::time::timeout(SESSION_CLOSE_TIMEOUT, store_task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the store did not record this console's leaving in time");
+        }
     }
     result
+}
+
+/// Draws the sources as pending and the store as connecting, before anything has started.
+fn first_frame(
+    terminal: &mut ConsoleTerminal,
+    state: &mut AppState,
+    theme: &Theme,
+    keymap: &Keymap,
+) -> Result<()> {
+    let size = terminal
+        .size()
+        .wrap_err("could not read the terminal size")?;
+    state.size = (size.width, size.height);
+    draw(terminal, state, theme, keymap)
 }
 
 /// The signals that end the console: a dropped SSH session, `kill`, and ctrl-c from outside
@@ -182,11 +208,7 @@ async fn event_loop(
         mut terminate,
         mut interrupt,
     } = signals;
-    let size = terminal
-        .size()
-        .wrap_err("could not read the terminal size")?;
-    state.size = (size.width, size.height);
-    let mut last_draw: Option<Instant> = None;
+    let mut last_draw = Some(Instant::now());
 
     loop {
         if state.dirty {
