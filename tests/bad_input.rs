@@ -90,7 +90,7 @@ fn dumb_terminal_is_refused_before_the_screen_is_touched() {
 }
 
 #[test]
-fn unwritable_data_dir_is_a_clear_error_and_the_terminal_stays_usable() {
+fn unwritable_data_dir_is_a_clear_error_and_the_console_still_watches() {
     let home = tempfile::tempdir().unwrap();
     // A directory cannot be created under a regular file, whoever runs the test.
     let blocker = home.path().join("not-a-dir");
@@ -101,10 +101,17 @@ fn unwritable_data_dir_is_a_clear_error_and_the_terminal_stays_usable() {
     let out = ondeck(home.path(), &["audit"], &[("XDG_DATA_HOME", data)]);
     assert_clean_failure(&out, &["not-a-dir"]);
 
-    let mut screen = Screen::start(home.path(), &[], 80, 24, &[("XDG_DATA_HOME", data)]);
-    assert_eq!(screen.wait_exit(), 1);
-    let text = screen.wait_for_output("not-a-dir");
-    assert!(!text.contains("\x1b[?1049h") || terminal_restored(&screen.raw_output()));
+    // Only actions need the store: the console watches, and says why it refuses them.
+    let mut screen = Screen::start(home.path(), &[], 160, 24, &[("XDG_DATA_HOME", data)]);
+    screen.wait_for_text("store unavailable — actions refused");
+    screen.type_keys("q");
+    assert_eq!(screen.wait_exit(), 0);
+    assert!(terminal_restored(&screen.raw_output()));
+    let log = std::fs::read_dir(home.path().join("state/ondeck"))
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(log.contains("not-a-dir"), "{log}");
 }
 
 #[test]

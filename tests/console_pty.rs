@@ -12,15 +12,6 @@ fn hostname() -> String {
         .unwrap_or_default()
 }
 
-/// The OS account running the tests, which ondeck names as the operator.
-fn account() -> String {
-    let id = std::process::Command::new("id")
-        .arg("-un")
-        .output()
-        .unwrap();
-    String::from_utf8(id.stdout).unwrap().trim().to_string()
-}
-
 /// The local host's row: its name as a word, with measured percentages.
 fn host_row_shown(screen: &str, host: &str) -> bool {
     screen.lines().any(|line| {
@@ -43,7 +34,7 @@ fn small_terminal_shows_one_pane_with_tabs_and_real_local_data() {
     for tab in ["Hosts", "Sessions", "Jobs", "Alerts", "Audit"] {
         assert!(first.contains(tab), "tab {tab} missing:\n{first}");
     }
-    let account = account();
+    let account = common::os_account();
     assert!(
         first.contains(&account),
         "operator missing from status bar:\n{first}"
@@ -140,7 +131,7 @@ fn a_closed_terminal_closes_the_operator_session() {
     let mut screen = Screen::start(home.path(), &[], 80, 24, &[]);
     screen.type_keys("\t");
     screen.wait_for("this console in the Sessions pane", |s| {
-        s.contains("CLIENT") && s.contains("alice")
+        s.contains("CLIENT") && s.contains(&common::os_account())
     });
     assert_eq!(
         open_sessions(home.path()).len(),

@@ -33,8 +33,9 @@ fn a_first_start_with_umask_022_leaves_nothing_readable_by_others() {
     );
     // This console's session in the Sessions pane: the store is open and written to.
     screen.type_keys("\t");
+    let account = common::os_account();
     screen.wait_for("this console in the Sessions pane", |s| {
-        s.contains("CLIENT") && s.contains("alice")
+        s.contains("CLIENT") && s.contains(&account)
     });
 
     let store = home.path().join("data/ondeck");

@@ -147,11 +147,12 @@ async fn the_console_picks_the_store_up_when_it_comes_back() {
     // The store comes back: its rows and this console's operator session arrive.
     start_proxy(silent, upstream_addr);
     screen.type_keys("\t");
+    let account = common::os_account();
     let back = screen.wait_for("the store back, with this console's session", |s| {
         !status_bar(s).contains("store unavailable")
             && !status_bar(s).contains("connecting")
             && s.contains("CLIENT")
-            && s.contains("alice")
+            && s.contains(&account)
     });
     assert!(status_bar(&back).contains("store postgres://"), "{back}");
     screen.type_keys("q");
@@ -161,8 +162,9 @@ async fn the_console_picks_the_store_up_when_it_comes_back() {
     let store = sqlx::PgPool::connect(store_url.as_str()).await.unwrap();
     let (recorded, open): (i64, i64) = sqlx::query_as(
         "SELECT count(*), count(*) FILTER (WHERE ended_at IS NULL) \
-         FROM ondeck.operator_sessions WHERE operator = 'alice'",
+         FROM ondeck.operator_sessions WHERE operator = $1",
     )
+    .bind(&account)
     .fetch_one(&store)
     .await
     .unwrap();
