@@ -1,6 +1,8 @@
 //! What ondeck keeps on disk — the store (audit log, operators, their addresses) and the log —
 //! is readable by its owner alone, and no core dump can spill the secrets it holds in memory.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 mod common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

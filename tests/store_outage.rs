@@ -2,6 +2,8 @@
 //! bar says actions are refused, and the store's rows and this console's operator session come
 //! when the store does. `snapshot` still reports the sources, and does not call it all clear.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 mod common;
 
 use std::io::{Read, Write};
