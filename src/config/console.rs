@@ -61,7 +61,7 @@ pub(super) fn read_console(
         problems.report(
             span.clone(),
             &table.key_path("operator"),
-            "is empty: give the name recorded in the audit log, or leave it out to use $USER.",
+            "is empty: give a display label (recorded beside the OS account, never instead of it), or leave it out to use $USER.",
         );
     }
     ConsoleConfig {
