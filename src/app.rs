@@ -22,7 +22,7 @@ use crate::msg::{Effect, Msg};
 use crate::state::{AppState, Mode};
 use crate::store::{Store, StoreError};
 use crate::terminal::ConsoleTerminal;
-use crate::update::{translate_key, update};
+use crate::update::{finish_batch, translate_key, update};
 
 /// The shortest time between two frames: bursts of messages (a hundred sources answering at
 /// once, a held-down key) cost one frame, not a hundred.
@@ -244,6 +244,7 @@ async fn event_loop(
                 return Ok(());
             }
         }
+        finish_batch(state);
     }
 }
 

@@ -3,7 +3,8 @@
 //! The file tree follows the concerns: `app` (the event loop), `msg` + `update` + `state`
 //! (what happens, pure), `columns` (each pane's columns: header, width, cell, sort key), `ui`
 //! (drawing, pure), `terminal` (the screen it draws on), `sources` (pollers), `store` (audit
-//! log and job ledger), `identity` (who the operator is), `config` (configuration, themes,
+//! log and job ledger), `identity` (who the operator is), `row_identity` (which row is which
+//! from one poll to the next), `config` (configuration, themes,
 //! keymaps), `snapshot` and `audit_cmd` (the non-interactive commands), `printable` (text from
 //! other systems made safe to print).
 
@@ -16,6 +17,7 @@ pub mod model;
 pub mod msg;
 pub mod printable;
 pub mod process;
+pub mod row_identity;
 pub mod snapshot;
 pub mod sources;
 pub mod state;

@@ -3,7 +3,14 @@
 //! Rows are kept once per pane, tagged with their source. Each pane also keeps a *view*: the
 //! indices of its rows that pass the filter, in sort order. The view is rebuilt in `update`
 //! when data, filter or sort change, so drawing a frame only slices it — with 100,000 audit
-//! rows a frame still builds only the rows that fit on screen.
+//! rows a frame still builds only the rows that fit on screen. New data only marks the panes it
+//! touched as outdated; they are rebuilt once when the loop has applied a batch of messages (see
+//! [`AppState::refresh_views`]), so a burst of polls costs one sort per pane it touched, and a
+//! poll of hosts never re-sorts the audit log.
+//!
+//! The selection follows its row by identity ([`crate::row_identity`]), since positions change
+//! with every poll. Until the operator moves it, it stays on the top row: the worst ones sort
+//! first, and rows arriving late never scroll the view away from them.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -15,6 +22,7 @@ use crate::model::{
     AlertRow, AuditRow, HostRow, HostStatus, JobRow, SessionRow, SourceRow, SourceStatus,
     Truncated, shown_alerts,
 };
+use crate::row_identity::{Identified, RowIdentity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Pane {
@@ -67,6 +75,9 @@ pub struct PaneView {
     pub rows: Vec<usize>,
     /// Position in `rows` of the selected row.
     pub selected: usize,
+    /// The row the selection stays on while rows come and go; `None` until the operator moves
+    /// it (and after `top`): then it stays on the top row, whichever that is.
+    pub followed: Option<RowIdentity>,
 }
 
 impl PaneView {
@@ -78,6 +89,7 @@ impl PaneView {
             filter: String::new(),
             rows: Vec::new(),
             selected: 0,
+            followed: None,
         }
     }
 
@@ -180,6 +192,8 @@ pub struct AppState {
     /// The `?` help, worked out from the keymap at start-up; kept here so that `update` knows
     /// where the help ends.
     pub help: Vec<HelpSection>,
+    /// Panes whose rows changed since their view was last built (by [`Pane::index`]).
+    outdated: [bool; 5],
     /// Set whenever something visible changed; the loop draws and clears it.
     pub dirty: bool,
     pub quitting: bool,
@@ -204,6 +218,7 @@ impl AppState {
             alert_sources: Vec::new(),
             alert_shown: Vec::new(),
             help: Vec::new(),
+            outdated: [false; 5],
             dirty: true,
             quitting: false,
         }
@@ -310,14 +325,14 @@ impl AppState {
         !self.zoomed && !self.mode.wall && self.size.0 >= 120 && self.size.1 >= 35
     }
 
-    /// Rebuild a pane's view from its rows, filter and sort, keeping the selection on the same
-    /// row where it is still visible.
+    /// Rebuild a pane's view from its rows, filter and sort, keeping the selection on the row
+    /// it follows. Where that row is gone (or filtered out) the selection keeps its position and
+    /// follows the row now there.
     pub fn rebuild_view(&mut self, pane: Pane) {
         if pane == Pane::Alerts {
             self.alert_shown = shown_alerts(&self.data.alerts, &self.sources);
         }
         let view = &self.views[pane.index()];
-        let previously_selected = view.selected_row();
         let needle = view.filter.to_lowercase();
         let (column, desc) = (view.sort_column, view.sort_desc);
         let mut rows: Vec<usize> = (0..self.data.len(pane))
@@ -328,12 +343,95 @@ impl AppState {
             let order = self.compare(pane, column, a, b);
             if desc { order.reverse() } else { order }
         });
+        let found = view.followed.as_ref().map(|followed| {
+            rows.iter()
+                .position(|&row| self.row_is(pane, row, followed))
+        });
+        let last = rows.len().saturating_sub(1);
+        let (selected, refollow) = match found {
+            None => (0, false),
+            Some(Some(position)) => (position, false),
+            Some(None) => (view.selected.min(last), !rows.is_empty()),
+        };
+        let followed = refollow.then(|| self.row_identity(pane, rows[selected]));
+        self.outdated[pane.index()] = false;
         let view = &mut self.views[pane.index()];
-        view.selected = previously_selected
-            .and_then(|row| rows.iter().position(|&r| r == row))
-            .unwrap_or(0)
-            .min(rows.len().saturating_sub(1));
+        view.selected = selected;
         view.rows = rows;
+        if let Some(followed) = followed {
+            view.followed = Some(followed);
+        }
+    }
+
+    /// Note that `pane`'s rows changed; [`AppState::refresh_views`] rebuilds its view.
+    pub fn mark_outdated(&mut self, pane: Pane) {
+        self.outdated[pane.index()] = true;
+    }
+
+    /// The panes whose view is behind their rows.
+    pub fn outdated_panes(&self) -> impl Iterator<Item = Pane> + '_ {
+        Pane::ALL
+            .into_iter()
+            .filter(|pane| self.outdated[pane.index()])
+    }
+
+    /// Rebuild the views of the panes whose rows changed. Views index into the rows, so this
+    /// must run before they are read: before a key acts on them and before a frame is drawn.
+    pub fn refresh_views(&mut self) {
+        for pane in Pane::ALL {
+            if self.outdated[pane.index()] {
+                self.rebuild_view(pane);
+            }
+        }
+    }
+
+    /// Select the row at `position` of `pane`'s view (clamped) and follow it from now on.
+    pub fn select(&mut self, pane: Pane, position: usize) {
+        let view = &self.views[pane.index()];
+        let selected = position.min(view.rows.len().saturating_sub(1));
+        let followed = view
+            .rows
+            .get(selected)
+            .map(|&row| self.row_identity(pane, row));
+        let view = &mut self.views[pane.index()];
+        view.selected = selected;
+        view.followed = followed;
+    }
+
+    /// Select the top row of `pane`, whichever it is now and later.
+    pub fn select_top(&mut self, pane: Pane) {
+        let view = &mut self.views[pane.index()];
+        view.selected = 0;
+        view.followed = None;
+    }
+
+    /// The identity of the focused pane's selected row: what an action dialog records as its
+    /// target, to check again before it runs.
+    pub fn selected_identity(&self) -> Option<RowIdentity> {
+        let row = self.view(self.focus).selected_row()?;
+        Some(self.row_identity(self.focus, row))
+    }
+
+    fn row_identity(&self, pane: Pane, row: usize) -> RowIdentity {
+        let d = &self.data;
+        match pane {
+            Pane::Hosts => d.hosts[row].identity(),
+            Pane::Sessions => d.sessions[row].identity(),
+            Pane::Jobs => d.jobs[row].identity(),
+            Pane::Alerts => d.alerts[row].identity(),
+            Pane::Audit => d.audit[row].identity(),
+        }
+    }
+
+    fn row_is(&self, pane: Pane, row: usize, identity: &RowIdentity) -> bool {
+        let d = &self.data;
+        match pane {
+            Pane::Hosts => d.hosts[row].is(identity),
+            Pane::Sessions => d.sessions[row].is(identity),
+            Pane::Jobs => d.jobs[row].is(identity),
+            Pane::Alerts => d.alerts[row].is(identity),
+            Pane::Audit => d.audit[row].is(identity),
+        }
     }
 
     fn is_alert_shown(&self, row: usize) -> bool {
@@ -375,14 +473,19 @@ impl AppState {
 }
 
 /// Rows grouped by the source that reported them, for replacing one source's rows at a time.
+/// Returns whether anything changed: a source that had no rows in a pane and still has none
+/// leaves that pane's view as it is.
 pub fn replace_source_rows<T>(
     rows: &mut Vec<T>,
     source: &str,
     fresh: Vec<T>,
     source_of: impl Fn(&T) -> &str,
-) {
+) -> bool {
+    let before = rows.len();
     rows.retain(|row| source_of(row) != source);
+    let changed = rows.len() != before || !fresh.is_empty();
     rows.extend(fresh);
+    changed
 }
 
 /// Severity counts of firing alerts, for the status bar and the wall.

@@ -2,6 +2,10 @@
 //!
 //! Pure and synchronous: no I/O, no clock reads (time arrives in messages), so every
 //! behaviour is testable by feeding messages and looking at the state and effects.
+//!
+//! The loop applies messages in batches (all that queued up while it drew) and calls
+//! [`finish_batch`] before drawing: new rows only mark their panes outdated, and each outdated
+//! view is rebuilt once per batch rather than once per message.
 
 use crossterm::event::{KeyEvent, KeyEventKind};
 use ratatui_textarea::TextArea;
@@ -41,6 +45,10 @@ pub fn translate_key(state: &AppState, keymap: &Keymap, key: KeyEvent) -> Option
 }
 
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
+    if matches!(msg, Msg::Command(_) | Msg::Key(_)) {
+        // Keys act on the rows as they are now, wherever the batch they are in has put them.
+        state.refresh_views();
+    }
     match msg {
         Msg::Command(command) => on_command(state, command),
         Msg::Key(key) => {
@@ -102,13 +110,14 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                     ..Observation::default()
                 },
             );
-            replace_source_rows(
+            if replace_source_rows(
                 &mut state.data.sessions,
                 crate::store::OPERATOR_SESSIONS_SOURCE,
                 sessions,
                 |s| &s.source,
-            );
-            state.rebuild_view(Pane::Sessions);
+            ) {
+                state.mark_outdated(Pane::Sessions);
+            }
             state.store_error = None;
             state.store_connecting = false;
             state.dirty = true;
@@ -123,7 +132,14 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
     }
 }
 
-/// A source's rows in every pane are replaced by what its latest poll saw.
+/// Brings the views up to date with the rows the batch's messages brought; the loop calls it
+/// after the last message of a batch, before drawing.
+pub fn finish_batch(state: &mut AppState) {
+    state.refresh_views();
+}
+
+/// A source's rows in every pane are replaced by what its latest poll saw; the panes whose rows
+/// changed are rebuilt when the batch is finished.
 fn replace_observation(state: &mut AppState, source: &str, observation: Observation) {
     let Observation {
         hosts,
@@ -134,16 +150,36 @@ fn replace_observation(state: &mut AppState, source: &str, observation: Observat
         truncated: _,
     } = observation;
     let data = &mut state.data;
-    replace_source_rows(&mut data.hosts, source, hosts, |r| &r.source);
-    replace_source_rows(&mut data.sessions, source, sessions, |r| &r.source);
-    replace_source_rows(&mut data.jobs, source, jobs, |r| &r.source);
-    replace_source_rows(&mut data.alerts, source, alerts, |r| &r.source);
-    replace_source_rows(&mut data.audit, source, audit, |r| &r.source);
-    state.rebuild_all_views();
+    let changed = [
+        (
+            Pane::Hosts,
+            replace_source_rows(&mut data.hosts, source, hosts, |r| &r.source),
+        ),
+        (
+            Pane::Sessions,
+            replace_source_rows(&mut data.sessions, source, sessions, |r| &r.source),
+        ),
+        (
+            Pane::Jobs,
+            replace_source_rows(&mut data.jobs, source, jobs, |r| &r.source),
+        ),
+        (
+            Pane::Alerts,
+            replace_source_rows(&mut data.alerts, source, alerts, |r| &r.source),
+        ),
+        (
+            Pane::Audit,
+            replace_source_rows(&mut data.audit, source, audit, |r| &r.source),
+        ),
+    ];
+    for (pane, _) in changed.into_iter().filter(|&(_, changed)| changed) {
+        state.mark_outdated(pane);
+    }
 }
 
 /// Stale host rows sort as stale, so a view must be re-sorted when staleness changes.
 fn has_stale_rows_changed(state: &mut AppState) -> bool {
+    state.refresh_views();
     let view = state.view(Pane::Hosts);
     let before: Vec<usize> = view.rows.clone();
     state.rebuild_view(Pane::Hosts);
@@ -237,8 +273,8 @@ fn on_command(state: &mut AppState, command: Command) -> Vec<Effect> {
 fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
     let focus = state.focus;
     let page = state.page_rows();
-    let view = state.view_mut(focus);
-    let last = view.rows.len().saturating_sub(1);
+    let view = state.view(focus);
+    let (selected, last) = (view.selected, view.rows.len().saturating_sub(1));
     match command {
         Command::FocusNext => state.focus = focus.next(),
         Command::FocusPrev => state.focus = focus.prev(),
@@ -247,12 +283,12 @@ fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Command::FocusJobs => state.focus = Pane::Jobs,
         Command::FocusAlerts => state.focus = Pane::Alerts,
         Command::FocusAudit => state.focus = Pane::Audit,
-        Command::MoveUp => view.selected = view.selected.saturating_sub(1),
-        Command::MoveDown => view.selected = (view.selected + 1).min(last),
-        Command::PageUp => view.selected = view.selected.saturating_sub(page),
-        Command::PageDown => view.selected = (view.selected + page).min(last),
-        Command::Top => view.selected = 0,
-        Command::Bottom => view.selected = last,
+        Command::MoveUp => state.select(focus, selected.saturating_sub(1)),
+        Command::MoveDown => state.select(focus, selected.saturating_add(1)),
+        Command::PageUp => state.select(focus, selected.saturating_sub(page)),
+        Command::PageDown => state.select(focus, selected.saturating_add(page)),
+        Command::Top => state.select_top(focus),
+        Command::Bottom => state.select(focus, last),
         Command::SortNext => {
             // Only the columns on screen: a sort by a hidden column looks like no order at all.
             let shown = crate::ui::shown_columns(state, focus);
@@ -270,18 +306,19 @@ fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
             }
         }
         Command::SortReverse => {
+            let view = state.view_mut(focus);
             view.sort_desc = !view.sort_desc;
             state.rebuild_view(focus);
         }
         Command::OpenDetail => {
-            if view.selected_row().is_some() {
+            if state.view(focus).selected_row().is_some() {
                 state.overlay = Overlay::Detail { scroll: 0 };
             } else {
                 state.dirty = false;
             }
         }
         Command::Filter => {
-            let mut input = TextArea::new(vec![view.filter.clone()]);
+            let mut input = TextArea::new(vec![state.view(focus).filter.clone()]);
             input.move_cursor(ratatui_textarea::CursorMove::End);
             state.overlay = Overlay::Filter(Box::new(input));
         }
@@ -295,7 +332,7 @@ fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Command::ShowSources => state.overlay = Overlay::Sources { selected: 0 },
         Command::Zoom => state.zoomed = !state.zoomed,
         // Escape on a filtered pane clears the filter: the quickest way back to everything.
-        Command::Close | Command::Cancel if !view.filter.is_empty() => {
+        Command::Close | Command::Cancel if !state.view(focus).filter.is_empty() => {
             set_filter(state, String::new())
         }
         Command::Close | Command::Cancel if state.zoomed => state.zoomed = false,
@@ -332,11 +369,17 @@ fn input_text(input: &TextArea<'_>) -> String {
     input.lines().join(" ")
 }
 
+/// A new filter keeps the selection on its row while that row matches; once it does not, the
+/// selection goes to the top of what matches rather than to whatever took its place.
 fn set_filter(state: &mut AppState, filter: String) {
     let focus = state.focus;
     if state.view(focus).filter != filter {
+        let followed = state.view(focus).followed.clone();
         state.view_mut(focus).filter = filter;
         state.rebuild_view(focus);
+        if state.view(focus).followed != followed {
+            state.select_top(focus);
+        }
         state.dirty = true;
     }
 }

@@ -58,6 +58,14 @@ fn state() -> AppState {
     s
 }
 
+/// One message as a batch of its own, as the loop applies a message that arrives alone: the
+/// views are brought up to date after it. Tests of batches call `super::update` directly.
+fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
+    let effects = super::update(s, msg);
+    finish_batch(s);
+    effects
+}
+
 fn polled(source: &str, at: DateTime<Utc>, result: Result<Observation, String>) -> Msg {
     Msg::SourcePolled {
         source: source.into(),
@@ -349,6 +357,238 @@ fn help_and_detail_stop_scrolling_at_their_end() {
         );
         update(&mut s, Msg::Command(Command::Close));
     }
+}
+
+fn selected_host(s: &AppState) -> Option<String> {
+    let row = s.view(Pane::Hosts).selected_row()?;
+    Some(s.data.hosts[row].name.clone())
+}
+
+#[test]
+fn the_selection_stays_on_its_host_when_another_sources_poll_reorders_the_rows() {
+    let mut s = state();
+    update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &["b", "c"], t0()))),
+    );
+    update(
+        &mut s,
+        polled("api-dev", t0(), Ok(hosts("api-dev", &["a"], t0()))),
+    );
+    update(&mut s, Msg::Command(Command::MoveDown));
+    update(&mut s, Msg::Command(Command::MoveUp));
+    assert_eq!(selected_host(&s).as_deref(), Some("a"));
+    let a = s.selected_identity().expect("a row is selected");
+
+    // prod's rows are replaced: they move to the end of the rows, after dev's `a`.
+    let later = t0() + Duration::seconds(10);
+    update(
+        &mut s,
+        polled("api-prod", later, Ok(hosts("api-prod", &["b", "c"], later))),
+    );
+    assert_eq!(visible_hosts(&s), ["a", "b", "c"]);
+    assert_eq!(selected_host(&s).as_deref(), Some("a"));
+    assert_eq!(s.selected_identity(), Some(a));
+}
+
+#[test]
+fn the_selection_names_the_source_so_two_hosts_of_one_name_stay_apart() {
+    let mut s = state();
+    update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &["db"], t0()))),
+    );
+    update(
+        &mut s,
+        polled("api-dev", t0(), Ok(hosts("api-dev", &["db"], t0()))),
+    );
+    update(&mut s, Msg::Command(Command::Bottom));
+    let selected = s.selected_identity().expect("a row is selected");
+    let later = t0() + Duration::seconds(10);
+    for source in ["api-prod", "api-dev", "api-prod"] {
+        update(
+            &mut s,
+            polled(source, later, Ok(hosts(source, &["db"], later))),
+        );
+        assert_eq!(s.selected_identity().as_ref(), Some(&selected));
+    }
+    assert_eq!(selected.source, "api-dev");
+}
+
+#[test]
+fn the_selection_starts_at_the_top_and_rows_arriving_later_do_not_move_it() {
+    let mut s = state();
+    update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &["m", "n"], t0()))),
+    );
+    assert_eq!(selected_host(&s).as_deref(), Some("m"));
+    // A down host reported later sorts first: the selection stays on the top row, so the
+    // first screen shows it rather than scrolling along with the first row that arrived.
+    let mut dev = hosts("api-dev", &["z"], t0());
+    dev.hosts[0].status = HostStatus::Down;
+    update(&mut s, polled("api-dev", t0(), Ok(dev)));
+    assert_eq!(visible_hosts(&s), ["z", "m", "n"]);
+    assert_eq!(s.view(Pane::Hosts).selected, 0);
+    assert_eq!(selected_host(&s).as_deref(), Some("z"));
+}
+
+#[test]
+fn a_row_that_sorts_above_the_selected_one_keeps_the_selection_on_its_row() {
+    let mut s = state();
+    update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &["b", "c"], t0()))),
+    );
+    update(&mut s, Msg::Command(Command::MoveDown));
+    assert_eq!(selected_host(&s).as_deref(), Some("c"));
+    update(
+        &mut s,
+        polled("api-dev", t0(), Ok(hosts("api-dev", &["a"], t0()))),
+    );
+    assert_eq!(visible_hosts(&s), ["a", "b", "c"]);
+    assert_eq!(selected_host(&s).as_deref(), Some("c"));
+    // `top` goes back to following the top row.
+    update(&mut s, Msg::Command(Command::Top));
+    let mut dev = hosts("api-dev", &["a"], t0());
+    dev.hosts[0].status = HostStatus::Down;
+    update(&mut s, polled("api-dev", t0(), Ok(dev)));
+    update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &["0", "b"], t0()))),
+    );
+    assert_eq!(selected_host(&s).as_deref(), Some("a"));
+}
+
+#[test]
+fn when_the_selected_row_goes_away_the_selection_keeps_its_place_and_follows_the_next() {
+    let mut s = state();
+    update(
+        &mut s,
+        polled(
+            "api-prod",
+            t0(),
+            Ok(hosts("api-prod", &["a", "b", "c", "d"], t0())),
+        ),
+    );
+    update(&mut s, Msg::Command(Command::MoveDown));
+    assert_eq!(selected_host(&s).as_deref(), Some("b"));
+    update(
+        &mut s,
+        polled(
+            "api-prod",
+            t0(),
+            Ok(hosts("api-prod", &["a", "c", "d"], t0())),
+        ),
+    );
+    assert_eq!(selected_host(&s).as_deref(), Some("c"));
+    update(
+        &mut s,
+        polled("api-dev", t0(), Ok(hosts("api-dev", &["b"], t0()))),
+    );
+    assert_eq!(selected_host(&s).as_deref(), Some("c"), "follows c now");
+    update(&mut s, polled("api-prod", t0(), Ok(Observation::default())));
+    update(&mut s, polled("api-dev", t0(), Ok(Observation::default())));
+    assert_eq!(s.selected_identity(), None, "no rows, nothing selected");
+}
+
+#[test]
+fn sorting_and_filtering_keep_the_selection_on_its_row_while_it_is_shown() {
+    let mut s = state();
+    let mut obs = hosts("api-prod", &["db-1", "db-2", "web-1"], t0());
+    obs.hosts[0].latency_ms = Some(300);
+    update(&mut s, polled("api-prod", t0(), Ok(obs)));
+    update(&mut s, Msg::Command(Command::MoveDown));
+    assert_eq!(selected_host(&s).as_deref(), Some("db-2"));
+    update(&mut s, Msg::Command(Command::SortReverse));
+    assert_eq!(visible_hosts(&s), ["web-1", "db-2", "db-1"]);
+    assert_eq!(selected_host(&s).as_deref(), Some("db-2"));
+
+    update(&mut s, Msg::Command(Command::Filter));
+    type_text(&mut s, "db");
+    assert_eq!(selected_host(&s).as_deref(), Some("db-2"));
+    type_text(&mut s, "-1");
+    assert_eq!(visible_hosts(&s), ["db-1"]);
+    assert_eq!(selected_host(&s).as_deref(), Some("db-1"));
+    update(&mut s, Msg::Command(Command::Cancel));
+    assert_eq!(
+        s.view(Pane::Hosts).selected,
+        0,
+        "the top of the unfiltered rows"
+    );
+}
+
+#[test]
+fn a_batch_rebuilds_only_the_panes_its_messages_touched() {
+    let mut s = state();
+    let audit: Vec<AuditRow> = (0..3)
+        .map(|seq| AuditRow {
+            source: crate::store::STORE_SOURCE.into(),
+            seq,
+            time: t0(),
+            operator: "alice".into(),
+            action: "backup".into(),
+            target: "db".into(),
+            outcome: "SUCCEEDED".into(),
+            request_id: format!("r{seq}"),
+            detail: String::new(),
+            identity: None,
+            job_id: None,
+            error: None,
+        })
+        .collect();
+    update(
+        &mut s,
+        Msg::StoreLoaded {
+            jobs: Vec::new(),
+            audit,
+            sessions: Vec::new(),
+        },
+    );
+    assert_eq!(s.view(Pane::Audit).rows.len(), 3);
+
+    super::update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &["a", "b"], t0()))),
+    );
+    let mut dev = hosts("api-dev", &["c"], t0());
+    dev.alerts = vec![alert("api-dev", "ServiceDown", Severity::Critical)];
+    super::update(&mut s, polled("api-dev", t0(), Ok(dev)));
+    assert_eq!(
+        s.outdated_panes().collect::<Vec<_>>(),
+        [Pane::Hosts, Pane::Alerts]
+    );
+    assert!(s.view(Pane::Hosts).rows.is_empty(), "not rebuilt yet");
+    finish_batch(&mut s);
+    assert_eq!(s.outdated_panes().count(), 0);
+    assert_eq!(visible_hosts(&s), ["a", "b", "c"]);
+    assert_eq!(s.view(Pane::Alerts).rows.len(), 1);
+
+    // A failed poll changes no rows, and one with no rows where it had none changes no pane.
+    super::update(&mut s, polled("api-prod", t0(), Err("timeout".into())));
+    super::update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &["a", "b"], t0()))),
+    );
+    assert_eq!(s.outdated_panes().collect::<Vec<_>>(), [Pane::Hosts]);
+}
+
+#[test]
+fn a_key_in_the_middle_of_a_batch_acts_on_the_rows_the_batch_brought() {
+    let mut s = state();
+    super::update(
+        &mut s,
+        polled("api-prod", t0(), Ok(hosts("api-prod", &["a", "b"], t0()))),
+    );
+    super::update(&mut s, Msg::Command(Command::MoveDown));
+    assert_eq!(selected_host(&s).as_deref(), Some("b"));
+    super::update(
+        &mut s,
+        polled("api-dev", t0(), Ok(hosts("api-dev", &["0"], t0()))),
+    );
+    finish_batch(&mut s);
+    assert_eq!(visible_hosts(&s), ["0", "a", "b"]);
+    assert_eq!(selected_host(&s).as_deref(), Some("b"));
 }
 
 #[test]
