@@ -2,10 +2,11 @@
 //! `{"status":"ok"}` after 50 ms — the runbooks' sequential curl loop takes about 50 s for the
 //! same. Target: the whole round in under 300 ms wall.
 //!
-//! The endpoints are 1,000 listeners on 1,000 ports, served by a child process (this binary
-//! started again with `ONDECK_BENCH_SERVE` set), so the CPU time and peak memory reported are
-//! the poller's alone. Each round is `sources::poll_once_all`, exactly what `ondeck snapshot`
-//! does: pollers built, 1,000 fresh connections, verdicts judged.
+//! The endpoints are 1,000 listeners on 1,000 ports, served by a child process (see
+//! `support/endpoints.rs`), so the CPU time and peak memory reported are the poller's alone.
+//! Each round is `sources::poll_once_all`, exactly what `ondeck snapshot` does: pollers built,
+//! 1,000 fresh connections, verdicts judged. `snapshot_vs_curl` measures the whole `ondeck
+//! snapshot` process instead.
 //!
 //! Run with `cargo bench --bench http_round`. Not a divan benchmark: divan repeats a closure
 //! and reports its time, while this needs a server process, a check that every poll
@@ -13,59 +14,28 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 
-#[path = "../tests/support/fake_http.rs"]
-mod fake_http;
+#[path = "support/endpoints.rs"]
+mod endpoints;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fake_http::{FakeServer, Reply};
+use endpoints::{ANSWER_DELAY, ENDPOINTS, Endpoints};
 use ondeck::config::{HttpSource, SourceConfig, SourceSpec};
 use ondeck::model::HostStatus;
 use ondeck::sources::{fetch, poll_once_all};
 use serde_json::json;
 
-const ENDPOINTS: usize = 1000;
-const ANSWER_DELAY: Duration = Duration::from_millis(50);
 const ROUNDS: usize = 10;
 /// Sequential requests timed to extrapolate the one-by-one loop without waiting 50 s.
 const SEQUENTIAL_SAMPLE: usize = 20;
-const SERVE_ENV: &str = "ONDECK_BENCH_SERVE";
 
 fn main() {
-    // A thousand listeners and a thousand connections each side do not fit in the 1,024 open
-    // files many systems allow by default; the server child inherits the raised limit.
-    if let Err(error) = rlimit::increase_nofile_limit(u64::MAX) {
-        eprintln!("could not raise the open files limit: {error}");
-    }
-    if std::env::var_os(SERVE_ENV).is_some() {
-        serve();
+    if endpoints::serve_if_asked() {
         return;
     }
-    let mut server = Command::new(std::env::current_exe().expect("own path"))
-        .env(SERVE_ENV, "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the endpoint server");
-    let mut ports = String::new();
-    BufReader::new(server.stdout.take().expect("piped stdout"))
-        .read_line(&mut ports)
-        .expect("the server's ports");
-    let ports: Vec<u16> = ports
-        .split_whitespace()
-        .map(|port| port.parse().expect("a port number"))
-        .collect();
-    assert_eq!(ports.len(), ENDPOINTS, "the server bound every port");
-
+    let endpoints = Endpoints::start();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    runtime.block_on(measure(&ports));
-
-    // Closing its stdin tells the server to exit.
-    drop(server.stdin.take());
-    let _ = server.wait();
+    runtime.block_on(measure(&endpoints.ports));
 }
 
 fn sources(ports: &[u16]) -> Vec<SourceConfig> {
@@ -197,31 +167,4 @@ fn peak_rss() -> String {
                 .map(|value| value.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown (no /proc/self/status)".to_owned())
-}
-
-/// The child process: bind every port, say which, serve until stdin closes.
-fn serve() {
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    runtime.block_on(async {
-        let handler = Arc::new(|_: &fake_http::Request| {
-            Reply::json(200, r#"{"status":"ok"}"#).after(ANSWER_DELAY)
-        });
-        let mut servers = Vec::with_capacity(ENDPOINTS);
-        for _ in 0..ENDPOINTS {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("a free loopback port");
-            servers.push(FakeServer::serve(listener, handler.clone()));
-        }
-        let ports: Vec<String> = servers.iter().map(|s| s.addr.port().to_string()).collect();
-        let mut stdout = std::io::stdout();
-        writeln!(stdout, "{}", ports.join(" ")).expect("write the ports");
-        stdout.flush().expect("flush the ports");
-        tokio::task::spawn_blocking(|| {
-            let _ = std::io::stdin().read_to_end(&mut Vec::new());
-        })
-        .await
-        .expect("wait for stdin to close");
-        drop(servers);
-    });
 }

@@ -195,6 +195,9 @@ fn old_data_turns_stale_on_the_clock_tick() {
     s.dirty = false;
     update(&mut s, Msg::Tick(t0() + Duration::seconds(15)));
     assert_eq!(s.host_status(&s.data.hosts[0]), HostStatus::Up);
+    // Twice the interval is counted in whole seconds: 20.999 s is not more than 20.
+    update(&mut s, Msg::Tick(t0() + Duration::milliseconds(20_999)));
+    assert_eq!(s.host_status(&s.data.hosts[0]), HostStatus::Up);
     update(&mut s, Msg::Tick(t0() + Duration::seconds(21)));
     assert_eq!(s.host_status(&s.data.hosts[0]), HostStatus::Stale);
     assert!(s.dirty, "a row turning stale must be drawn");
