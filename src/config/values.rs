@@ -67,8 +67,9 @@ pub(super) fn read_name(
         );
         return None;
     }
-    let line = problems.line_of(span.start);
-    if let Some(first) = seen.get(&name) {
+    // `seen` keeps where each name is, and its line is counted only for a duplicate: counting
+    // lines for every name made reading a thousand sources quadratic.
+    if let Some(first) = seen.get(&name).map(|&offset| problems.line_of(offset)) {
         problems.report(
             span,
             &table.key_path("name"),
@@ -78,7 +79,7 @@ pub(super) fn read_name(
         );
         return None;
     }
-    seen.insert(name.clone(), line);
+    seen.insert(name.clone(), span.start);
     Some(name)
 }
 

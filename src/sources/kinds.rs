@@ -69,6 +69,33 @@ impl SharedClients {
             .clone()
             .map_err(SourceError::Setup)
     }
+
+    /// Whether `source`'s poller takes one of these clients (see [`SourcePoller::new`]) rather
+    /// than building a client of its own.
+    pub(super) fn is_shared_by(source: &SourceConfig) -> bool {
+        matches!(source.spec, SourceSpec::Http(_) | SourceSpec::Release(_))
+    }
+
+    /// Builds now, on the blocking pool, the clients that `sources` will take, so that their
+    /// pollers are then built in microseconds. A failure is kept, and reported by each source
+    /// that needs that client.
+    pub(super) async fn build_for(&self, sources: &[SourceConfig]) {
+        // One source per client is enough to build it.
+        let mut takers: Vec<SourceSpec> = Vec::new();
+        for source in sources.iter().filter(|s| SharedClients::is_shared_by(s)) {
+            let credentials = source.spec.sends_credentials();
+            if !takers.iter().any(|t| t.sends_credentials() == credentials) {
+                takers.push(source.spec.clone());
+            }
+        }
+        let shared = self.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for spec in &takers {
+                let _ = shared.http(spec);
+            }
+        })
+        .await;
+    }
 }
 
 /// The poller of each configured kind.
