@@ -12,7 +12,6 @@
 //! with every poll. Until the operator moves it, it stays on the top row: the worst ones sort
 //! first, and rows arriving late never scroll the view away from them.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -339,10 +338,7 @@ impl AppState {
             .filter(|&i| pane != Pane::Alerts || self.is_alert_shown(i))
             .filter(|&i| needle.is_empty() || self.row_text(pane, i).contains(&needle))
             .collect();
-        rows.sort_by(|&a, &b| {
-            let order = self.compare(pane, column, a, b);
-            if desc { order.reverse() } else { order }
-        });
+        crate::columns::sort(self, pane, column, desc, &mut rows);
         let found = view.followed.as_ref().map(|followed| {
             rows.iter()
                 .position(|&row| self.row_is(pane, row, followed))
@@ -465,10 +461,6 @@ impl AppState {
     /// The text a filter matches against, lower-cased.
     fn row_text(&self, pane: Pane, i: usize) -> String {
         crate::columns::filter_text(self, pane, i)
-    }
-
-    fn compare(&self, pane: Pane, column: usize, a: usize, b: usize) -> Ordering {
-        crate::columns::compare(self, pane, column, a, b)
     }
 }
 

@@ -53,7 +53,8 @@ impl Table for HostRow {
                 Field::styled(status_text(h, status), status_role(status))
             },
             |state, a, b| state.host_status(a).cmp(&state.host_status(b)),
-        ),
+        )
+        .ranked(|state, h| state.host_status(h) as i64),
         Column::measured(
             "LATENCY",
             Width::number(7, 1),

@@ -113,6 +113,10 @@ impl<'a> Field<'a> {
 pub type Cell<R> = for<'a> fn(&'a AppState, &'a R) -> Field<'a>;
 /// How two rows compare on a column, ascending.
 pub type SortKey<R> = fn(&AppState, &R, &R) -> Ordering;
+/// A column's order as one number per row, ascending: for a column whose comparison is dear
+/// (a host's status looks its source up to know whether it is stale), worked out once per row
+/// and sort rather than twice per comparison — 10,000 hosts take some 280,000 comparisons.
+pub type Rank<R> = fn(&AppState, &R) -> i64;
 
 /// One column of a pane whose rows are `R`.
 pub struct Column<R: 'static> {
@@ -120,6 +124,8 @@ pub struct Column<R: 'static> {
     pub width: Width,
     pub cell: Cell<R>,
     pub sort: SortKey<R>,
+    /// When set, orders as `sort` does, but ranked once per row (see [`Rank`]).
+    pub rank: Option<Rank<R>>,
     /// Whether the filter matches this cell's text. Values that move with the clock or with
     /// every poll (ages, percentages) are not matched: a row would leave a filter as it ages.
     pub filtered: bool,
@@ -132,7 +138,16 @@ impl<R> Column<R> {
             width,
             cell,
             sort,
+            rank: None,
             filtered: true,
+        }
+    }
+
+    /// The same column, sorted by ranking each row once; `rank` must order as `sort` does.
+    pub const fn ranked(self, rank: Rank<R>) -> Self {
+        Column {
+            rank: Some(rank),
+            ..self
         }
     }
 
@@ -242,6 +257,30 @@ pub fn compare(state: &AppState, pane: Pane, column: usize, a: usize, b: usize) 
     })
 }
 
+/// Sort `rows` (indices into `pane`'s rows) by `column`, ties broken the pane's way, the whole
+/// order reversed when `descending`.
+pub fn sort(state: &AppState, pane: Pane, column: usize, descending: bool, rows: &mut Vec<usize>) {
+    let direct = |order: Ordering| if descending { order.reverse() } else { order };
+    with_table!(pane, T => {
+        let data = T::rows(&state.data);
+        let Some(rank) = T::COLUMNS.get(column).and_then(|c| c.rank) else {
+            rows.sort_by(|&a, &b| direct(compare(state, pane, column, a, b)));
+            return;
+        };
+        let mut ranked: Vec<(i64, usize)> = rows
+            .iter()
+            .map(|&i| (data.get(i).map_or(i64::MAX, |row| rank(state, row)), i))
+            .collect();
+        ranked.sort_by(|&(rank_a, a), &(rank_b, b)| {
+            direct(rank_a.cmp(&rank_b).then_with(|| match (data.get(a), data.get(b)) {
+                (Some(x), Some(y)) => T::tie_break(x, y),
+                _ => Ordering::Equal,
+            }))
+        });
+        *rows = ranked.into_iter().map(|(_, i)| i).collect();
+    })
+}
+
 /// The text a filter matches against, lower-cased: the cells that do not move with the clock,
 /// and [`Table::also_matched`].
 pub fn filter_text(state: &AppState, pane: Pane, row: usize) -> String {
@@ -319,6 +358,55 @@ mod tests {
         assert_eq!(outcome_role("INSTALL_DENIED"), None);
         assert_eq!(outcome_role("denied"), Some(Role::OutcomeFailed));
         assert_eq!(outcome_role("RUNNING"), None);
+    }
+
+    #[test]
+    fn a_ranked_column_sorts_as_its_comparison_does() {
+        use crate::model::{HostStatus, SourceRow};
+        use crate::state::Mode;
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let mut state = AppState::new("alice".into(), "test".into(), Mode::default(), now);
+        state.sources = vec![SourceRow::pending(
+            "fleet",
+            "postgres",
+            std::time::Duration::from_secs(10),
+        )];
+        let old = now - chrono::Duration::minutes(5);
+        let statuses = [
+            HostStatus::Up,
+            HostStatus::Down,
+            HostStatus::Unknown,
+            HostStatus::Degraded,
+        ];
+        state.data.hosts = (0..40)
+            .map(|i| {
+                // Every fifth row is old enough to be stale, whatever it reported.
+                let at = if i % 5 == 0 { old } else { now };
+                HostRow::checked(
+                    "fleet",
+                    format!("h{:02}", (i * 7) % 40),
+                    "x",
+                    statuses[i % 4],
+                    at,
+                )
+            })
+            .collect();
+        let status = heads(Pane::Hosts)
+            .iter()
+            .position(|h| h.header == "STATUS")
+            .unwrap_or(0);
+        assert!(HostRow::COLUMNS[status].rank.is_some());
+        for descending in [false, true] {
+            let mut ranked: Vec<usize> = (0..40).collect();
+            sort(&state, Pane::Hosts, status, descending, &mut ranked);
+            let mut compared: Vec<usize> = (0..40).collect();
+            compared.sort_by(|&a, &b| {
+                let order = compare(&state, Pane::Hosts, status, a, b);
+                if descending { order.reverse() } else { order }
+            });
+            assert_eq!(ranked, compared, "descending: {descending}");
+        }
+        assert_eq!(state.host_status(&state.data.hosts[0]), HostStatus::Stale);
     }
 
     #[test]
