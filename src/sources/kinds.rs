@@ -50,6 +50,9 @@ pub struct SharedClients {
     http: Arc<OnceLock<Result<reqwest::Client, String>>>,
     /// The same for sources whose requests carry credentials, which follows no redirect.
     credentialed: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    /// Set once each client above has been built on the blocking pool (see [`Self::prepare`]).
+    http_built: Arc<tokio::sync::OnceCell<()>>,
+    credentialed_built: Arc<tokio::sync::OnceCell<()>>,
 }
 
 impl SharedClients {
@@ -76,25 +79,29 @@ impl SharedClients {
         matches!(source.spec, SourceSpec::Http(_) | SourceSpec::Release(_))
     }
 
-    /// Builds now, on the blocking pool, the clients that `sources` will take, so that their
-    /// pollers are then built in microseconds. A failure is kept, and reported by each source
-    /// that needs that client.
-    pub(super) async fn build_for(&self, sources: &[SourceConfig]) {
-        // One source per client is enough to build it.
-        let mut takers: Vec<SourceSpec> = Vec::new();
-        for source in sources.iter().filter(|s| SharedClients::is_shared_by(s)) {
-            let credentials = source.spec.sends_credentials();
-            if !takers.iter().any(|t| t.sends_credentials() == credentials) {
-                takers.push(source.spec.clone());
-            }
-        }
-        let shared = self.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            for spec in &takers {
-                let _ = shared.http(spec);
-            }
-        })
-        .await;
+    /// Builds, once and on the blocking pool, the client that `spec` takes, so that its poller
+    /// is then built in microseconds and no async worker waits on the CA certificates. The
+    /// pollers of a thousand sources wait here for that one build, rather than each waiting
+    /// for it on a blocking-pool thread of its own, which made tokio start hundreds of threads
+    /// (most of a 1,000-endpoint snapshot's CPU; see the `snapshot_vs_curl` benchmark). A
+    /// failure is kept, and reported by each source that needs that client.
+    pub(super) async fn prepare(&self, spec: &SourceSpec) {
+        let built = if spec.sends_credentials() {
+            &self.credentialed_built
+        } else {
+            &self.http_built
+        };
+        built
+            .get_or_init(|| {
+                let (shared, spec) = (self.clone(), spec.clone());
+                async move {
+                    let _ = tokio::task::spawn_blocking(move || {
+                        let _ = shared.http(&spec);
+                    })
+                    .await;
+                }
+            })
+            .await;
     }
 }
 

@@ -5,9 +5,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 
+use super::SharedClients;
 use super::alerting::FirstSeen;
 use super::supervisor::{MAX_CONCURRENT_POLLS, TimedPoll, build_poller, timed_poll};
-use super::{SharedClients, SourcePoller};
 use crate::config::SourceConfig;
 use crate::model::Observation;
 
@@ -27,12 +27,9 @@ pub struct PollReport {
 /// Polls every source once, concurrently (bounded like the supervisor), each within its own
 /// timeout, and returns the reports in configuration order.
 pub async fn poll_once_all(sources: &[SourceConfig]) -> Vec<PollReport> {
+    // Pollers are built on their own tasks; those taking a shared client wait for its one
+    // build (see `build_poller`).
     let shared = SharedClients::new();
-    // The shared clients are built first, once; the pollers that take them are then built in
-    // microseconds on their own tasks. Built on the blocking pool instead, a thousand of them
-    // would wait there for the client and make tokio start hundreds of threads: most of the
-    // CPU time of a snapshot of 1,000 endpoints (see the `snapshot_vs_curl` benchmark).
-    shared.build_for(sources).await;
     // Each poll is a task of its own, as under the supervisor, so polls use every core rather
     // than all running on the caller's thread (a thousand HTTP checks finish a round in about
     // two thirds of the time), and a poller that panics fails its own report only. Unordered
@@ -48,12 +45,7 @@ pub async fn poll_once_all(sources: &[SourceConfig]) -> Vec<PollReport> {
                         let timeout = source.timeout;
                         let name = source.name.clone();
                         // A panic here fails this task, which is this source's error below.
-                        let poller = if SharedClients::is_shared_by(&source) {
-                            SourcePoller::new(&source, &shared)
-                        } else {
-                            build_poller(source, shared).await
-                        };
-                        match poller {
+                        match build_poller(source, shared).await {
                             Ok(mut poller) => {
                                 let mut down_hosts = FirstSeen::default();
                                 timed_poll(&mut poller, &name, timeout, &mut down_hosts).await

@@ -69,14 +69,23 @@ pub fn spawn(
 
 /// [`SourcePoller::new`] off the async workers: setting up an HTTP client reads the system's CA
 /// certificates from disk (milliseconds each), which neither the first frame nor the other
-/// sources' polls should wait for. A panic while building is that source's error.
+/// sources' polls should wait for. A source that takes a shared client waits for that one
+/// build ([`SharedClients::prepare`]) and is then built in place. A panic while building is
+/// that source's error.
 pub(super) async fn build_poller(
     source: SourceConfig,
     shared: SharedClients,
 ) -> Result<SourcePoller, SourceError> {
+    let crashed = |crash: String| Err(SourceError::Setup(format!("poller crashed: {crash}")));
+    if SharedClients::is_shared_by(&source) {
+        shared.prepare(&source.spec).await;
+        let build = std::panic::AssertUnwindSafe(|| SourcePoller::new(&source, &shared));
+        return std::panic::catch_unwind(build)
+            .unwrap_or_else(|crash| crashed(panic_message(crash.as_ref()).to_owned()));
+    }
     tokio::task::spawn_blocking(move || SourcePoller::new(&source, &shared))
         .await
-        .unwrap_or_else(|crash| Err(SourceError::Setup(format!("poller crashed: {crash}"))))
+        .unwrap_or_else(|crash| crashed(crash.to_string()))
 }
 
 /// What the loop of one source needs to know besides its poller.
