@@ -1,4 +1,7 @@
 //! Message in, state and effects out: one test per behaviour, no terminal, no sleeps.
+//!
+//! Over 700 lines on purpose: every test here drives the one `update` through the same few
+//! fixtures, and one file keeps them findable beside each other.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
