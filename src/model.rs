@@ -461,6 +461,9 @@ pub fn thousands(n: usize) -> String {
     grouped
 }
 
+/// How an age or a running span under a minute reads.
+pub const UNDER_A_MINUTE: &str = "<1m";
+
 /// An age to the minute: `<1m`, `5m`, `3h`, `2d`.
 ///
 /// An idle console writes nothing to the terminal: it redraws when something changes and, at
@@ -469,7 +472,7 @@ pub fn thousands(n: usize) -> String {
 /// its unit.
 pub fn format_age_to_minute(seconds: i64) -> String {
     if seconds < 60 {
-        "<1m".to_owned()
+        UNDER_A_MINUTE.to_owned()
     } else {
         format_age(seconds)
     }

@@ -4,14 +4,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Timelike, Utc};
 
-use crate::model::format_age_to_minute;
+use crate::model::{UNDER_A_MINUTE, format_age_to_minute};
 
 /// How long ago `at` was, to the minute (see [`format_age_to_minute`]).
 pub fn age(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
     format_age_to_minute((now - at).num_seconds())
 }
-
-const UNDER_A_MINUTE: &str = "<1m";
 
 /// `42%`, or `-` when the source does not report it.
 pub fn percent(value: Option<f64>) -> String {
