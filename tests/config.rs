@@ -63,7 +63,7 @@ fn the_embedded_default_loads_with_the_local_source_and_a_sqlite_store() {
     };
     assert_eq!(*thresholds, config::LocalSource::default());
 
-    let kinds: Vec<&str> = config.actions.iter().map(|a| a.kind.as_str()).collect();
+    let kinds: Vec<&str> = config.actions.iter().map(|a| a.kind.name()).collect();
     assert_eq!(kinds, ["file_backup", "file_restore"]);
     let restore = config.action("restore-files").unwrap();
     assert_eq!(restore.confirm, ConfirmPolicy::TypeTarget);
@@ -142,7 +142,7 @@ fn every_source_and_action_kind_reads_into_its_typed_spec() {
     let beside = fixture("config/scripts/deploy.py").display().to_string();
     assert!(matches!(&release.from, ReleaseFrom::Argv(argv) if argv[0] == beside));
 
-    let action_kinds: Vec<&str> = config.actions.iter().map(|a| a.kind.as_str()).collect();
+    let action_kinds: Vec<&str> = config.actions.iter().map(|a| a.kind.name()).collect();
     for kind in [
         "pg_backup",
         "pg_restore",

@@ -14,19 +14,41 @@ use super::values::{
 };
 use super::{SourceConfig, expand_tilde, user_data_dir};
 
-const ACTION_KINDS: [&str; 11] = [
-    "pg_backup",
-    "pg_restore",
-    "file_backup",
-    "file_restore",
-    "unseal",
-    "rollback",
-    "command",
-    "silence",
-    "terminate_session",
-    "approve",
-    "deny",
-];
+/// Every action kind; the configuration names them in snake_case. A new kind is a variant
+/// here, its spec below and its module in `crate::actions`; every match on it is exhaustive, so
+/// none can be forgotten or read as another.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum ActionKind {
+    PgBackup,
+    PgRestore,
+    FileBackup,
+    FileRestore,
+    Unseal,
+    Rollback,
+    Command,
+    Silence,
+    TerminateSession,
+    Approve,
+    Deny,
+}
+
+impl ActionKind {
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
 
 const DEFAULT_SILENCE: Duration = Duration::from_secs(2 * 3600);
 
@@ -49,7 +71,7 @@ pub(super) struct SourceReference {
     name: String,
     span: Range<usize>,
     kinds: &'static [&'static str],
-    action_kind: String,
+    action_kind: ActionKind,
 }
 
 /// How an operator confirms an action; the configuration names them in kebab-case
@@ -80,8 +102,7 @@ impl ConfirmPolicy {
 #[derive(Debug, Clone)]
 pub struct ActionConfig {
     pub name: String,
-    /// As written in the file: `pg_backup`, `unseal`, …
-    pub kind: String,
+    pub kind: ActionKind,
     /// Shown in the command palette and the confirmation dialog.
     pub description: Option<String>,
     /// Default `enter`, except `type-target` for a real (non-drill) restore and for rollback:
@@ -228,7 +249,7 @@ pub(super) fn read_action(
     references: &mut Vec<SourceReference>,
 ) -> Option<ActionConfig> {
     let name = read_name(table, problems, names, "action", &[]);
-    let kind = read_kind(table, problems, &ACTION_KINDS, "action")?;
+    let kind: ActionKind = read_kind(table, problems, "action")?;
     let description = table
         .string(problems, "description", "a short sentence")
         .map(|(d, _)| d);
@@ -263,12 +284,12 @@ pub(super) fn read_action(
                 name: name.clone(),
                 span,
                 kinds,
-                action_kind: kind.clone(),
+                action_kind: kind,
             });
             Some(name)
         };
-    let spec = match kind.as_str() {
-        "pg_backup" => {
+    let spec = match kind {
+        ActionKind::PgBackup => {
             let database = database_url(table, problems, "database");
             let dir = required_dir(table, problems, "dir");
             let retention = read_retention(table, problems);
@@ -280,7 +301,7 @@ pub(super) fn read_action(
                 }))
             })()
         }
-        "pg_restore" => {
+        ActionKind::PgRestore => {
             let database = database_url(table, problems, "database");
             let dir = required_dir(table, problems, "dir");
             let drill = table.bool(problems, "drill").unwrap_or(false);
@@ -294,7 +315,7 @@ pub(super) fn read_action(
                 }))
             })()
         }
-        "file_backup" => {
+        ActionKind::FileBackup => {
             let paths = table
                 .string_list(
                     problems,
@@ -314,7 +335,7 @@ pub(super) fn read_action(
                 })
             })
         }
-        "file_restore" => {
+        ActionKind::FileRestore => {
             let dir = optional_dir(table, problems, "dir").or_else(|| backups_dir(table, problems));
             let target = optional_dir(table, problems, "target");
             let health = read_health(table, problems);
@@ -326,9 +347,9 @@ pub(super) fn read_action(
                 })
             })
         }
-        "unseal" => source(table, problems, &["openbao"])
+        ActionKind::Unseal => source(table, problems, &["openbao"])
             .map(|source| ActionSpec::Unseal(UnsealAction { source })),
-        "rollback" => {
+        ActionKind::Rollback => {
             let source = source(table, problems, &["release"]);
             let argv = argv(table, problems);
             let health = read_health(table, problems);
@@ -340,7 +361,7 @@ pub(super) fn read_action(
                 }))
             })()
         }
-        "command" => {
+        ActionKind::Command => {
             let argv = argv(table, problems);
             let cwd = optional_dir(table, problems, "cwd");
             let timeout = table.duration(problems, "timeout", COMMAND_TIMEOUT);
@@ -354,7 +375,7 @@ pub(super) fn read_action(
                 })
             })
         }
-        "silence" => {
+        ActionKind::Silence => {
             let source = source(table, problems, &["alertmanager"]);
             let duration = table
                 .duration(problems, "duration", SILENCE)
@@ -370,9 +391,9 @@ pub(super) fn read_action(
                 })
             })
         }
-        "terminate_session" => source(table, problems, &["postgres", "kasm"])
+        ActionKind::TerminateSession => source(table, problems, &["postgres", "kasm"])
             .map(|source| ActionSpec::TerminateSession(TerminateSessionAction { source })),
-        _ => {
+        ActionKind::Approve | ActionKind::Deny => {
             let source = source(table, problems, &["postgres"]);
             let sql = table.required_string(
                 problems,
@@ -384,7 +405,7 @@ pub(super) fn read_action(
                     source: source?,
                     sql: sql?.0,
                 };
-                Some(if kind == "approve" {
+                Some(if kind == ActionKind::Approve {
                     ActionSpec::Approve(decision)
                 } else {
                     ActionSpec::Deny(decision)

@@ -85,15 +85,18 @@ pub(super) fn read_name(
 
 /// `kind`, checked against `kinds`; `None` when missing or unknown (the other keys of the
 /// table are then not checked: which keys are valid depends on the kind).
-pub(super) fn read_kind(
+pub(super) fn read_kind<K>(
     table: &mut Table<'_, '_>,
     problems: &mut Problems<'_>,
-    kinds: &[&str],
     what: &str,
-) -> Option<String> {
+) -> Option<K>
+where
+    K: strum::VariantArray + std::str::FromStr + Into<&'static str> + Copy,
+{
+    let kinds: Vec<&'static str> = K::VARIANTS.iter().map(|&k| k.into()).collect();
     let (kind, span) =
         table.required_string(problems, "kind", &format!("one of {}", kinds.join(", ")))?;
-    if kinds.contains(&kind.as_str()) {
+    if let Ok(kind) = kind.parse::<K>() {
         return Some(kind);
     }
     problems.report(

@@ -30,18 +30,33 @@ pub use prometheus::PrometheusSource;
 pub use proxmox::ProxmoxSource;
 pub use release::{ReleaseFrom, ReleaseSource};
 
-const SOURCE_KINDS: [&str; 10] = [
-    "local",
-    "http",
-    "prometheus",
-    "alertmanager",
-    "openbao",
-    "vault",
-    "postgres",
-    "proxmox",
-    "kasm",
-    "release",
-];
+/// Every source kind; the configuration names them in lower case (`vault` is OpenBao under
+/// its older name).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
+#[strum(serialize_all = "lowercase")]
+pub enum SourceKind {
+    Local,
+    Http,
+    Prometheus,
+    Alertmanager,
+    #[strum(serialize = "openbao")]
+    OpenBao,
+    Vault,
+    Postgres,
+    Proxmox,
+    Kasm,
+    Release,
+}
 
 const DEFAULT_EVERY: Duration = Duration::from_secs(10);
 const LOCAL_EVERY: Duration = Duration::from_secs(5);
@@ -116,8 +131,8 @@ pub(super) fn read_source(
     names: &mut BTreeMap<String, usize>,
 ) -> Option<SourceConfig> {
     let name = read_name(table, problems, names, "source", &RESERVED_SOURCE_NAMES);
-    let kind = read_kind(table, problems, &SOURCE_KINDS, "source")?;
-    let default_every = if kind == "local" {
+    let kind: SourceKind = read_kind(table, problems, "source")?;
+    let default_every = if kind == SourceKind::Local {
         LOCAL_EVERY
     } else {
         DEFAULT_EVERY
@@ -128,18 +143,22 @@ pub(super) fn read_source(
     let timeout = table
         .duration(problems, "timeout", SOURCE_TIMEOUT)
         .unwrap_or(DEFAULT_TIMEOUT);
-    let spec = match kind.as_str() {
-        "local" => Some(SourceSpec::Local(local::read_local(table, problems))),
-        "http" => http::read_http(table, problems).map(SourceSpec::Http),
-        "prometheus" => prometheus::read_prometheus(table, problems).map(SourceSpec::Prometheus),
-        "alertmanager" => {
+    let spec = match kind {
+        SourceKind::Local => Some(SourceSpec::Local(local::read_local(table, problems))),
+        SourceKind::Http => http::read_http(table, problems).map(SourceSpec::Http),
+        SourceKind::Prometheus => {
+            prometheus::read_prometheus(table, problems).map(SourceSpec::Prometheus)
+        }
+        SourceKind::Alertmanager => {
             alertmanager::read_alertmanager(table, problems).map(SourceSpec::Alertmanager)
         }
-        "openbao" | "vault" => openbao::read_openbao(table, problems).map(SourceSpec::OpenBao),
-        "postgres" => postgres::read_postgres(table, problems).map(SourceSpec::Postgres),
-        "proxmox" => proxmox::read_proxmox(table, problems).map(SourceSpec::Proxmox),
-        "kasm" => kasm::read_kasm(table, problems).map(SourceSpec::Kasm),
-        _ => release::read_release(table, problems).map(SourceSpec::Release),
+        SourceKind::OpenBao | SourceKind::Vault => {
+            openbao::read_openbao(table, problems).map(SourceSpec::OpenBao)
+        }
+        SourceKind::Postgres => postgres::read_postgres(table, problems).map(SourceSpec::Postgres),
+        SourceKind::Proxmox => proxmox::read_proxmox(table, problems).map(SourceSpec::Proxmox),
+        SourceKind::Kasm => kasm::read_kasm(table, problems).map(SourceSpec::Kasm),
+        SourceKind::Release => release::read_release(table, problems).map(SourceSpec::Release),
     };
     let dangerous_plain_http = table
         .bool(problems, DANGEROUS_PLAIN_HTTP_KEY)
