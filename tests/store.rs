@@ -5,9 +5,10 @@
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use ondeck::identity::OperatorIdentity;
-use ondeck::store::{ActionState, BreakKind, ChainBreak, NewAudit, Store, StoreError};
+use ondeck::store::{ActionState, BreakKind, ChainBreak, JobOwner, NewAudit, Store, StoreError};
 use sha2::Digest;
 use sqlx::Executor;
 use std::str::FromStr;
@@ -649,13 +650,49 @@ async fn four_postgres_writers_leave_one_unbroken_chain() {
     db.finish().await;
 }
 
+/// The intent record an action writes before it starts: `label` acting on `target`.
+fn intent(label: &str, action: &str, target: &str) -> NewAudit {
+    NewAudit {
+        identity: operator(label),
+        action: action.into(),
+        target: target.into(),
+        outcome: ActionState::Requested,
+        request_id: format!("req-{label}-{action}"),
+        job_id: None,
+        error: None,
+        detail: serde_json::json!({ "plan": ["pg_restore --clean"] }),
+    }
+}
+
+/// The outcome record that ends job `id`.
+fn outcome(label: &str, id: &str, state: ActionState, error: Option<&str>) -> NewAudit {
+    NewAudit {
+        outcome: state,
+        job_id: Some(id.into()),
+        error: error.map(str::to_owned),
+        detail: serde_json::Value::Null,
+        ..intent(label, "restore-db", "db1")
+    }
+}
+
+/// This test process, which is alive while the test runs.
+fn this_process() -> JobOwner {
+    JobOwner::this_process(&OperatorIdentity::current("test"))
+}
+
 async fn one_running_job_per_target(db: &TestDb) {
     let store = db.open().await;
-    let first = store
-        .start_job("restore-db", "db1", &operator("alice"))
+    let owner = this_process();
+    let (first, record) = store
+        .begin_action(intent("alice", "restore-db", "db1"), &owner)
         .await
         .unwrap();
-    match store.start_job("backup-db", "db1", &operator("bob")).await {
+    assert_eq!(record.job_id.as_deref(), Some(first.as_str()));
+    assert_eq!(record.outcome, "REQUESTED");
+    match store
+        .begin_action(intent("bob", "backup-db", "db1"), &owner)
+        .await
+    {
         Err(StoreError::TargetBusy {
             target,
             job_id,
@@ -672,9 +709,12 @@ async fn one_running_job_per_target(db: &TestDb) {
         }
         other => panic!("expected TargetBusy, got {other:?}"),
     }
+    // The refused action left no intent record behind: the pair commits together or not at all.
+    let audit = store.audit_since(None).await.unwrap();
+    assert_eq!(audit.len(), 1, "{audit:?}");
     // Another target is free.
-    let other = store
-        .start_job("backup-db", "db2", &operator("bob"))
+    let (other, _) = store
+        .begin_action(intent("bob", "backup-db", "db2"), &owner)
         .await
         .unwrap();
 
@@ -684,24 +724,34 @@ async fn one_running_job_per_target(db: &TestDb) {
         .unwrap();
     // Still busy while RUNNING.
     assert!(matches!(
-        store.start_job("backup-db", "db1", &operator("bob")).await,
+        store
+            .begin_action(intent("bob", "backup-db", "db1"), &owner)
+            .await,
         Err(StoreError::TargetBusy { .. })
     ));
     store
-        .append_job_log(&first, "stopping services")
+        .append_job_log(
+            &first,
+            &["stopping services".into(), "pg_restore: 3 of 7".into()],
+        )
         .await
         .unwrap();
-    store
-        .append_job_log(&first, "pg_restore: 3 of 7")
+    let closed = store
+        .finish_action(outcome(
+            "alice",
+            &first,
+            ActionState::Failed,
+            Some("pg_restore exited 1"),
+        ))
         .await
         .unwrap();
-    store
-        .finish_job(&first, ActionState::Failed, Some("pg_restore exited 1"))
-        .await
-        .unwrap();
+    assert_eq!(
+        (closed.outcome.as_str(), closed.job_id.as_deref()),
+        ("FAILED", Some(first.as_str()))
+    );
 
-    let again = store
-        .start_job("restore-db", "db1", &operator("bob"))
+    let (again, _) = store
+        .begin_action(intent("bob", "restore-db", "db1"), &owner)
         .await
         .unwrap();
     assert_ne!(again, first);
@@ -715,21 +765,30 @@ async fn one_running_job_per_target(db: &TestDb) {
     assert!(finished.finished.is_some() && finished.started <= finished.finished);
     let open = jobs.iter().find(|j| j.id == other).unwrap();
     assert_eq!((open.state.as_str(), open.finished), ("REQUESTED", None));
+    let log = store.job_log(&first, None, 100).await.unwrap();
+    let lines: Vec<&str> = log.iter().map(|(_, line)| line.as_str()).collect();
     assert_eq!(
-        store.job_log(&first).await.unwrap(),
+        lines,
         [
             "stopping services",
             "pg_restore: 3 of 7",
             "FAILED: pg_restore exited 1"
         ]
     );
+    // Paging back from the newest line.
+    let older = store.job_log(&first, Some(log[2].0), 1).await.unwrap();
+    assert_eq!(older, [log[1].clone()]);
     assert_eq!(store.jobs(1).await.unwrap().len(), 1);
 
-    // Races between a runner and a canceller come back typed.
+    // Races between a runner and a canceller come back typed, and write nothing.
+    let records = store.audit_since(None).await.unwrap().len();
     assert!(matches!(
-        store.finish_job(&first, ActionState::Cancelled, None).await,
+        store
+            .finish_action(outcome("alice", &first, ActionState::Cancelled, None))
+            .await,
         Err(StoreError::JobFinished { state, .. }) if state == "FAILED"
     ));
+    assert_eq!(store.audit_since(None).await.unwrap().len(), records);
     assert!(matches!(
         store
             .update_job("no-such-job", ActionState::Running, None)
@@ -737,7 +796,7 @@ async fn one_running_job_per_target(db: &TestDb) {
         Err(StoreError::NotFound { kind: "job", .. })
     ));
     assert!(matches!(
-        store.append_job_log("no-such-job", "x").await,
+        store.append_job_log("no-such-job", &["x".into()]).await,
         Err(StoreError::NotFound { kind: "job", .. })
     ));
     assert!(matches!(
@@ -745,9 +804,13 @@ async fn one_running_job_per_target(db: &TestDb) {
         Err(StoreError::WrongState { .. })
     ));
     assert!(matches!(
-        store.finish_job(&again, ActionState::Running, None).await,
+        store
+            .finish_action(outcome("bob", &again, ActionState::Running, None))
+            .await,
         Err(StoreError::WrongState { .. })
     ));
+    let report = store.verify_audit(None).await.unwrap();
+    assert_eq!(report.broken, None);
 }
 on_both_backends!(one_running_job_per_target);
 
@@ -896,3 +959,73 @@ async fn postgres_label_masks_the_password() {
     drop(store);
     db.finish().await;
 }
+
+/// Jobs left unfinished by a process that is gone are ended INTERRUPTED with a record; those
+/// of a live process are left alone.
+async fn orphaned_jobs_are_interrupted(db: &TestDb) {
+    let store = db.open().await;
+    let me = OperatorIdentity::current("alice");
+    // A pid no process has: beyond the kernel's pid_max.
+    let gone = JobOwner {
+        host: me.host.clone(),
+        pid: 1 << 30,
+    };
+    let (orphan, _) = store
+        .begin_action(intent("alice", "command", "web-1"), &gone)
+        .await
+        .unwrap();
+    store
+        .update_job(&orphan, ActionState::Running, None)
+        .await
+        .unwrap();
+    let (alive, _) = store
+        .begin_action(intent("alice", "command", "web-2"), &this_process())
+        .await
+        .unwrap();
+    // On another host: only a silent heartbeat tells.
+    let elsewhere = JobOwner {
+        host: "ops-02.example.com".into(),
+        pid: 1 << 30,
+    };
+    let (remote, _) = store
+        .begin_action(intent("alice", "command", "web-3"), &elsewhere)
+        .await
+        .unwrap();
+
+    let found = store
+        .interrupt_orphaned_jobs(&me, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(found, std::slice::from_ref(&orphan));
+    // Once its heartbeat is old, the remote one is taken for gone too; the live one beats.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    store
+        .update_job(&alive, ActionState::Requested, None)
+        .await
+        .unwrap();
+    let found = store
+        .interrupt_orphaned_jobs(&me, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert!(found.contains(&remote), "{found:?}");
+    let jobs = store.jobs(10).await.unwrap();
+    let state = |id: &str| jobs.iter().find(|j| j.id == id).unwrap().state.clone();
+    assert_eq!(state(&orphan), "INTERRUPTED");
+    assert_eq!(state(&remote), "INTERRUPTED");
+    let audit = store.audit_since(None).await.unwrap();
+    let closing = audit
+        .iter()
+        .find(|r| r.job_id.as_deref() == Some(orphan.as_str()) && r.outcome == "INTERRUPTED")
+        .expect("an INTERRUPTED record names the job");
+    assert!(
+        closing
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("is gone"),
+        "{closing:?}"
+    );
+    assert_eq!(state(&alive), "REQUESTED", "its process is this test");
+    assert_eq!(store.verify_audit(None).await.unwrap().broken, None);
+}
+on_both_backends!(orphaned_jobs_are_interrupted);

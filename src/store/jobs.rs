@@ -1,15 +1,16 @@
 //! The job ledger: one row per operator action, with its live log.
 //!
 //! A job starts REQUESTED, may pass APPROVED and RUNNING, and ends in a final state through
-//! `finish_job`. While it is in one of the first three it holds its target: the unique partial
+//! `finish_action`. While it is in one of the first three it holds its target: the unique partial
 //! index `jobs_one_active_per_target` makes the database refuse a second one (SPEC, safety
 //! rule 4), whichever console asks.
 
 use chrono::Utc;
 
-use super::{ActionState, Store, StoreError, is_unique_violation, now_ms, on_pool};
+use super::audit::JobChange;
+use super::{ActionState, NewAudit, Store, StoreError, now_ms, on_pool};
 use crate::identity::OperatorIdentity;
-use crate::model::JobRow;
+use crate::model::{AuditRow, JobRow};
 
 #[derive(Debug, sqlx::FromRow)]
 struct JobRecord {
@@ -32,55 +33,176 @@ struct Holder {
     state: String,
 }
 
+/// The process that runs a job: the host and pid recorded with it, so that another ondeck can
+/// tell a running job from one whose process is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOwner {
+    pub host: String,
+    pub pid: u32,
+}
+
+impl JobOwner {
+    pub fn this_process(identity: &OperatorIdentity) -> JobOwner {
+        JobOwner {
+            host: identity.host.clone(),
+            pid: std::process::id(),
+        }
+    }
+
+    /// Whether this process could be the owner and is gone: on this host, no process has the
+    /// pid. A process that holds it may be another one that reused the pid; the heartbeat
+    /// settles that.
+    fn is_gone_from(&self, host: &str) -> bool {
+        if self.host != host {
+            return false;
+        }
+        let Ok(pid) = i32::try_from(self.pid) else {
+            return true;
+        };
+        // Signal 0 checks that the process exists without touching it. EPERM means it exists
+        // under another account.
+        matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+            Err(nix::errno::Errno::ESRCH)
+        )
+    }
+}
+
+/// A job whose process may be gone.
+#[derive(Debug, sqlx::FromRow)]
+struct Unfinished {
+    id: String,
+    action: String,
+    target: String,
+    owner_host: String,
+    owner_pid: i64,
+    heartbeat_at: Option<i64>,
+}
+
 impl Store {
-    /// Records a new job, REQUESTED, for `operator`'s OS account, and returns its id;
-    /// `TargetBusy` names the job already holding `target`.
-    pub async fn start_job(
+    /// The write-ahead step of an action: the job row (REQUESTED, held by `owner`) and the intent
+    /// record `intent` commit in one transaction, before anything is done. Returns the new job's
+    /// id and the record; an error means neither was written, and the action must not run.
+    /// `TargetBusy` names the job already holding the target.
+    pub async fn begin_action(
         &self,
-        action: &str,
-        target: &str,
-        operator: &OperatorIdentity,
-    ) -> Result<String, StoreError> {
-        // The holder can finish between our collision and our look at it; then the target is
-        // free and the insert is worth another try. Three collisions in a row mean a busy
-        // target changing hands faster than we can read it.
-        for _ in 0..3 {
-            let id = uuid::Uuid::new_v4().to_string();
-            let inserted = on_pool!(self, pool => {
-                sqlx::query(
-                    "INSERT INTO jobs (id, action, target, operator, state, started_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&id)
-                .bind(action)
-                .bind(target)
-                .bind(&operator.os_user)
-                .bind(ActionState::Requested.as_str())
-                .bind(now_ms())
-                .execute(pool)
-                .await
-                .map(|_| ())
+        intent: NewAudit,
+        owner: &JobOwner,
+    ) -> Result<(String, AuditRow), StoreError> {
+        if intent.outcome != ActionState::Requested {
+            return Err(StoreError::WrongState {
+                operation: "begin_action",
+                state: intent.outcome,
             });
-            match inserted {
-                Ok(()) => return Ok(id),
-                Err(e) if is_unique_violation(&e) => {
-                    if let Some(holder) = self.holder(target).await? {
-                        return Err(StoreError::TargetBusy {
-                            target: target.to_string(),
-                            job_id: holder.id,
-                            action: holder.action,
-                            operator: holder.operator,
-                            state: holder.state,
-                        });
-                    }
-                }
-                Err(e) => return Err(self.error(e)),
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let intent = NewAudit {
+            job_id: Some(id.clone()),
+            ..intent
+        };
+        let record = self
+            .append_with(intent, JobChange::Open { id: &id, owner })
+            .await?;
+        Ok((id, record))
+    }
+
+    /// Ends a job in `outcome.outcome`, a final state, and appends the outcome record naming
+    /// it, in one transaction. The record's error is kept with the job and ends its log.
+    pub async fn finish_action(&self, outcome: NewAudit) -> Result<AuditRow, StoreError> {
+        if !outcome.outcome.is_final() {
+            return Err(StoreError::WrongState {
+                operation: "finish_action",
+                state: outcome.outcome,
+            });
+        }
+        let Some(id) = outcome.job_id.clone() else {
+            return Err(StoreError::NotFound {
+                kind: "job",
+                id: String::new(),
+            });
+        };
+        self.append_with(outcome, JobChange::Close { id: &id })
+            .await
+    }
+
+    /// Finds the unfinished jobs whose process is gone — on this host, no process has their
+    /// pid; anywhere, their heartbeat is older than `stale_after` — and ends each INTERRUPTED
+    /// with an outcome record by `identity`, who found it. Returns their ids.
+    pub async fn interrupt_orphaned_jobs(
+        &self,
+        identity: &OperatorIdentity,
+        stale_after: std::time::Duration,
+    ) -> Result<Vec<String>, StoreError> {
+        let unfinished: Vec<Unfinished> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, action, target, owner_host, owner_pid, heartbeat_at FROM jobs \
+                 WHERE finished_at IS NULL AND owner_pid IS NOT NULL AND owner_host IS NOT NULL",
+            )
+            .fetch_all(pool)
+            .await
+        })
+        .map_err(|e| self.error(e))?;
+        let stale_ms = i64::try_from(stale_after.as_millis()).unwrap_or(i64::MAX);
+        let now = now_ms();
+        let mut interrupted = Vec::new();
+        for job in unfinished {
+            let owner = JobOwner {
+                host: job.owner_host.clone(),
+                pid: u32::try_from(job.owner_pid).unwrap_or(u32::MAX),
+            };
+            let silent_ms = now.saturating_sub(job.heartbeat_at.unwrap_or(0));
+            let why = if owner.is_gone_from(&identity.host) {
+                format!(
+                    "the ondeck process running it (pid {} on {}) is gone",
+                    owner.pid, owner.host
+                )
+            } else if silent_ms > stale_ms {
+                format!(
+                    "the ondeck process running it (pid {} on {}) has not been heard from for {}s",
+                    owner.pid,
+                    owner.host,
+                    silent_ms / 1000
+                )
+            } else {
+                continue;
+            };
+            let record = NewAudit {
+                identity: identity.clone(),
+                action: job.action,
+                target: job.target,
+                outcome: ActionState::Interrupted,
+                request_id: String::new(),
+                job_id: Some(job.id.clone()),
+                error: Some(why),
+                detail: serde_json::Value::Null,
+            };
+            match self.finish_action(record).await {
+                Ok(_) => interrupted.push(job.id),
+                // Its owner finished it, or another console interrupted it, meanwhile.
+                Err(StoreError::JobFinished { .. } | StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Unavailable {
-            store: self.label(),
-            reason: format!("{target} kept changing hands while a job was being started on it"),
-        })
+        Ok(interrupted)
+    }
+
+    /// The error for a target another unfinished job holds, naming that job.
+    pub(super) async fn busy(&self, target: &str) -> StoreError {
+        match self.holder(target).await {
+            Ok(Some(holder)) => StoreError::TargetBusy {
+                target: target.to_string(),
+                job_id: holder.id,
+                action: holder.action,
+                operator: holder.operator,
+                state: holder.state,
+            },
+            // The holder finished between the collision and this look.
+            Ok(None) => StoreError::Unavailable {
+                store: self.label(),
+                reason: format!("{target} was busy a moment ago; try again"),
+            },
+            Err(e) => e,
+        }
     }
 
     /// The unfinished job holding `target`, if any.
@@ -98,7 +220,8 @@ impl Store {
     }
 
     /// Moves an unfinished job to another non-final state, and sets its progress (0.0 ..= 1.0)
-    /// when given. Final states go through `finish_job`.
+    /// when given; also the job's heartbeat, so a runner calls it now and then while it works.
+    /// Final states go through `finish_action`.
     pub async fn update_job(
         &self,
         id: &str,
@@ -114,12 +237,13 @@ impl Store {
         let progress = progress.map(|p| p.clamp(0.0, 1.0));
         let updated = on_pool!(self, pool => {
             sqlx::query(
-                "UPDATE jobs SET state = $2, progress = COALESCE($3, progress) \
+                "UPDATE jobs SET state = $2, progress = COALESCE($3, progress), heartbeat_at = $4 \
                  WHERE id = $1 AND finished_at IS NULL",
             )
             .bind(id)
             .bind(state.as_str())
             .bind(progress)
+            .bind(now_ms())
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
@@ -131,16 +255,24 @@ impl Store {
         Ok(())
     }
 
-    /// Appends one line to a job's log.
-    pub async fn append_job_log(&self, id: &str, line: &str) -> Result<(), StoreError> {
+    /// Appends lines to a job's log, in one transaction: an action that prints a thousand lines
+    /// a second is written in batches, not a commit a line.
+    pub async fn append_job_log(&self, id: &str, lines: &[String]) -> Result<(), StoreError> {
+        let time_ms = now_ms();
         let inserted = on_pool!(self, pool => {
-            sqlx::query("INSERT INTO job_log (job_id, time_ms, line) VALUES ($1, $2, $3)")
-                .bind(id)
-                .bind(now_ms())
-                .bind(line)
-                .execute(pool)
-                .await
-                .map(|_| ())
+            async {
+                let mut tx = pool.begin().await?;
+                for line in lines {
+                    sqlx::query("INSERT INTO job_log (job_id, time_ms, line) VALUES ($1, $2, $3)")
+                        .bind(id)
+                        .bind(time_ms)
+                        .bind(line)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await
+            }
+            .await
         });
         inserted.map_err(|e| {
             let unknown_job = e
@@ -157,57 +289,8 @@ impl Store {
         })
     }
 
-    /// Ends a job in a final state, freeing its target. An `error` is kept with the job and
-    /// also ends its log, where the Jobs pane's log view shows it.
-    pub async fn finish_job(
-        &self,
-        id: &str,
-        state: ActionState,
-        error: Option<&str>,
-    ) -> Result<(), StoreError> {
-        if !state.is_final() {
-            return Err(StoreError::WrongState {
-                operation: "finish_job",
-                state,
-            });
-        }
-        let now = now_ms();
-        let updated = on_pool!(self, pool => {
-            async {
-                let mut tx = pool.begin().await?;
-                let updated = sqlx::query(
-                    "UPDATE jobs SET state = $2, finished_at = $3, error = $4 \
-                     WHERE id = $1 AND finished_at IS NULL",
-                )
-                .bind(id)
-                .bind(state.as_str())
-                .bind(now)
-                .bind(error)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if let (1, Some(error)) = (updated, error) {
-                    sqlx::query("INSERT INTO job_log (job_id, time_ms, line) VALUES ($1, $2, $3)")
-                        .bind(id)
-                        .bind(now)
-                        .bind(format!("{state}: {error}"))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(updated)
-            }
-            .await
-        })
-        .map_err(|e| self.error(e))?;
-        if updated == 0 {
-            return Err(self.why_not_updated(id).await);
-        }
-        Ok(())
-    }
-
     /// Tells an unknown job from one that has already finished.
-    async fn why_not_updated(&self, id: &str) -> StoreError {
+    pub(super) async fn why_not_updated(&self, id: &str) -> StoreError {
         let state: Result<Option<String>, sqlx::Error> = on_pool!(self, pool => {
             sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
                 .bind(id)
@@ -261,14 +344,28 @@ impl Store {
             .collect()
     }
 
-    /// A job's log lines, oldest first.
-    pub async fn job_log(&self, id: &str) -> Result<Vec<String>, StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT line FROM job_log WHERE job_id = $1 ORDER BY id")
-                .bind(id)
-                .fetch_all(pool)
-                .await
+    /// Up to `limit` lines of a job's log before line number `before` (the newest ones for
+    /// `None`), oldest first, each with its number for paging further back.
+    pub async fn job_log(
+        &self,
+        id: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut lines: Vec<(i64, String)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, line FROM job_log WHERE job_id = $1 AND id < $2 \
+                 ORDER BY id DESC LIMIT $3",
+            )
+            .bind(id)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(pool)
+            .await
         })
-        .map_err(|e| self.error(e))
+        .map_err(|e| self.error(e))?;
+        lines.reverse();
+        Ok(lines)
     }
 }

@@ -31,6 +31,7 @@ use crate::config::mask_url;
 use crate::config::transport::pg_connect_options;
 
 pub use audit::{BreakKind, ChainBreak, ChainHead, NewAudit, VerifyReport};
+pub use jobs::JobOwner;
 pub use sessions::SESSION_TTL;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -70,6 +71,14 @@ pub enum ActionState {
     Succeeded,
     Failed,
     Cancelled,
+    /// The process running it went away (a crash, kill -9, a power loss) before it finished;
+    /// found and recorded by the next ondeck to start.
+    Interrupted,
+    /// Not started: the confirmation did not match, the target changed, the store was down.
+    /// An audit outcome only; no job is opened for it.
+    Refused,
+    /// `ondeck run --dry-run`: planned and shown, nothing done. An audit outcome only.
+    DryRun,
 }
 
 impl ActionState {
@@ -82,6 +91,9 @@ impl ActionState {
             ActionState::Succeeded => "SUCCEEDED",
             ActionState::Failed => "FAILED",
             ActionState::Cancelled => "CANCELLED",
+            ActionState::Interrupted => "INTERRUPTED",
+            ActionState::Refused => "REFUSED",
+            ActionState::DryRun => "DRY-RUN",
         }
     }
 

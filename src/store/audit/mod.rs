@@ -32,6 +32,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
+use super::jobs::JobOwner;
 use super::{ActionState, Store, StoreError, is_unique_violation, now_ms, on_pool};
 use crate::identity::OperatorIdentity;
 use crate::model::AuditRow;
@@ -112,6 +113,17 @@ impl Store {
     /// Appends one record to the chain. Returns once it is committed, so a caller can rely on
     /// it as the write-ahead record; an error means nothing was written.
     pub async fn append_audit(&self, rec: NewAudit) -> Result<AuditRow, StoreError> {
+        self.append_with(rec, JobChange::None).await
+    }
+
+    /// Appends `rec` and makes `job` change in the same transaction: either both are committed
+    /// or neither is. This is what pairs an action's intent record with its new job row, and
+    /// its outcome record with the job's end.
+    pub(super) async fn append_with(
+        &self,
+        rec: NewAudit,
+        job: JobChange<'_>,
+    ) -> Result<AuditRow, StoreError> {
         let detail = match &rec.detail {
             serde_json::Value::Null => String::new(),
             value => value.to_string(),
@@ -126,9 +138,6 @@ impl Store {
         // refused, never forked, and tried again on the new head. A collision that persists
         // means the head was moved back by hand, and appending would only pile onto a tampered
         // chain.
-        //
-        // An action's intent record and its job row must commit together: that statement goes
-        // in this same transaction, before the commit.
         let dialect = self.dialect();
         let mut taken_seq = 0;
         for _ in 0..APPEND_ATTEMPTS {
@@ -174,6 +183,60 @@ impl Store {
                         .bind(&record.hash)
                         .execute(&mut *tx)
                         .await?;
+                    match &job {
+                        JobChange::None => {}
+                        JobChange::Open { id, owner } => {
+                            sqlx::query(
+                                "INSERT INTO jobs (id, action, target, operator, state, \
+                                 started_at, owner_host, owner_pid, heartbeat_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $6)",
+                            )
+                            .bind(*id)
+                            .bind(&rec.action)
+                            .bind(&rec.target)
+                            .bind(&rec.identity.os_user)
+                            .bind(ActionState::Requested.as_str())
+                            .bind(time_ms)
+                            .bind(&owner.host)
+                            .bind(i64::from(owner.pid))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(|e| {
+                                if is_unique_violation(&e) {
+                                    AppendError::TargetBusy
+                                } else {
+                                    AppendError::Sql(e)
+                                }
+                            })?;
+                        }
+                        JobChange::Close { id } => {
+                            let closed = sqlx::query(
+                                "UPDATE jobs SET state = $2, finished_at = $3, error = $4 \
+                                 WHERE id = $1 AND finished_at IS NULL",
+                            )
+                            .bind(*id)
+                            .bind(rec.outcome.as_str())
+                            .bind(time_ms)
+                            .bind(&rec.error)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                            if closed == 0 {
+                                return Err(AppendError::JobNotOpen);
+                            }
+                            if let Some(error) = &rec.error {
+                                sqlx::query(
+                                    "INSERT INTO job_log (job_id, time_ms, line) \
+                                     VALUES ($1, $2, $3)",
+                                )
+                                .bind(*id)
+                                .bind(time_ms)
+                                .bind(format!("{}: {error}", rec.outcome))
+                                .execute(&mut *tx)
+                                .await?;
+                            }
+                        }
+                    }
                     tx.commit().await?;
                     Ok(record)
                 }
@@ -183,6 +246,14 @@ impl Store {
                 Ok(record) => return self.audit_row(record),
                 Err(AppendError::SeqTaken(seq)) => taken_seq = seq,
                 Err(AppendError::Sql(e)) => return Err(self.error(e)),
+                Err(AppendError::TargetBusy) => return Err(self.busy(&rec.target).await),
+                Err(AppendError::JobNotOpen) => {
+                    let id = match &job {
+                        JobChange::Close { id } => id,
+                        JobChange::None | JobChange::Open { .. } => "",
+                    };
+                    return Err(self.why_not_updated(id).await);
+                }
             }
         }
         Err(StoreError::ChainBroken { seq: taken_seq })
@@ -277,9 +348,27 @@ impl Store {
 
 const SELECT_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
 
+/// What happens to the job ledger in the transaction of an audit record.
+pub(in crate::store) enum JobChange<'a> {
+    None,
+    /// A new job, REQUESTED, held by `owner`, for the record's action and target.
+    Open {
+        id: &'a str,
+        owner: &'a JobOwner,
+    },
+    /// The job ends in the record's outcome, with its error.
+    Close {
+        id: &'a str,
+    },
+}
+
 enum AppendError {
     /// The seq the head pointed to is already taken: the head was moved back by hand.
     SeqTaken(i64),
+    /// Another unfinished job holds the target.
+    TargetBusy,
+    /// The job to close is unknown or has already ended.
+    JobNotOpen,
     Sql(sqlx::Error),
 }
 
