@@ -28,6 +28,8 @@ pub const BASE_ENV: [&str; 9] = [
 
 /// How much of a failing command's standard error is kept to explain the failure.
 const STDERR_KEPT_BYTES: u64 = 4096;
+/// The longest line of a streamed command's output; a longer one is cut into pieces.
+pub const STREAMED_LINE_BYTES: usize = 4096;
 
 /// `program` as the configuration at `dir` means it: a relative path (`./deploy.py`,
 /// `scripts/state`) is the one beside the file; an absolute path, or a bare name looked up in
@@ -50,6 +52,9 @@ pub fn anchored(program: &str, dir: &Path) -> PathBuf {
 pub struct Command<'a> {
     pub argv: &'a [String],
     pub pass_env: &'a [String],
+    /// Variables set for the command whatever ondeck's environment holds (an action's
+    /// `ONDECK_*`).
+    pub set_env: &'a [(String, String)],
     pub cwd: Option<&'a Path>,
 }
 
@@ -99,29 +104,8 @@ impl Drop for Group {
 /// (more is an error, and the command is killed). Dropping the future kills the command's
 /// whole process group.
 pub async fn run(command: Command<'_>, max_stdout: usize) -> Result<Output, ProcessError> {
-    let (program, args) = command.argv.split_first().ok_or(ProcessError::Empty)?;
-    let mut builder = tokio::process::Command::new(program);
-    builder
-        .args(args)
-        .env_clear()
-        .envs(environment(command.pass_env))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    if let Some(cwd) = command.cwd {
-        builder.current_dir(cwd);
-    }
-    let mut child = builder.spawn().map_err(|source| ProcessError::Start {
-        program: program.clone(),
-        source,
-    })?;
-    // Its own group: the group's id is the child's pid.
-    let _group = child
-        .id()
-        .and_then(|pid| i32::try_from(pid).ok())
-        .map(|pid| Group(Pid::from_raw(pid)));
+    let (mut child, _group) = spawn(command)?;
+    let program = command.argv.first().cloned().unwrap_or_default();
     let output_failed = |source| ProcessError::Output {
         program: program.clone(),
         source,
@@ -152,6 +136,83 @@ pub async fn run(command: Command<'_>, max_stdout: usize) -> Result<Output, Proc
         stdout,
         stderr_first_line,
     })
+}
+
+/// Starts `command` in a process group of its own, with no standard input and both outputs
+/// piped; the group is killed when the returned guard is dropped.
+fn spawn(command: Command<'_>) -> Result<(tokio::process::Child, Option<Group>), ProcessError> {
+    let (program, args) = command.argv.split_first().ok_or(ProcessError::Empty)?;
+    let mut builder = tokio::process::Command::new(program);
+    builder
+        .args(args)
+        .env_clear()
+        .envs(environment(command.pass_env))
+        .envs(command.set_env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    if let Some(cwd) = command.cwd {
+        builder.current_dir(cwd);
+    }
+    let child = builder.spawn().map_err(|source| ProcessError::Start {
+        program: program.clone(),
+        source,
+    })?;
+    // Its own group: the group's id is the child's pid.
+    let group = child
+        .id()
+        .and_then(|pid| i32::try_from(pid).ok())
+        .map(|pid| Group(Pid::from_raw(pid)));
+    Ok((child, group))
+}
+
+/// Runs `command` to its end, sending each line it prints (standard output and error, as they
+/// come, each cut at [`STREAMED_LINE_BYTES`]) to `lines`, and returns how it ended. Dropping
+/// the future kills the command's whole process group: that is how an action is cancelled or
+/// timed out.
+pub async fn stream(
+    command: Command<'_>,
+    lines: tokio::sync::mpsc::UnboundedSender<String>,
+) -> Result<ExitStatus, ProcessError> {
+    let (mut child, _group) = spawn(command)?;
+    let program = command.argv.first().cloned().unwrap_or_default();
+    let output_failed = |source| ProcessError::Output {
+        program: program.clone(),
+        source,
+    };
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(output_failed(std::io::Error::other("no output pipes")));
+    };
+    let (out, err) = tokio::join!(forward_lines(stdout, &lines), forward_lines(stderr, &lines));
+    out.and(err).map_err(output_failed)?;
+    child.wait().await.map_err(output_failed)
+}
+
+/// Sends `reader`'s lines to `lines` until it ends. Bytes that are not UTF-8 are replaced, and
+/// a line without end is cut rather than read into memory whole.
+async fn forward_lines(
+    reader: impl AsyncRead + Unpin,
+    lines: &tokio::sync::mpsc::UnboundedSender<String>,
+) -> std::io::Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    let mut reader = tokio::io::BufReader::new(reader);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = (&mut reader)
+            .take(STREAMED_LINE_BYTES as u64)
+            .read_until(b'\n', &mut line)
+            .await?;
+        if read == 0 {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&line);
+        // A receiver that is gone (the job's log is no longer wanted) must not stop the
+        // command: its output is still drained.
+        let _ = lines.send(text.trim_end_matches(['\n', '\r']).to_owned());
+    }
 }
 
 /// [`BASE_ENV`] and `pass_env`, as far as they are set in ondeck's environment.
@@ -218,6 +279,7 @@ mod tests {
             Command {
                 argv: &["env".to_owned()],
                 pass_env: &["CARGO_PKG_NAME".to_owned()],
+                set_env: &[("ONDECK_TARGET".to_owned(), "web-1".to_owned())],
                 cwd: None,
             },
             1 << 20,
@@ -232,11 +294,46 @@ mod tests {
             .collect();
         assert!(names.contains(&"CARGO_PKG_NAME"), "{names:?}");
         assert!(names.contains(&"PATH"), "{names:?}");
+        assert!(printed.contains("ONDECK_TARGET=web-1\n"), "{printed}");
         assert!(
-            names
-                .iter()
-                .all(|name| BASE_ENV.contains(name) || *name == "CARGO_PKG_NAME"),
+            names.iter().all(|name| BASE_ENV.contains(name)
+                || ["CARGO_PKG_NAME", "ONDECK_TARGET"].contains(name)),
             "only the allowlist and the named variable: {names:?}"
         );
+    }
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn both_outputs_arrive_line_by_line_and_long_lines_are_cut() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let script = "echo one; echo two >&2; head -c 9000 /dev/zero | tr '\\0' x; echo; exit 3";
+        let status = stream(
+            Command {
+                argv: &["sh".to_owned(), "-c".to_owned(), script.to_owned()],
+                pass_env: &[],
+                set_env: &[],
+                cwd: None,
+            },
+            tx,
+        )
+        .await
+        .unwrap();
+        assert_eq!(status.code(), Some(3));
+        let mut lines = Vec::new();
+        while let Ok(line) = rx.try_recv() {
+            lines.push(line);
+        }
+        assert!(lines.contains(&"one".to_owned()), "{lines:?}");
+        assert!(lines.contains(&"two".to_owned()), "{lines:?}");
+        let long: Vec<usize> = lines
+            .iter()
+            .filter(|l| l.starts_with('x'))
+            .map(String::len)
+            .collect();
+        assert_eq!(long, [STREAMED_LINE_BYTES, STREAMED_LINE_BYTES, 808]);
     }
 }

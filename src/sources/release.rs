@@ -254,6 +254,7 @@ async fn read_file(path: &Path) -> Result<Vec<u8>, SourceError> {
 async fn run(argv: &[String], pass_env: &[String]) -> Result<Vec<u8>, SourceError> {
     let command = process::Command {
         argv,
+        set_env: &[],
         pass_env,
         cwd: None,
     };
