@@ -8,6 +8,7 @@
 //! keymaps), `snapshot` and `audit_cmd` (the non-interactive commands), `printable` (text from
 //! other systems made safe to print).
 
+pub mod actions;
 pub mod app;
 pub mod audit_cmd;
 pub mod columns;

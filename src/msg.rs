@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use serde::{Deserialize, Serialize};
 
+use crate::actions::Plan;
+use crate::actions::engine::JobEvent;
 use crate::model::{AuditRow, JobRow, Observation, SessionRow};
 
 /// The keymap vocabulary: what a key (or the command palette) can ask for.
@@ -135,12 +137,44 @@ pub enum Msg {
     StoreFailed(String),
     /// SIGHUP or SIGTERM: leave cleanly.
     Signal(&'static str),
+    /// A job this console started moved on.
+    Job(JobEvent),
+    /// An action was refused before anything was done (the store could not record its intent,
+    /// its target is busy); the reason is shown to the operator.
+    ActionRefused {
+        action: String,
+        target: String,
+        reason: String,
+    },
+    /// Lines of a job's log read from the store, oldest first, each with its number; `before`
+    /// is what was asked for (`None`: the newest).
+    JobLogLoaded {
+        job_id: String,
+        before: Option<i64>,
+        lines: Vec<(i64, String)>,
+    },
 }
 
 /// What `update` asks the loop to do; the loop does the I/O.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Quit,
+    /// Run a confirmed plan: its target was checked again just now.
+    StartAction(Box<Plan>),
+    /// Cancel a job this console runs, at its next safe point.
+    CancelJob {
+        job_id: String,
+    },
+    /// Record in the audit log that `plan` was refused before it started.
+    RecordRefusal {
+        plan: Box<Plan>,
+        reason: String,
+    },
+    /// Read up to a page of a job's log lines before line `before` (the newest for `None`).
+    LoadJobLog {
+        job_id: String,
+        before: Option<i64>,
+    },
 }
 
 #[cfg(test)]

@@ -129,6 +129,8 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Signal(_) => quit(state),
+        // Shown by the Jobs pane and the action dialogs, which come next.
+        Msg::Job(_) | Msg::ActionRefused { .. } | Msg::JobLogLoaded { .. } => Vec::new(),
     }
 }
 

@@ -152,7 +152,7 @@ pub struct Retention {
 }
 
 /// After a rollback or restore: `url` must answer `expect_status` within `within`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthCheck {
     pub url: String,
     pub within: Duration,
@@ -206,6 +206,8 @@ pub struct RollbackAction {
     /// A `release` source: the current and previous release.
     pub source: String,
     pub argv: Vec<String>,
+    /// How long the rollback program may run; default 30 minutes.
+    pub timeout: Option<Duration>,
     pub health: Option<HealthCheck>,
 }
 
@@ -352,11 +354,13 @@ pub(super) fn read_action(
         ActionKind::Rollback => {
             let source = source(table, problems, &["release"]);
             let argv = argv(table, problems);
+            let timeout = table.duration(problems, "timeout", COMMAND_TIMEOUT);
             let health = read_health(table, problems);
             (|| {
                 Some(ActionSpec::Rollback(RollbackAction {
                     source: source?,
                     argv: argv?,
+                    timeout,
                     health,
                 }))
             })()

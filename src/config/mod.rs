@@ -29,9 +29,9 @@ mod values;
 use std::path::{Path, PathBuf};
 
 pub use action::{
-    ActionConfig, ActionSpec, CommandAction, ConfirmPolicy, FileBackupAction, FileRestoreAction,
-    HealthCheck, JobDecisionAction, PgBackupAction, PgRestoreAction, Retention, RollbackAction,
-    SilenceAction, TerminateSessionAction, UnsealAction,
+    ActionConfig, ActionKind, ActionSpec, CommandAction, ConfirmPolicy, FileBackupAction,
+    FileRestoreAction, HealthCheck, JobDecisionAction, PgBackupAction, PgRestoreAction, Retention,
+    RollbackAction, SilenceAction, TerminateSessionAction, UnsealAction,
 };
 pub use assets::AssetError;
 pub use console::ConsoleConfig;

@@ -1,0 +1,373 @@
+//! Runs a confirmed [`Plan`] as a job: write-ahead, execute, record the outcome.
+//!
+//! 1. The intent record (REQUESTED, with the plan) and the job row commit in one transaction
+//!    ([`Store::begin_action`]). If they cannot — the store is down, read-only, refuses the
+//!    insert, or the target is busy — the action is refused and nothing runs (fail-closed).
+//! 2. The job goes RUNNING and its work runs: the program's lines stream to the job's log (in
+//!    batches) and to whoever watches; a heartbeat tells other consoles it is alive.
+//! 3. Cancel and timeout stop it at its safe point — the program is killed with its whole
+//!    process group — and a configured health check must pass afterwards.
+//! 4. The outcome record (SUCCEEDED / FAILED / CANCELLED, with the error) and the job's end
+//!    commit together ([`Store::finish_action`]).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{mpsc, watch};
+
+use super::health::wait_healthy;
+use super::{Plan, ProcessWork, Refusal, Work};
+use crate::identity::OperatorIdentity;
+use crate::model::JobRow;
+use crate::process;
+use crate::store::{ActionState, JobOwner, NewAudit, Store, StoreError};
+
+/// How often a running job's lines are written to its log: a program printing a thousand
+/// lines a second costs ten small transactions a second, not a thousand.
+const LOG_FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// Lines written at once at most, so a burst does not hold the store's write lock for long.
+const LOG_FLUSH_LINES: usize = 500;
+/// How often a running job tells the store it is alive.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+/// A job whose heartbeat is older than this is taken for one whose process is gone.
+pub const HEARTBEAT_STALE: Duration = Duration::from_secs(90);
+/// How many times the outcome is tried when the store is briefly unreachable. After that the
+/// job stays RUNNING in the store, and the next ondeck to start marks it INTERRUPTED.
+const OUTCOME_ATTEMPTS: u32 = 5;
+const OUTCOME_RETRY: Duration = Duration::from_secs(1);
+
+/// What a running job tells whoever watches it (the console's Jobs pane, `ondeck run`'s
+/// standard error).
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobEvent {
+    /// The job exists: its intent is recorded.
+    Opened(JobRow),
+    State {
+        job_id: String,
+        state: ActionState,
+        progress: Option<f64>,
+    },
+    Lines {
+        job_id: String,
+        lines: Vec<String>,
+    },
+    Closed {
+        job_id: String,
+        state: ActionState,
+        error: Option<String>,
+    },
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    pub job_id: String,
+    pub state: ActionState,
+    pub error: Option<String>,
+}
+
+/// Who acts, through which store.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub store: Store,
+    pub identity: OperatorIdentity,
+}
+
+impl Engine {
+    /// Runs `plan` to its end. `Err` means it was refused before anything was done; `Ok` says
+    /// how the job ended. Setting `cancel` to true cancels it at its next safe point.
+    pub async fn run(
+        &self,
+        plan: &Plan,
+        events: &mpsc::UnboundedSender<JobEvent>,
+        mut cancel: watch::Receiver<bool>,
+    ) -> Result<Finished, Refusal> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let owner = JobOwner::this_process(&self.identity);
+        let (job_id, intent) = self
+            .store
+            .begin_action(
+                self.record(plan, ActionState::Requested, &request_id),
+                &owner,
+            )
+            .await
+            .map_err(|error| refusal_for(&error))?;
+        let _ = events.send(JobEvent::Opened(JobRow {
+            source: crate::store::STORE_SOURCE.to_owned(),
+            id: job_id.clone(),
+            action: plan.action.clone(),
+            target: plan.target.ledger_name(),
+            operator: self.identity.os_user.clone(),
+            state: ActionState::Requested.to_string(),
+            progress: None,
+            started: Some(intent.time),
+            finished: None,
+            observed_at: Utc::now(),
+        }));
+        let job = RunningJob {
+            engine: self,
+            job_id: &job_id,
+            request_id: &request_id,
+            events,
+        };
+        let (state, error) = if *cancel.borrow() {
+            (
+                ActionState::Cancelled,
+                Some("cancelled before it started".to_owned()),
+            )
+        } else {
+            match self
+                .store
+                .update_job(&job_id, ActionState::Running, Some(0.0))
+                .await
+            {
+                // The store took the intent a moment ago and now refuses: running without a
+                // record of it would be acting unaudited.
+                Err(error) => (
+                    ActionState::Failed,
+                    Some(format!("not started, the store failed: {error}")),
+                ),
+                Ok(()) => {
+                    job.state(ActionState::Running, Some(0.0));
+                    match &plan.work {
+                        Work::Process(work) => job.run_process(work, &mut cancel).await,
+                    }
+                }
+            }
+        };
+        Ok(job.close(plan, state, error).await)
+    }
+
+    /// Records that `plan` was refused before it started (a mistyped confirmation, a target
+    /// that changed): a record with no job.
+    pub async fn record_refusal(&self, plan: &Plan, why: &str) -> Result<(), StoreError> {
+        let mut record = self.record(plan, ActionState::Refused, "");
+        record.error = Some(why.to_owned());
+        self.store.append_audit(record).await.map(|_| ())
+    }
+
+    /// Records that `plan` was shown and not run (`ondeck run --dry-run`).
+    pub async fn record_dry_run(&self, plan: &Plan) -> Result<(), StoreError> {
+        let record = self.record(plan, ActionState::DryRun, "");
+        self.store.append_audit(record).await.map(|_| ())
+    }
+
+    fn record(&self, plan: &Plan, outcome: ActionState, request_id: &str) -> NewAudit {
+        NewAudit {
+            identity: self.identity.clone(),
+            action: plan.action.clone(),
+            target: plan.target.ledger_name(),
+            outcome,
+            request_id: request_id.to_owned(),
+            job_id: None,
+            error: None,
+            detail: serde_json::json!({
+                "kind": plan.kind.name(),
+                "steps": plan.steps,
+                "plan": plan.detail,
+            }),
+        }
+    }
+}
+
+/// Why the intent could not be recorded, as the operator reads it.
+fn refusal_for(error: &StoreError) -> Refusal {
+    match error {
+        StoreError::TargetBusy { .. } => Refusal(error.to_string()),
+        _ => Refusal(format!(
+            "refused: the intent could not be recorded, so nothing was done ({error})"
+        )),
+    }
+}
+
+/// A job between its intent and its outcome.
+struct RunningJob<'a> {
+    engine: &'a Engine,
+    job_id: &'a str,
+    request_id: &'a str,
+    events: &'a mpsc::UnboundedSender<JobEvent>,
+}
+
+impl RunningJob<'_> {
+    fn state(&self, state: ActionState, progress: Option<f64>) {
+        let _ = self.events.send(JobEvent::State {
+            job_id: self.job_id.to_owned(),
+            state,
+            progress,
+        });
+    }
+
+    /// Writes `lines` to the job's log and passes them on. A log the store does not take is
+    /// not a reason to stop the work half-way; it is noted in the log file.
+    async fn log(&self, lines: Vec<String>) {
+        if lines.is_empty() {
+            return;
+        }
+        if let Err(error) = self.engine.store.append_job_log(self.job_id, &lines).await {
+            tracing::warn!(job = self.job_id, %error, "job log lines not stored");
+        }
+        let _ = self.events.send(JobEvent::Lines {
+            job_id: self.job_id.to_owned(),
+            lines,
+        });
+    }
+
+    /// Runs the program, then the health check; the state and error the job ends with.
+    async fn run_process(
+        &self,
+        work: &ProcessWork,
+        cancel: &mut watch::Receiver<bool>,
+    ) -> (ActionState, Option<String>) {
+        let mut env = work.env.clone();
+        env.extend([
+            ("ONDECK_JOB_ID".to_owned(), self.job_id.to_owned()),
+            ("ONDECK_REQUEST_ID".to_owned(), self.request_id.to_owned()),
+            (
+                "ONDECK_OPERATOR".to_owned(),
+                self.engine.identity.os_user.clone(),
+            ),
+        ]);
+        let command = process::Command {
+            argv: &work.argv,
+            pass_env: &[],
+            set_env: &env,
+            cwd: work.cwd.as_deref(),
+        };
+        let (line_tx, mut line_rx) = mpsc::unbounded_channel();
+        // Boxed rather than pinned in place, so that dropping it below really ends it.
+        let mut running = Box::pin(process::stream(command, line_tx));
+        let deadline = tokio::time::sleep(work.timeout);
+        tokio::pin!(deadline);
+        let mut flush = tokio::time::interval(LOG_FLUSH_EVERY);
+        let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+        let mut pending = Vec::new();
+        let program = work.argv.first().cloned().unwrap_or_default();
+        let ended = loop {
+            tokio::select! {
+                status = &mut running => break Ended::Exited(status),
+                Some(line) = line_rx.recv() => {
+                    pending.push(line);
+                    if pending.len() >= LOG_FLUSH_LINES {
+                        self.log(std::mem::take(&mut pending)).await;
+                    }
+                }
+                _ = flush.tick() => self.log(std::mem::take(&mut pending)).await,
+                _ = heartbeat.tick() => self.beat().await,
+                () = &mut deadline => break Ended::TimedOut,
+                _ = cancel.wait_for(|cancelled| *cancelled) => break Ended::Cancelled,
+            }
+        };
+        // Dropping the run kills whatever is left of the program's process group.
+        drop(running);
+        while let Ok(line) = line_rx.try_recv() {
+            pending.push(line);
+        }
+        self.log(pending).await;
+        let failed = |error: String| (ActionState::Failed, Some(error));
+        match ended {
+            Ended::Cancelled => {
+                return (
+                    ActionState::Cancelled,
+                    Some(format!(
+                        "cancelled; `{program}` and its processes were stopped"
+                    )),
+                );
+            }
+            Ended::TimedOut => {
+                return failed(format!(
+                    "timed out after {}; `{program}` and its processes were stopped",
+                    humantime::format_duration(work.timeout)
+                ));
+            }
+            Ended::Exited(Err(error)) => return failed(error.to_string()),
+            Ended::Exited(Ok(status)) if !status.success() => {
+                return failed(format!("`{program}` {}", describe_exit(status)));
+            }
+            Ended::Exited(Ok(_)) => {}
+        }
+        let Some(health) = &work.health else {
+            return (ActionState::Succeeded, None);
+        };
+        self.state(ActionState::Running, Some(0.9));
+        let checked = tokio::select! {
+            checked = wait_healthy(health, self.request_id, |line| {
+                let _ = self.events.send(JobEvent::Lines {
+                    job_id: self.job_id.to_owned(),
+                    lines: vec![line],
+                });
+            }) => checked,
+            _ = cancel.wait_for(|cancelled| *cancelled) => {
+                return (
+                    ActionState::Cancelled,
+                    Some("cancelled while waiting for the health check".to_owned()),
+                );
+            }
+        };
+        match checked {
+            Ok(()) => (ActionState::Succeeded, None),
+            Err(error) => failed(error.to_string()),
+        }
+    }
+
+    async fn beat(&self) {
+        if let Err(error) = self
+            .engine
+            .store
+            .update_job(self.job_id, ActionState::Running, None)
+            .await
+        {
+            tracing::warn!(job = self.job_id, %error, "job heartbeat not stored");
+        }
+    }
+
+    /// Records the outcome and the job's end together, trying again while the store is
+    /// briefly away.
+    async fn close(self, plan: &Plan, state: ActionState, error: Option<String>) -> Finished {
+        let mut record = self.engine.record(plan, state, self.request_id);
+        record.job_id = Some(self.job_id.to_owned());
+        record.error = error.clone();
+        record.detail = serde_json::Value::Null;
+        for attempt in 1..=OUTCOME_ATTEMPTS {
+            match self.engine.store.finish_action(record.clone()).await {
+                Ok(_) => break,
+                Err(StoreError::Unavailable { .. }) if attempt < OUTCOME_ATTEMPTS => {
+                    tokio::time::sleep(OUTCOME_RETRY).await;
+                }
+                Err(store_error) => {
+                    tracing::error!(
+                        job = self.job_id,
+                        %store_error,
+                        "the outcome of the job could not be recorded"
+                    );
+                    break;
+                }
+            }
+        }
+        let _ = self.events.send(JobEvent::Closed {
+            job_id: self.job_id.to_owned(),
+            state,
+            error: error.clone(),
+        });
+        Finished {
+            job_id: self.job_id.to_owned(),
+            state,
+            error,
+        }
+    }
+}
+
+enum Ended {
+    Exited(Result<std::process::ExitStatus, process::ProcessError>),
+    TimedOut,
+    Cancelled,
+}
+
+/// `exited with status 3` / `was killed by signal 9`.
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(signal)) => format!("was killed by signal {signal}"),
+        (None, None) => "ended without a status".to_owned(),
+    }
+}

@@ -1,0 +1,182 @@
+//! Operator actions (SPEC, "Actions and their safety rules").
+//!
+//! Every action goes the same way: its kind turns the configuration and a target into a
+//! [`Plan`] — pure, shown in the confirmation dialog and by `ondeck run` — and the
+//! [`engine`] runs a confirmed plan as a job: the intent record and the job row are committed
+//! together before anything is done (refused if they cannot be), the work streams its log and
+//! can be cancelled, and the outcome record closes the job.
+//!
+//! A kind is one module here and one arm in [`plan`]; the match is exhaustive, so a kind the
+//! configuration accepts can never run as another.
+
+mod command;
+pub mod engine;
+mod health;
+mod rollback;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{ActionConfig, ActionKind, ActionSpec, ConfirmPolicy, HealthCheck};
+use crate::model::HostRow;
+use crate::row_identity::{Identified, RowIdentity};
+
+/// How long an action without a `timeout` of its own may run before it is stopped.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// What an action is done to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// What the operator types to confirm a `type-target` action: the row's name (`prod`), or
+    /// the free text a `command` was given.
+    pub name: String,
+    /// The row, for the kinds that act on a row of their source. The dialog checks it again
+    /// before running.
+    pub row: Option<RowIdentity>,
+}
+
+impl Target {
+    /// The target as the job ledger and the audit log name it: source-qualified for a row
+    /// (`deploys/prod`), so two sources with a host of the same name never block each other.
+    pub fn ledger_name(&self) -> String {
+        match &self.row {
+            Some(row) => format!("{}/{}", row.source, self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// What the operator picked an action for.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// A row of the Hosts pane (a release's environment, a node).
+    Host(&'a HostRow),
+    /// Free text: `ondeck run … --target T` for an action without a source, or the name a
+    /// `command` is run for.
+    Named(&'a str),
+}
+
+/// Exactly what an action will do, decided before it is confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The `[[action]]`'s name.
+    pub action: String,
+    pub kind: ActionKind,
+    pub description: Option<String>,
+    pub confirm: ConfirmPolicy,
+    pub target: Target,
+    /// The steps, one line each, in order: the command line, the check after it.
+    pub steps: Vec<String>,
+    /// What changes, in a sentence: the risk line of the dialog.
+    pub changes: String,
+    /// What cannot be undone, if anything.
+    pub cannot_undo: Option<String>,
+    /// What the audit records of the plan (never a secret).
+    pub detail: serde_json::Value,
+    pub work: Work,
+}
+
+/// How a plan is carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Work {
+    /// A program run directly (never through a shell), then an optional health check.
+    Process(ProcessWork),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessWork {
+    pub argv: Vec<String>,
+    /// `ONDECK_*` variables describing the action; the engine adds the job and request ids.
+    pub env: Vec<(String, String)>,
+    pub cwd: Option<PathBuf>,
+    pub timeout: Duration,
+    pub health: Option<HealthCheck>,
+}
+
+/// Why an action cannot be planned for a subject; shown to the operator as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refusal(pub String);
+
+/// Whether `action` is one the operator can pick for `subject`: an action with a source
+/// applies to that source's rows; one without (`command`) to anything.
+pub fn applies_to(action: &ActionConfig, subject: Subject<'_>) -> bool {
+    match (action.source(), subject) {
+        (None, _) => true,
+        (Some(source), Subject::Host(row)) => row.source == source,
+        (Some(_), Subject::Named(_)) => false,
+    }
+}
+
+/// The plan of `action` for `subject`, or why there is none.
+pub fn plan(action: &ActionConfig, subject: Subject<'_>) -> Result<Plan, Refusal> {
+    if let Some(source) = action.source()
+        && let Subject::Host(row) = subject
+        && row.source != source
+    {
+        return Err(Refusal(format!(
+            "`{}` acts on rows of the source `{source}`, and {} is from `{}`",
+            action.name, row.name, row.source
+        )));
+    }
+    refuse_unsupported_confirmation(action)?;
+    match &action.spec {
+        ActionSpec::Rollback(spec) => rollback::plan(action, spec, subject),
+        ActionSpec::Command(spec) => command::plan(action, spec, subject),
+        ActionSpec::PgBackup(_)
+        | ActionSpec::PgRestore(_)
+        | ActionSpec::FileBackup(_)
+        | ActionSpec::FileRestore(_)
+        | ActionSpec::Unseal(_)
+        | ActionSpec::Silence(_)
+        | ActionSpec::TerminateSession(_)
+        | ActionSpec::Approve(_)
+        | ActionSpec::Deny(_) => Err(Refusal(format!(
+            "`{}` is a `{}` action, which this version of ondeck cannot run yet",
+            action.name, action.kind
+        ))),
+    }
+}
+
+/// TOTP codes and a second operator's approval are confirmations this version cannot take:
+/// such an action is refused, never confirmed with a mere Enter instead.
+fn refuse_unsupported_confirmation(action: &ActionConfig) -> Result<(), Refusal> {
+    match action.confirm {
+        ConfirmPolicy::Enter | ConfirmPolicy::TypeTarget => Ok(()),
+        ConfirmPolicy::Totp | ConfirmPolicy::TwoPerson => Err(Refusal(format!(
+            "`{}` is to be confirmed by `{}`, which this version of ondeck cannot check; it is \
+             refused rather than confirmed with less",
+            action.name,
+            action.confirm.name()
+        ))),
+    }
+}
+
+/// The target of an action on a host row.
+fn row_target(row: &HostRow) -> Target {
+    Target {
+        name: row.name.clone(),
+        row: Some(row.identity()),
+    }
+}
+
+/// The `ONDECK_*` variables every action's program gets, besides the kind's own.
+fn base_env(action: &ActionConfig, target: &Target) -> Vec<(String, String)> {
+    vec![
+        ("ONDECK_ACTION".to_owned(), action.name.clone()),
+        ("ONDECK_TARGET".to_owned(), target.name.clone()),
+    ]
+}
+
+/// The health check step, as the dialog lists it.
+fn health_step(health: &HealthCheck) -> String {
+    format!(
+        "then GET {} must answer {} within {}",
+        crate::config::secret::mask_url(&health.url),
+        health.expect_status,
+        humantime::format_duration(health.within)
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,374 @@
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+use tokio::sync::{mpsc, watch};
+
+use super::engine::{Engine, JobEvent};
+use super::*;
+use crate::config::{self, Config};
+use crate::identity::OperatorIdentity;
+use crate::model::{HostStatus, host_fields};
+use crate::store::{ActionState, Store};
+
+fn config(text: &str) -> (tempfile::TempDir, Config) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    let config = config::load(Some(&path)).unwrap();
+    (dir, config)
+}
+
+const RELEASE: &str = r#"
+[[source]]
+name = "deploys"
+kind = "release"
+argv = ["./state.sh"]
+environments = ["prod", "dev"]
+"#;
+
+fn release_row(name: &str, current: &str, previous: Option<&str>) -> HostRow {
+    let mut row = HostRow::checked("deploys", name, "release", HostStatus::Up, Utc::now());
+    row.fields
+        .insert(host_fields::CURRENT_REF.to_owned(), json!(current));
+    if let Some(previous) = previous {
+        row.fields
+            .insert(host_fields::PREVIOUS_REF.to_owned(), json!(previous));
+    }
+    row
+}
+
+fn action<'a>(config: &'a Config, name: &str) -> &'a ActionConfig {
+    config.actions.iter().find(|a| a.name == name).unwrap()
+}
+
+#[test]
+fn a_rollback_plan_names_the_releases_and_the_program() {
+    let (_dir, config) = config(&format!(
+        r#"{RELEASE}
+[[action]]
+name = "rollback-prod"
+kind = "rollback"
+source = "deploys"
+argv = ["./rollback.sh", "--fast"]
+health = {{ url = "http://127.0.0.1:9/healthz", within = "30s" }}
+"#
+    ));
+    let rollback = action(&config, "rollback-prod");
+    let row = release_row("prod", "v2.4.1", Some("v2.4.0"));
+    let plan = plan(rollback, Subject::Host(&row)).unwrap();
+    assert_eq!(plan.confirm, ConfirmPolicy::TypeTarget, "rollback defaults");
+    assert_eq!(plan.target.name, "prod");
+    assert_eq!(plan.target.ledger_name(), "deploys/prod");
+    assert_eq!(plan.changes, "prod goes back from release v2.4.1 to v2.4.0");
+    assert!(
+        plan.steps[0].ends_with("rollback.sh --fast"),
+        "{:?}",
+        plan.steps
+    );
+    assert_eq!(
+        plan.steps[1],
+        "then GET http://127.0.0.1:9/healthz must answer 200 within 30s"
+    );
+    let Work::Process(work) = &plan.work;
+    for (name, value) in [
+        ("ONDECK_ENVIRONMENT", "prod"),
+        ("ONDECK_RELEASE_FROM", "v2.4.1"),
+        ("ONDECK_RELEASE_TO", "v2.4.0"),
+        ("ONDECK_TARGET", "prod"),
+        ("ONDECK_ACTION", "rollback-prod"),
+    ] {
+        assert!(
+            work.env.contains(&(name.to_owned(), value.to_owned())),
+            "{name}: {:?}",
+            work.env
+        );
+    }
+    assert_eq!(work.timeout, DEFAULT_TIMEOUT);
+
+    // Nothing to go back to, or a source that has not answered: no plan.
+    let refusal = plan_of(rollback, &release_row("dev", "main", None));
+    assert!(refusal.contains("no earlier release"), "{refusal}");
+    let refusal = plan_of(rollback, &release_row("dev", "v1", Some("v1")));
+    assert!(refusal.contains("no earlier release"), "{refusal}");
+    let mut unknown = release_row("prod", "v2.4.1", Some("v2.4.0"));
+    unknown.status = HostStatus::Unknown;
+    let refusal = plan_of(rollback, &unknown);
+    assert!(refusal.contains("has not answered"), "{refusal}");
+    // A row of another source.
+    let mut other = release_row("prod", "v2.4.1", Some("v2.4.0"));
+    other.source = "other".into();
+    assert!(!applies_to(rollback, Subject::Host(&other)));
+    let refusal = plan_of(rollback, &other);
+    assert!(
+        refusal.contains("rows of the source `deploys`"),
+        "{refusal}"
+    );
+    assert!(super::plan(rollback, Subject::Named("prod")).is_err());
+}
+
+fn plan_of(action: &ActionConfig, row: &HostRow) -> String {
+    plan(action, Subject::Host(row)).unwrap_err().0
+}
+
+#[test]
+fn confirmations_this_version_cannot_check_are_refused_not_downgraded() {
+    for policy in ["totp", "two-person"] {
+        let (_dir, config) = config(&format!(
+            r#"
+[[action]]
+name = "restart"
+kind = "command"
+argv = ["true"]
+confirm = "{policy}"
+"#
+        ));
+        let refusal = plan(action(&config, "restart"), Subject::Named("web-1")).unwrap_err();
+        assert!(refusal.0.contains(policy), "{refusal}");
+        assert!(refusal.0.contains("refused"), "{refusal}");
+    }
+}
+
+#[test]
+fn kinds_not_built_yet_are_refused_by_name() {
+    let (_dir, config) = config(
+        r#"
+[[action]]
+name = "backup-db"
+kind = "pg_backup"
+database = "postgres://ops@127.0.0.1:5432/app"
+dir = "/var/backups/app"
+"#,
+    );
+    let refusal = plan(action(&config, "backup-db"), Subject::Named("app")).unwrap_err();
+    assert!(refusal.0.contains("`pg_backup`"), "{refusal}");
+}
+
+#[test]
+fn a_command_needs_a_target_and_applies_to_any_row() {
+    let (_dir, config) = config(
+        r#"
+[[action]]
+name = "flush-cache"
+kind = "command"
+description = "Flush the CDN cache"
+argv = ["/usr/local/bin/flush", "--all"]
+timeout = "2m"
+"#,
+    );
+    let flush = action(&config, "flush-cache");
+    assert!(plan(flush, Subject::Named("  ")).is_err());
+    let plan = plan(flush, Subject::Named("cdn-eu")).unwrap();
+    assert_eq!(plan.confirm, ConfirmPolicy::Enter);
+    assert_eq!(plan.target.ledger_name(), "cdn-eu");
+    assert_eq!(plan.changes, "Flush the CDN cache (cdn-eu)");
+    assert_eq!(
+        plan.steps,
+        [
+            "run /usr/local/bin/flush --all",
+            "stop it, with every process it started, after 2m"
+        ]
+    );
+    let row = release_row("prod", "a", Some("b"));
+    assert!(applies_to(flush, Subject::Host(&row)));
+}
+
+/// A `command` plan running `script` with `sh`, as a test of the engine.
+fn shell_plan(script: &str, timeout: Duration) -> Plan {
+    Plan {
+        action: "runbook".into(),
+        kind: ActionKind::Command,
+        description: None,
+        confirm: ConfirmPolicy::Enter,
+        target: Target {
+            name: "web-1".into(),
+            row: None,
+        },
+        steps: vec![format!("run sh -c {script}")],
+        changes: "a test".into(),
+        cannot_undo: None,
+        detail: json!({}),
+        work: Work::Process(ProcessWork {
+            argv: vec!["sh".into(), "-c".into(), script.into()],
+            env: vec![("ONDECK_TARGET".into(), "web-1".into())],
+            cwd: None,
+            timeout,
+            health: None,
+        }),
+    }
+}
+
+async fn engine(dir: &tempfile::TempDir) -> Engine {
+    let url = format!("sqlite://{}", dir.path().join("ondeck.db").display());
+    Engine {
+        store: Store::open(&url).await.unwrap(),
+        identity: OperatorIdentity::current("oncall"),
+    }
+}
+
+fn drain(rx: &mut mpsc::UnboundedReceiver<JobEvent>) -> Vec<JobEvent> {
+    let mut events = Vec::new();
+    while let Ok(event) = rx.try_recv() {
+        events.push(event);
+    }
+    events
+}
+
+#[tokio::test]
+async fn a_job_streams_its_lines_and_records_intent_then_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(&dir).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (_cancel_tx, cancel) = watch::channel(false);
+    let plan = shell_plan(
+        "echo starting on $ONDECK_TARGET; echo job $ONDECK_JOB_ID >&2; echo done",
+        Duration::from_secs(30),
+    );
+    let finished = engine.run(&plan, &tx, cancel).await.unwrap();
+    assert_eq!(
+        (finished.state, finished.error),
+        (ActionState::Succeeded, None)
+    );
+
+    let events = drain(&mut rx);
+    assert!(matches!(&events[0], JobEvent::Opened(row) if row.target == "web-1"));
+    let lines: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            JobEvent::Lines { lines, .. } => Some(lines.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(lines.contains(&"starting on web-1".to_owned()), "{lines:?}");
+    assert!(
+        lines.contains(&format!("job {}", finished.job_id)),
+        "{lines:?}"
+    );
+    assert!(matches!(
+        events.last(),
+        Some(JobEvent::Closed {
+            state: ActionState::Succeeded,
+            ..
+        })
+    ));
+
+    let store = &engine.store;
+    let audit = store.audit_since(None).await.unwrap();
+    let outcomes: Vec<(&str, Option<&str>)> = audit
+        .iter()
+        .map(|r| (r.outcome.as_str(), r.job_id.as_deref()))
+        .collect();
+    let job = Some(finished.job_id.as_str());
+    assert_eq!(outcomes, [("REQUESTED", job), ("SUCCEEDED", job)]);
+    assert_eq!(audit[0].request_id, audit[1].request_id);
+    assert!(audit[0].detail.contains("run sh -c"), "{}", audit[0].detail);
+    let log = store.job_log(&finished.job_id, None, 10).await.unwrap();
+    assert_eq!(log.len(), 3, "{log:?}");
+    let jobs = store.jobs(10).await.unwrap();
+    assert_eq!(jobs[0].state, "SUCCEEDED");
+    assert_eq!(store.verify_audit(None).await.unwrap().broken, None);
+}
+
+#[tokio::test]
+async fn failure_timeout_and_cancel_end_the_job_with_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(&dir).await;
+    let (tx, _rx) = mpsc::unbounded_channel();
+
+    let (_keep, cancel) = watch::channel(false);
+    let failed = engine
+        .run(
+            &shell_plan("echo nope >&2; exit 3", Duration::from_secs(30)),
+            &tx,
+            cancel,
+        )
+        .await
+        .unwrap();
+    assert_eq!(failed.state, ActionState::Failed);
+    assert_eq!(failed.error.as_deref(), Some("`sh` exited with status 3"));
+
+    let (_keep, cancel) = watch::channel(false);
+    let timed_out = engine
+        .run(
+            &shell_plan("sleep 30", Duration::from_millis(300)),
+            &tx,
+            cancel,
+        )
+        .await
+        .unwrap();
+    assert_eq!(timed_out.state, ActionState::Failed);
+    assert!(
+        timed_out
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("timed out after 300ms"),
+        "{timed_out:?}"
+    );
+
+    let (cancel_tx, cancel) = watch::channel(false);
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cancel_tx.send(true).unwrap();
+    });
+    let cancelled = engine
+        .run(
+            &shell_plan("sleep 30", Duration::from_secs(30)),
+            &tx,
+            cancel,
+        )
+        .await
+        .unwrap();
+    canceller.await.unwrap();
+    assert_eq!(cancelled.state, ActionState::Cancelled);
+
+    // The same target again: every job above freed it.
+    let (_keep, cancel) = watch::channel(false);
+    let again = engine
+        .run(&shell_plan("true", Duration::from_secs(30)), &tx, cancel)
+        .await
+        .unwrap();
+    assert_eq!(again.state, ActionState::Succeeded);
+    let store = &engine.store;
+    let closing: Vec<String> = store
+        .audit_since(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.outcome != "REQUESTED")
+        .map(|r| r.outcome)
+        .collect();
+    assert_eq!(closing, ["FAILED", "FAILED", "CANCELLED", "SUCCEEDED"]);
+}
+
+#[tokio::test]
+async fn a_store_that_refuses_the_intent_refuses_the_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(&dir).await;
+    let marker = dir.path().join("ran");
+    // A store that takes no new audit records, as a read-only file or a role without INSERT
+    // does (the test may run as root, for whom file modes do not forbid writing).
+    let url = format!("sqlite://{}", dir.path().join("ondeck.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'read-only'); END",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (_keep, cancel) = watch::channel(false);
+    let script = format!("touch {}", marker.display());
+    let refusal = engine
+        .run(&shell_plan(&script, Duration::from_secs(30)), &tx, cancel)
+        .await
+        .unwrap_err();
+    assert!(refusal.0.contains("nothing was done"), "{refusal}");
+    assert!(
+        !marker.exists(),
+        "the command ran without its intent recorded"
+    );
+    assert!(drain(&mut rx).is_empty());
+    assert!(engine.store.jobs(10).await.unwrap().is_empty());
+}
