@@ -2,7 +2,7 @@
 //! messages, applies `update`, carries out effects, and draws when — and only when — something
 //! visible changed.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +13,8 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use crate::actions::engine::HEARTBEAT_STALE;
+use crate::actions::runner::ActionRunner;
 use crate::config::Config;
 use crate::config::keymap::Keymap;
 use crate::config::theme::Theme;
@@ -110,8 +112,10 @@ pub async fn run(console: Console) -> Result<()> {
 
     // Signals are caught before the terminal is taken over, so that one arriving at any moment
     // after it goes through the loop, which gives the terminal back.
-    let signals = Signals::register()?;
+    let mut signals = Signals::register()?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (store_tx, store_rx) = watch::channel(None);
+    let mut runner = None;
     let mut started = None;
     let mut terminal = crate::terminal::take_over();
     let result = match terminal.as_mut() {
@@ -121,12 +125,15 @@ pub async fn run(console: Console) -> Result<()> {
                 // The sources and the store start once the first frame is out, so that none of
                 // their work (a local poll, the store's open and migrations) competes with it.
                 let (tx, mut rx) = mpsc::channel::<Msg>(1024);
+                let actions =
+                    runner.insert(ActionRunner::new(store_rx, identity.clone(), tx.clone()));
                 let keeper = StoreKeeper {
                     url: config.store.url.clone(),
                     label: store_label,
                     identity,
                     terminal: tty,
                     tx: tx.clone(),
+                    published: store_tx,
                     store: None,
                     session_id: None,
                 };
@@ -134,7 +141,16 @@ pub async fn run(console: Console) -> Result<()> {
                     crate::sources::spawn(config.sources.clone(), tx, shutdown_rx.clone()),
                     tokio::spawn(keeper.run(shutdown_rx)),
                 ));
-                event_loop(terminal, &mut state, &theme, &keymap, &mut rx, signals).await
+                let terminal_and_state = (terminal, &mut state);
+                event_loop(
+                    terminal_and_state,
+                    &theme,
+                    &keymap,
+                    &mut rx,
+                    &mut signals,
+                    actions,
+                )
+                .await
             }
             .await
         }
@@ -144,6 +160,9 @@ pub async fn run(console: Console) -> Result<()> {
     // is dropped after, when a terminal that hung up no longer takes its output.
     crate::terminal::restore();
     drop(terminal);
+    if let Some(runner) = runner.as_mut() {
+        let _ = finish_running_actions(runner, &mut signals).await;
+    }
 
     // Every way out of the loop — quit, a signal, the terminal hung up or unwritable — comes
     // here, and the store keeper closes the operator session before it ends.
@@ -176,6 +195,40 @@ fn first_frame(
     draw(terminal, state, theme, keymap)
 }
 
+/// Leaving with actions still running: they are never abandoned half-recorded (SPEC, safety
+/// rule 7). The console has stopped drawing; each job runs to its end or its timeout and
+/// records its outcome. A dropped SSH session (SIGHUP) changes nothing; SIGTERM or SIGINT — the
+/// operator's ctrl-c, or a second `kill` — cancels them at their next safe point, and the
+/// cancellations are recorded before ondeck exits.
+async fn finish_running_actions(runner: &mut ActionRunner, signals: &mut Signals) -> Result<()> {
+    let running = runner.running();
+    if running == 0 {
+        return Ok(());
+    }
+    tracing::info!(running, "waiting for running actions before leaving");
+    // The terminal may have hung up: a failed write is no reason not to wait.
+    let _ = writeln!(
+        std::io::stderr(),
+        "ondeck: waiting for {running} running action(s) to finish and be recorded; ctrl-c \
+         cancels them"
+    );
+    let mut cancelled = false;
+    loop {
+        tokio::select! {
+            () = runner.finished() => return Ok(()),
+            _ = signals.hangup.recv() => {}
+            _ = signals.terminate.recv(), if !cancelled => {
+                runner.cancel_all();
+                cancelled = true;
+            }
+            _ = signals.interrupt.recv(), if !cancelled => {
+                runner.cancel_all();
+                cancelled = true;
+            }
+        }
+    }
+}
+
 /// The signals that end the console: a dropped SSH session, `kill`, and ctrl-c from outside
 /// raw mode.
 struct Signals {
@@ -195,18 +248,18 @@ impl Signals {
 }
 
 async fn event_loop(
-    terminal: &mut ConsoleTerminal,
-    state: &mut AppState,
+    (terminal, state): (&mut ConsoleTerminal, &mut AppState),
     theme: &Theme,
     keymap: &Keymap,
     rx: &mut mpsc::Receiver<Msg>,
-    signals: Signals,
+    signals: &mut Signals,
+    actions: &mut ActionRunner,
 ) -> Result<()> {
     let mut events = EventStream::new();
     let Signals {
-        mut hangup,
-        mut terminate,
-        mut interrupt,
+        hangup,
+        terminate,
+        interrupt,
     } = signals;
     let mut last_draw = Some(Instant::now());
 
@@ -240,8 +293,11 @@ async fn event_loop(
             if let Msg::Signal(name) = &msg {
                 tracing::info!(signal = name, "leaving");
             }
-            if update(state, msg).contains(&Effect::Quit) {
-                return Ok(());
+            for effect in update(state, msg) {
+                if effect == Effect::Quit {
+                    return Ok(());
+                }
+                actions.apply(effect);
             }
         }
         finish_batch(state);
@@ -307,6 +363,8 @@ struct StoreKeeper {
     /// This console's terminal, recorded with its session.
     terminal: String,
     tx: mpsc::Sender<Msg>,
+    /// Where the action runner finds the store once it is open.
+    published: watch::Sender<Option<Store>>,
     store: Option<Store>,
     session_id: Option<String>,
 }
@@ -395,7 +453,20 @@ impl StoreKeeper {
             Some(store) => store.clone(),
             None => {
                 let store = Store::open(&self.url).await?;
+                // Jobs a crashed or killed ondeck left behind are ended before this console
+                // shows them as running.
+                match store
+                    .interrupt_orphaned_jobs(&self.identity, HEARTBEAT_STALE)
+                    .await
+                {
+                    Ok(jobs) if !jobs.is_empty() => {
+                        tracing::warn!(?jobs, "jobs of a process that is gone marked INTERRUPTED");
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "could not look for interrupted jobs"),
+                }
                 self.store = Some(store.clone());
+                let _ = self.published.send(Some(store.clone()));
                 store
             }
         };

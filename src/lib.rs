@@ -19,6 +19,7 @@ pub mod msg;
 pub mod printable;
 pub mod process;
 pub mod row_identity;
+pub mod run_cmd;
 pub mod snapshot;
 pub mod sources;
 pub mod state;

@@ -12,8 +12,8 @@ use ondeck::config::keymap::Keymap;
 use ondeck::config::theme::Theme;
 use ondeck::config::{self, Config};
 use ondeck::state::Mode;
-use ondeck::store::{ChainHead, Store};
-use ondeck::{audit_cmd, snapshot, sources};
+use ondeck::store::{ActionState, ChainHead, Store};
+use ondeck::{audit_cmd, run_cmd, snapshot, sources};
 
 /// A terminal operations console: live hosts, sessions, jobs, alerts and audit log, with
 /// confirmed, audited operator actions.
@@ -24,8 +24,8 @@ struct Cli {
     /// the embedded default).
     #[arg(long, global = true, env = "ONDECK_CONFIG", value_name = "PATH")]
     config: Option<PathBuf>,
-    /// No action can be started.
-    #[arg(long)]
+    /// No action can be started; `ondeck run` only shows its plan.
+    #[arg(long, global = true)]
     read_only: bool,
     /// NOC wall mode: read-only, large tiles, high-contrast theme.
     #[arg(long)]
@@ -46,6 +46,23 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a configured action without the console: print its plan, confirm it as its policy
+    /// says, run it, record it. Exit 0 = it succeeded, 1 = it failed or was refused.
+    Run {
+        /// The `[[action]]`'s name.
+        action: String,
+        /// What it acts on: a row of the action's source (a release's environment), or, for an
+        /// action without a source, the name recorded in the audit log.
+        #[arg(long, value_name = "T")]
+        target: String,
+        /// Confirm without asking: an `enter` policy, and a `type-target` one since the target
+        /// is named here.
+        #[arg(long)]
+        yes: bool,
+        /// Print the plan and record a dry run; do nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Validate the configuration, theme and keymap; errors name file, line and key.
     Check,
     /// Poll every source once and print hosts, sessions, jobs, alerts and the audit tail.
@@ -137,6 +154,28 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Snapshot { json }) => snapshot_command(&config, json).await,
+        Some(Command::Run {
+            ref action,
+            ref target,
+            yes,
+            dry_run,
+        }) => {
+            let request = run_cmd::RunRequest {
+                action: action.clone(),
+                target: target.clone(),
+                yes,
+                dry_run,
+                read_only: read_only_reason(&cli, &config),
+            };
+            Ok(match run_cmd::run(&config, &request).await {
+                Ok(ActionState::Succeeded | ActionState::DryRun) => ExitCode::SUCCESS,
+                Ok(_) => ExitCode::FAILURE,
+                Err(refused) => {
+                    report(&format!("ondeck: {refused}"));
+                    ExitCode::FAILURE
+                }
+            })
+        }
         Some(Command::Audit {
             since,
             json,
@@ -148,7 +187,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let keymap = keymap_for(&cli, &config)?;
             app::ensure_interactive_terminal()?;
             let mode = Mode {
-                read_only: cli.read_only || cli.wall || config.console.read_only,
+                read_only: read_only_reason(&cli, &config).is_some(),
                 wall: cli.wall,
             };
             app::run(Console {
@@ -160,6 +199,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             .await?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Why no action may be started, if none may.
+fn read_only_reason(cli: &Cli, config: &Config) -> Option<&'static str> {
+    if cli.wall {
+        Some("--wall")
+    } else if cli.read_only {
+        Some("--read-only")
+    } else if config.console.read_only {
+        Some("[console] read_only = true")
+    } else {
+        None
     }
 }
 
@@ -187,6 +239,14 @@ async fn snapshot_command(config: &Config, json: bool) -> Result<ExitCode> {
     // on stderr and the sources are still shown; it is read while the sources are polled.
     let read_store = async {
         let store = Store::open(&config.store.url).await?;
+        // Jobs a crashed ondeck left RUNNING are reported as what they are: interrupted.
+        let identity = ondeck::identity::OperatorIdentity::current(&config.console.operator);
+        if let Err(error) = store
+            .interrupt_orphaned_jobs(&identity, ondeck::actions::engine::HEARTBEAT_STALE)
+            .await
+        {
+            tracing::warn!(%error, "could not look for interrupted jobs");
+        }
         Ok::<_, ondeck::store::StoreError>((
             store.jobs(1_000).await?,
             store.audit_tail(20).await?,

@@ -39,8 +39,13 @@ pub fn anchored(program: &str, dir: &Path) -> PathBuf {
     if path.is_absolute() || !program.contains('/') {
         return path.to_owned();
     }
-    // `--config examples/x.toml` gives a relative directory; the command must not depend on
-    // where ondeck is started either.
+    // `--config examples/x.toml` gives a relative directory, and `--config x.toml` an empty
+    // one; the command must not depend on where ondeck is started either.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     std::path::absolute(dir)
         .unwrap_or_else(|_| dir.to_owned())
         .join(path.strip_prefix(".").unwrap_or(path))
@@ -269,6 +274,10 @@ mod tests {
         assert_eq!(anchored("/usr/bin/env", dir), Path::new("/usr/bin/env"));
         let relative = anchored("./x", Path::new("examples"));
         assert!(relative.is_absolute(), "{}", relative.display());
+        // `--config config.toml`: the file's directory is the empty path.
+        let beside = anchored("./state.sh", Path::new(""));
+        assert!(beside.is_absolute(), "{}", beside.display());
+        assert!(beside.ends_with("state.sh"));
     }
 
     #[tokio::test]

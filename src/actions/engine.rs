@@ -110,7 +110,8 @@ impl Engine {
             request_id: &request_id,
             events,
         };
-        let (state, error) = if *cancel.borrow() {
+        let cancelled_already = *cancel.borrow();
+        let (state, error) = if cancelled_already {
             (
                 ActionState::Cancelled,
                 Some("cancelled before it started".to_owned()),
@@ -254,7 +255,7 @@ impl RunningJob<'_> {
                 _ = flush.tick() => self.log(std::mem::take(&mut pending)).await,
                 _ = heartbeat.tick() => self.beat().await,
                 () = &mut deadline => break Ended::TimedOut,
-                _ = cancel.wait_for(|cancelled| *cancelled) => break Ended::Cancelled,
+                () = cancelled(cancel) => break Ended::Cancelled,
             }
         };
         // Dropping the run kills whatever is left of the program's process group.
@@ -296,7 +297,7 @@ impl RunningJob<'_> {
                     lines: vec![line],
                 });
             }) => checked,
-            _ = cancel.wait_for(|cancelled| *cancelled) => {
+            () = cancelled(cancel) => {
                 return (
                     ActionState::Cancelled,
                     Some("cancelled while waiting for the health check".to_owned()),
@@ -353,6 +354,14 @@ impl RunningJob<'_> {
             state,
             error,
         }
+    }
+}
+
+/// Resolves once `cancel` is set. A canceller that is gone can no longer cancel.
+async fn cancelled(cancel: &mut watch::Receiver<bool>) {
+    let set = cancel.wait_for(|cancelled| *cancelled).await.is_ok();
+    if !set {
+        std::future::pending::<()>().await;
     }
 }
 

@@ -13,6 +13,7 @@ mod command;
 pub mod engine;
 mod health;
 mod rollback;
+pub mod runner;
 
 use std::path::PathBuf;
 use std::time::Duration;

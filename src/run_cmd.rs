@@ -1,0 +1,277 @@
+//! `ondeck run ACTION --target T [--yes] [--dry-run]`: the console's action engine without the
+//! console, for scripts and for a terminal without the full-screen UI.
+//!
+//! The plan goes to standard output, progress and the job's log to standard error. Exit 0 when
+//! the action succeeded (or the dry run was recorded), 1 when it failed or was refused; clap
+//! gives usage errors 2.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+
+use crate::actions::engine::{Engine, HEARTBEAT_STALE, JobEvent};
+use crate::actions::{Plan, Subject, plan};
+use crate::config::{ActionConfig, Config, ConfirmPolicy};
+use crate::identity::OperatorIdentity;
+use crate::printable::printable;
+use crate::sources::poll_once_all;
+use crate::store::{ActionState, Store};
+
+/// What `ondeck run` was asked.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub action: String,
+    pub target: String,
+    /// Skip an `enter` confirmation; with the target named, also a `type-target` one.
+    pub yes: bool,
+    pub dry_run: bool,
+    /// `--read-only`, `[console] read_only`: show the plan, run nothing.
+    pub read_only: Option<&'static str>,
+}
+
+/// Why `run` stopped short, printed as `ondeck: …`; the exit code is 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(String);
+
+/// Runs the request to its end; `Ok` is the final state of the job (or `DryRun`).
+pub async fn run(config: &Config, request: &RunRequest) -> Result<ActionState, Refused> {
+    let action = find_action(config, &request.action)?;
+    let subject_rows;
+    let subject = match action.source() {
+        None => Subject::Named(&request.target),
+        Some(source) => {
+            subject_rows = read_rows(config, source).await?;
+            let row = subject_rows
+                .iter()
+                .find(|row| row.name == request.target)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = subject_rows.iter().map(|r| r.name.as_str()).collect();
+                    Refused(format!(
+                        "the source `{source}` has no row named `{}`; it has: {}",
+                        request.target,
+                        if names.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            names.join(", ")
+                        }
+                    ))
+                })?;
+            Subject::Host(row)
+        }
+    };
+    let plan = plan(action, subject).map_err(|refusal| Refused(refusal.0))?;
+    print_plan(&plan);
+    if let Some(why) = request.read_only {
+        return Err(Refused(format!("read-only ({why}): nothing was done")));
+    }
+    let identity = OperatorIdentity::current(&config.console.operator);
+    let store = Store::open(&config.store.url).await.map_err(|error| {
+        Refused(format!(
+            "refused: the store cannot record the action, so nothing was done ({error})"
+        ))
+    })?;
+    if let Err(error) = store
+        .interrupt_orphaned_jobs(&identity, HEARTBEAT_STALE)
+        .await
+    {
+        tracing::warn!(%error, "could not look for interrupted jobs");
+    }
+    let engine = Engine { store, identity };
+    if request.dry_run {
+        engine
+            .record_dry_run(&plan)
+            .await
+            .map_err(|error| Refused(format!("the dry run could not be recorded: {error}")))?;
+        eprintln!("dry run: nothing was done (recorded in the audit log)");
+        return Ok(ActionState::DryRun);
+    }
+    if let Err(why) = confirm(&plan, request) {
+        if let Err(error) = engine.record_refusal(&plan, &why).await {
+            tracing::warn!(%error, "refusal not recorded");
+        }
+        return Err(Refused(why));
+    }
+    execute(&engine, &plan).await
+}
+
+fn find_action<'a>(config: &'a Config, name: &str) -> Result<&'a ActionConfig, Refused> {
+    config
+        .actions
+        .iter()
+        .find(|a| a.name == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = config.actions.iter().map(|a| a.name.as_str()).collect();
+            let hint = crate::config::diagnostics::suggestion(name, names.iter().copied());
+            Refused(format!(
+                "no action named `{name}` is configured.{hint} Configured: {}",
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            ))
+        })
+}
+
+/// The rows of `source`, polled once now: a plan is made from what is there, not from what was.
+async fn read_rows(config: &Config, source: &str) -> Result<Vec<crate::model::HostRow>, Refused> {
+    let sources: Vec<_> = config
+        .sources
+        .iter()
+        .filter(|s| s.name == source)
+        .cloned()
+        .collect();
+    let report = poll_once_all(&sources)
+        .await
+        .pop()
+        .ok_or_else(|| Refused(format!("the source `{source}` is not configured")))?;
+    match report.result {
+        Ok(observation) => Ok(observation.hosts),
+        Err(error) => Err(Refused(format!(
+            "the source `{source}` did not answer ({error}); what it would act on is unknown, so \
+             nothing was done"
+        ))),
+    }
+}
+
+fn print_plan(plan: &Plan) {
+    let mut lines = vec![format!("action:  {} ({})", plan.action, plan.kind.name())];
+    lines.extend(plan.description.iter().map(|d| format!("         {d}")));
+    lines.push(format!("target:  {}", plan.target.ledger_name()));
+    lines.push(format!("changes: {}", plan.changes));
+    lines.extend(
+        plan.cannot_undo
+            .iter()
+            .map(|c| format!("cannot be undone: {c}")),
+    );
+    lines.push("steps:".to_owned());
+    lines.extend(
+        plan.steps
+            .iter()
+            .enumerate()
+            .map(|(n, step)| format!("  {}. {step}", n + 1)),
+    );
+    lines.push(format!("confirm: {}", plan.confirm.name()));
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        let _ = writeln!(out, "{}", printable(&line));
+    }
+    let _ = out.flush();
+}
+
+/// Asks at the terminal as the action's policy says; `Err` says why it is not confirmed.
+fn confirm(plan: &Plan, request: &RunRequest) -> Result<(), String> {
+    let answer = match (plan.confirm, request.yes) {
+        (ConfirmPolicy::Enter | ConfirmPolicy::TypeTarget, true) => return Ok(()),
+        (ConfirmPolicy::Enter, false) => ask("Run it? Type yes to go on: ")?,
+        (ConfirmPolicy::TypeTarget, false) => ask(&format!(
+            "Type the target's name ({}) to run it: ",
+            plan.target.name
+        ))?,
+        // `plan` refuses these already; never confirmed with less.
+        (ConfirmPolicy::Totp | ConfirmPolicy::TwoPerson, _) => {
+            return Err(format!(
+                "confirmation `{}` cannot be given here",
+                plan.confirm.name()
+            ));
+        }
+    };
+    let expected = match plan.confirm {
+        ConfirmPolicy::TypeTarget => plan.target.name.as_str(),
+        _ => "yes",
+    };
+    if answer.trim() == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "refused: typed {:?}, expected {expected:?}; nothing was done",
+            printable(answer.trim())
+        ))
+    }
+}
+
+/// One line typed at the terminal, after `prompt` on standard error.
+fn ask(prompt: &str) -> Result<String, String> {
+    if !std::io::stdin().is_terminal() {
+        return Err(
+            "refused: the action needs a confirmation and there is no terminal to ask at; \
+             pass --yes to confirm it from a script"
+                .to_owned(),
+        );
+    }
+    eprint!("{prompt}");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|error| format!("refused: reading the confirmation failed: {error}"))?;
+    Ok(line)
+}
+
+/// Runs the plan, printing its progress on standard error. SIGINT (ctrl-c) and a second
+/// SIGTERM cancel it at its next safe point; SIGHUP and a first SIGTERM let it finish, so the
+/// outcome is always recorded.
+async fn execute(engine: &Engine, plan: &Plan) -> Result<ActionState, Refused> {
+    let (cancel_tx, cancel) = watch::channel(false);
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let mut signals = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    );
+    let job = engine.run(plan, &events_tx, cancel);
+    tokio::pin!(job);
+    let mut terms = 0;
+    let finished = loop {
+        tokio::select! {
+            finished = &mut job => break finished,
+            Some(event) = events.recv() => report(&event),
+            Some(()) = recv(&mut signals.0) => {
+                eprintln!("ondeck: cancelling…");
+                let _ = cancel_tx.send(true);
+            }
+            Some(()) = recv(&mut signals.1) => {
+                terms += 1;
+                if terms > 1 {
+                    eprintln!("ondeck: cancelling…");
+                    let _ = cancel_tx.send(true);
+                } else {
+                    eprintln!("ondeck: SIGTERM: letting the action finish; send it again to cancel");
+                }
+            }
+            Some(()) = recv(&mut signals.2) => {}
+        }
+    };
+    while let Ok(event) = events.try_recv() {
+        report(&event);
+    }
+    let finished = finished.map_err(|refusal| Refused(refusal.0))?;
+    Ok(finished.state)
+}
+
+/// The next signal of a handler that could be registered; a missing one never fires.
+async fn recv(signal: &mut std::io::Result<tokio::signal::unix::Signal>) -> Option<()> {
+    match signal {
+        Ok(signal) => signal.recv().await,
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// A job's progress on standard error, each line of its output made safe to print.
+fn report(event: &JobEvent) {
+    let lines = match event {
+        JobEvent::Opened(row) => vec![format!("job {} {}", row.id, row.state)],
+        JobEvent::State { state, .. } => vec![format!("job {state}")],
+        JobEvent::Lines { lines, .. } => lines.iter().map(|line| format!("  | {line}")).collect(),
+        JobEvent::Closed { state, error, .. } => vec![match error {
+            Some(error) => format!("job {state}: {error}"),
+            None => format!("job {state}"),
+        }],
+    };
+    let mut err = std::io::stderr().lock();
+    for line in lines {
+        let _ = writeln!(err, "{}", printable(&line));
+    }
+}
