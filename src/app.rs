@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::config::keymap::Keymap;
 use crate::config::theme::Theme;
 use crate::identity::OperatorIdentity;
-use crate::model::SourceRow;
+use crate::model::{SourceRow, StoreRows};
 use crate::msg::{Effect, Msg};
 use crate::state::{AppState, Mode};
 use crate::store::{Store, StoreError};
@@ -381,6 +381,7 @@ type StoreDigest = (
     Vec<crate::model::JobRow>,
     (Option<i64>, usize),
     Vec<(String, String, Option<DateTime<Utc>>)>,
+    Vec<(String, String)>,
 );
 
 impl StoreKeeper {
@@ -406,17 +407,13 @@ impl StoreKeeper {
                 })
             });
             let (msg, wait) = match read {
-                Ok((jobs, audit, sessions)) => {
+                Ok(rows) => {
                     failures = 0;
-                    let digest = digest(&jobs, &audit, &sessions);
+                    let digest = digest(&rows);
                     let news = sent.rows.as_ref() != Some(&digest) || sent.error.is_some();
                     sent.rows = Some(digest);
                     sent.error = None;
-                    let msg = news.then_some(Msg::StoreLoaded {
-                        jobs,
-                        audit,
-                        sessions,
-                    });
+                    let msg = news.then(|| Msg::StoreLoaded(Box::new(rows)));
                     (msg, STORE_REFRESH)
                 }
                 Err(error) => {
@@ -439,16 +436,7 @@ impl StoreKeeper {
     }
 
     /// One round: open the store and the session if not yet done, mark the session alive, read.
-    async fn read(
-        &mut self,
-    ) -> Result<
-        (
-            Vec<crate::model::JobRow>,
-            Vec<crate::model::AuditRow>,
-            Vec<crate::model::SessionRow>,
-        ),
-        StoreError,
-    > {
+    async fn read(&mut self) -> Result<StoreRows, StoreError> {
         let store = match &self.store {
             Some(store) => store.clone(),
             None => {
@@ -479,11 +467,7 @@ impl StoreKeeper {
                 self.session_id = Some(id);
             }
         }
-        Ok((
-            store.jobs(JOB_ROWS).await?,
-            store.audit_tail(AUDIT_ROWS).await?,
-            store.operator_sessions().await?,
-        ))
+        store.read_rows(JOB_ROWS, AUDIT_ROWS).await
     }
 
     async fn close_session(&mut self) {
@@ -496,19 +480,21 @@ impl StoreKeeper {
     }
 }
 
-fn digest(
-    jobs: &[crate::model::JobRow],
-    audit: &[crate::model::AuditRow],
-    sessions: &[crate::model::SessionRow],
-) -> StoreDigest {
+fn digest(rows: &StoreRows) -> StoreDigest {
     // A session's read time is not news; only the rows are.
-    let seen = sessions
+    let seen = rows
+        .sessions
         .iter()
         .map(|s| (s.user.clone(), s.client.clone(), s.since))
         .collect();
     // The audit log only grows, so its newest seq and length identify it.
-    let newest_audit = (audit.iter().map(|a| a.seq).max(), audit.len());
-    (jobs.to_vec(), newest_audit, seen)
+    let newest_audit = (rows.audit.iter().map(|a| a.seq).max(), rows.audit.len());
+    let alerts = rows
+        .alerts
+        .iter()
+        .map(|a| (a.target.clone(), a.summary.clone()))
+        .collect();
+    (rows.jobs.clone(), newest_audit, seen, alerts)
 }
 
 /// The wait after `failures` failed rounds before this one: doubling from the first wait up to

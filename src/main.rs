@@ -247,22 +247,18 @@ async fn snapshot_command(config: &Config, json: bool) -> Result<ExitCode> {
         {
             tracing::warn!(%error, "could not look for interrupted jobs");
         }
-        Ok::<_, ondeck::store::StoreError>((
-            store.jobs(1_000).await?,
-            store.audit_tail(20).await?,
-            store.operator_sessions().await?,
-        ))
+        store.read_rows(1_000, 20).await
     };
     let (reports, store) = tokio::join!(sources::poll_once_all(&config.sources), read_store);
     let store_missing = store.is_err();
-    let (jobs, audit, sessions) = store.unwrap_or_else(|error| {
+    let store = store.unwrap_or_else(|error| {
         eprintln!(
-            "ondeck: the store is not readable, jobs, audit and operator sessions are left out: \
-             {error}"
+            "ondeck: the store is not readable, jobs, audit, operator sessions and the alerts on \
+             jobs are left out: {error}"
         );
         Default::default()
     });
-    let snapshot = snapshot::build(reports, jobs, audit, sessions, chrono::Utc::now());
+    let snapshot = snapshot::build(reports, store, chrono::Utc::now());
     if json {
         println!("{}", snapshot::to_json(&snapshot));
     } else {

@@ -284,6 +284,16 @@ impl AlertRow {
     }
 }
 
+/// What the console and `snapshot` read from the store: the job ledger, the audit tail, the
+/// open operator consoles, and the alerts ondeck raises on its own jobs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreRows {
+    pub jobs: Vec<JobRow>,
+    pub audit: Vec<AuditRow>,
+    pub sessions: Vec<SessionRow>,
+    pub alerts: Vec<AlertRow>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRow {
     pub source: String,

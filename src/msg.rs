@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::actions::Plan;
 use crate::actions::engine::JobEvent;
-use crate::model::{AuditRow, JobRow, Observation, SessionRow};
+use crate::model::{Observation, StoreRows};
 
 /// The keymap vocabulary: what a key (or the command palette) can ask for.
 ///
@@ -127,12 +127,8 @@ pub enum Msg {
         /// or `None` to keep those of its last answer. Boxed: most polls answer.
         unanswered: Option<Box<Observation>>,
     },
-    /// The store's job ledger, audit tail and open operator consoles, read afresh.
-    StoreLoaded {
-        jobs: Vec<JobRow>,
-        audit: Vec<AuditRow>,
-        sessions: Vec<SessionRow>,
-    },
+    /// The store's job ledger, audit tail, open operator consoles and alerts, read afresh.
+    StoreLoaded(Box<StoreRows>),
     /// The store could not be read; the message is shown in the status bar.
     StoreFailed(String),
     /// SIGHUP or SIGTERM: leave cleanly.

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::model::{
     AlertRow, AlertState, AuditRow, HostRow, HostStatus, JobRow, SessionRow, Severity, SourceRow,
-    SourceStatus, Truncated, format_age, shown_alerts,
+    SourceStatus, StoreRows, Truncated, format_age, shown_alerts,
 };
 use crate::printable::{printable, to_json_pretty};
 use crate::sources::PollReport;
@@ -50,13 +50,7 @@ impl Snapshot {
 }
 
 /// Gathers the polls of every source and what the store holds into one snapshot.
-pub fn build(
-    reports: Vec<PollReport>,
-    store_jobs: Vec<JobRow>,
-    store_audit: Vec<AuditRow>,
-    store_sessions: Vec<SessionRow>,
-    now: DateTime<Utc>,
-) -> Snapshot {
+pub fn build(reports: Vec<PollReport>, store: StoreRows, now: DateTime<Utc>) -> Snapshot {
     let mut snapshot = Snapshot {
         taken_at: now,
         hosts: Vec::new(),
@@ -78,9 +72,10 @@ pub fn build(
             snapshot.audit.extend(observation.audit);
         }
     }
-    snapshot.sessions.extend(store_sessions);
-    snapshot.jobs.extend(store_jobs);
-    snapshot.audit.extend(store_audit);
+    snapshot.sessions.extend(store.sessions);
+    snapshot.jobs.extend(store.jobs);
+    snapshot.audit.extend(store.audit);
+    snapshot.alerts.extend(store.alerts);
     let mut shown = shown_alerts(&snapshot.alerts, &snapshot.sources).into_iter();
     snapshot.alerts.retain(|_| shown.next().unwrap_or(true));
     snapshot

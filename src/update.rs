@@ -11,7 +11,7 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 use ratatui_textarea::TextArea;
 
 use crate::config::keymap::{KeyContext, Keymap};
-use crate::model::Observation;
+use crate::model::{Observation, StoreRows};
 use crate::msg::{Command, Effect, Msg};
 use crate::state::{AppState, Overlay, Pane, palette_matches, replace_source_rows};
 
@@ -96,17 +96,20 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
             Vec::new()
         }
-        Msg::StoreLoaded {
-            jobs,
-            audit,
-            sessions,
-        } => {
+        Msg::StoreLoaded(rows) => {
+            let StoreRows {
+                jobs,
+                audit,
+                sessions,
+                alerts,
+            } = *rows;
             replace_observation(
                 state,
                 crate::store::STORE_SOURCE,
                 Observation {
                     jobs,
                     audit,
+                    alerts,
                     ..Observation::default()
                 },
             );

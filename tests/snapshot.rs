@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use ondeck::model::{
     AlertRow, AlertState, AuditRow, HostRow, HostStatus, JobRow, Observation, SessionRow, Severity,
-    SourceRow, SourceStatus,
+    SourceRow, SourceStatus, StoreRows,
 };
 use ondeck::snapshot::{Snapshot, build, exit_code, format_text, to_json};
 use ondeck::sources::PollReport;
@@ -128,9 +128,12 @@ fn sample() -> Snapshot {
             report("api", Ok(api)),
             report("bao", Err("timed out after 3s".into())),
         ],
-        vec![job()],
-        vec![audit(2), audit(1)],
-        vec![operator_session()],
+        StoreRows {
+            jobs: vec![job()],
+            audit: vec![audit(2), audit(1)],
+            sessions: vec![operator_session()],
+            alerts: Vec::new(),
+        },
         t(0),
     )
 }
@@ -168,9 +171,7 @@ fn with_alerts(alerts: Vec<AlertRow>) -> Snapshot {
     };
     build(
         vec![report("prom", Ok(observation))],
-        vec![],
-        vec![],
-        vec![],
+        StoreRows::default(),
         t(0),
     )
 }
@@ -237,9 +238,7 @@ fn an_alert_silenced_in_alertmanager_is_listed_once_and_does_not_count() {
                 ..report("am", raised(service_down("am", true)))
             },
         ],
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
+        StoreRows::default(),
         t(0),
     );
     assert_eq!(snapshot.alerts.len(), 1, "{:?}", snapshot.alerts);
@@ -251,9 +250,7 @@ fn an_alert_silenced_in_alertmanager_is_listed_once_and_does_not_count() {
 fn a_failing_source_is_a_warning_and_a_down_host_is_critical() {
     let failing = build(
         vec![report("bao", Err("connection refused".into()))],
-        vec![],
-        vec![],
-        vec![],
+        StoreRows::default(),
         t(0),
     );
     assert_eq!(exit_code(&failing), 1);
@@ -262,7 +259,7 @@ fn a_failing_source_is_a_warning_and_a_down_host_is_critical() {
         hosts: vec![host("api", "api-1.example.com", HostStatus::Down, t(0))],
         ..Observation::default()
     };
-    let down = build(vec![report("api", Ok(down))], vec![], vec![], vec![], t(0));
+    let down = build(vec![report("api", Ok(down))], StoreRows::default(), t(0));
     assert_eq!(exit_code(&down), 2);
 
     // The silenced critical alert in the sample is ignored; the warning and the failing source
@@ -392,7 +389,14 @@ fn text_report_has_every_section_with_aligned_columns() {
 #[test]
 fn empty_sections_say_so_and_the_audit_tail_is_short() {
     let many: Vec<AuditRow> = (1..=50).map(audit).collect();
-    let snapshot = build(vec![], vec![], many, vec![], t(0));
+    let snapshot = build(
+        vec![],
+        StoreRows {
+            audit: many,
+            ..StoreRows::default()
+        },
+        t(0),
+    );
     let text = format_text(&snapshot);
     assert!(text.contains("HOSTS\n  (none)\n"), "{text}");
     assert!(text.contains("req-50"));
@@ -422,9 +426,7 @@ fn escape_sequences_from_a_source_do_not_reach_the_terminal() {
 fn a_source_not_heard_from_is_no_all_clear_and_the_report_says_it_is_waiting() {
     let mut snapshot = build(
         vec![report("api", Ok(Observation::default()))],
-        vec![],
-        vec![],
-        vec![],
+        StoreRows::default(),
         t(0),
     );
     assert_eq!(exit_code(&snapshot), 0);
@@ -454,9 +456,7 @@ fn an_unanswered_poll_shows_what_it_still_says_and_the_source_failing() {
             unanswered: Some(down),
             ..report("api", Err("timed out after 1s".into()))
         }],
-        vec![],
-        vec![],
-        vec![],
+        StoreRows::default(),
         t(0),
     );
     assert_eq!(snapshot.hosts.len(), 1);

@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ondeck::identity::OperatorIdentity;
-use ondeck::store::{ActionState, BreakKind, ChainBreak, JobOwner, NewAudit, Store, StoreError};
+use ondeck::model::Severity;
+use ondeck::store::{
+    ActionState, BreakKind, ChainBreak, HEALTH_ALERT, JobOwner, NewAudit, Store, StoreError,
+};
 use sha2::Digest;
 use sqlx::Executor;
 use std::str::FromStr;
@@ -1029,3 +1032,55 @@ async fn orphaned_jobs_are_interrupted(db: &TestDb) {
     assert_eq!(store.verify_audit(None).await.unwrap().broken, None);
 }
 on_both_backends!(orphaned_jobs_are_interrupted);
+
+/// A target whose latest job failed its health check carries a critical alert, until a later
+/// job on it succeeds; other failures raise none.
+async fn a_failed_health_check_raises_an_alert_until_a_job_succeeds(db: &TestDb) {
+    let store = db.open().await;
+    let owner = this_process();
+    let run = |target: &'static str, state: ActionState, error: Option<&'static str>| {
+        let store = store.clone();
+        let owner = owner.clone();
+        async move {
+            let (id, _) = store
+                .begin_action(intent("alice", "rollback-prod", target), &owner)
+                .await
+                .unwrap();
+            let mut end = outcome("alice", &id, state, error);
+            end.target = target.into();
+            store.finish_action(end).await.unwrap();
+            id
+        }
+    };
+    let failed = run(
+        "deploys/prod",
+        ActionState::Failed,
+        Some("health check failed: http://127.0.0.1:1/healthz answered 503, expected 200"),
+    )
+    .await;
+    run(
+        "deploys/dev",
+        ActionState::Failed,
+        Some("`sh` exited with status 1"),
+    )
+    .await;
+    let alerts = store.health_alerts().await.unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let alert = &alerts[0];
+    assert_eq!(
+        (alert.name.as_str(), alert.target.as_str(), alert.severity),
+        (HEALTH_ALERT, "deploys/prod", Severity::Critical)
+    );
+    assert!(alert.summary.contains(&failed), "{}", alert.summary);
+    let summaries = |alerts: &[ondeck::model::AlertRow]| -> Vec<String> {
+        alerts.iter().map(|a| a.summary.clone()).collect()
+    };
+    let read = store.read_rows(10, 10).await.unwrap();
+    assert_eq!(summaries(&read.alerts), summaries(&alerts));
+
+    // Milliseconds apart at least, so that "latest" is the later job.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    run("deploys/prod", ActionState::Succeeded, None).await;
+    assert_eq!(store.health_alerts().await.unwrap(), []);
+}
+on_both_backends!(a_failed_health_check_raises_an_alert_until_a_job_succeeds);

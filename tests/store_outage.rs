@@ -210,7 +210,8 @@ fn a_snapshot_without_its_store_is_not_all_clear() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("the store is not readable")
-            && stderr.contains("jobs, audit and operator sessions are left out"),
+            && stderr
+                .contains("jobs, audit, operator sessions and the alerts on jobs are left out"),
         "{stderr}"
     );
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();

@@ -27,6 +27,9 @@ use crate::store::{ActionState, JobOwner, NewAudit, Store, StoreError};
 const LOG_FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// Lines written at once at most, so a burst does not hold the store's write lock for long.
 const LOG_FLUSH_LINES: usize = 500;
+/// How a failed health check's error begins, in the job and the audit record: what the
+/// store's alert on such jobs looks for.
+pub const HEALTH_FAILED: &str = "health check failed";
 /// How often a running job tells the store it is alive.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 /// A job whose heartbeat is older than this is taken for one whose process is gone.

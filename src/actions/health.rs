@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::engine::HEALTH_FAILED;
 use crate::config::HealthCheck;
 use crate::config::secret::mask_url;
 use crate::sources::fetch::{REQUEST_ID_HEADER, Redirects, shared_client};
@@ -17,10 +18,6 @@ const TRY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, thiserror::Error)]
 #[error("{HEALTH_FAILED}: {0}")]
 pub struct HealthFailed(String);
-
-/// How a failed health check's error begins, in the job and the audit record: what the
-/// alert on such jobs looks for.
-pub const HEALTH_FAILED: &str = "health check failed";
 
 /// Tries `check` until it passes or its `within` is over, sending the action's request id with
 /// each try so the server's logs show them. `progress` hears of each failed try.

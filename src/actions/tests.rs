@@ -372,3 +372,61 @@ async fn a_store_that_refuses_the_intent_refuses_the_action() {
     assert!(drain(&mut rx).is_empty());
     assert!(engine.store.jobs(10).await.unwrap().is_empty());
 }
+
+/// A server on loopback answering every request with `status`, keeping what it was sent.
+async fn answering(status: u16) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/healthz", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = vec![0; 4096];
+            let n = socket.read(&mut request).await.unwrap_or(0);
+            kept.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&request[..n]).into_owned());
+            let answer =
+                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn the_health_check_decides_and_carries_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(&dir).await;
+    let (tx, _rx) = mpsc::unbounded_channel();
+    for (status, expected) in [(200, ActionState::Succeeded), (503, ActionState::Failed)] {
+        let (url, seen) = answering(status).await;
+        let mut plan = shell_plan("true", Duration::from_secs(30));
+        let Work::Process(work) = &mut plan.work;
+        work.health = Some(HealthCheck {
+            url,
+            within: Duration::from_secs(2),
+            expect_status: 200,
+        });
+        let (_keep, cancel) = watch::channel(false);
+        let finished = engine.run(&plan, &tx, cancel).await.unwrap();
+        assert_eq!(finished.state, expected, "{finished:?}");
+        let audit = engine.store.audit_since(None).await.unwrap();
+        let request_id = &audit.last().unwrap().request_id;
+        let requests = seen.lock().unwrap().clone();
+        assert!(!requests.is_empty());
+        assert!(
+            requests.iter().all(|r| r
+                .to_lowercase()
+                .contains(&format!("x-request-id: {request_id}"))),
+            "{requests:?}"
+        );
+        if status == 503 {
+            let error = finished.error.unwrap();
+            assert!(error.starts_with(engine::HEALTH_FAILED), "{error}");
+            assert!(error.contains("answered 503, expected 200"), "{error}");
+            assert!(requests.len() >= 2, "tried again within the time allowed");
+        }
+    }
+}

@@ -9,8 +9,9 @@ use chrono::Utc;
 
 use super::audit::JobChange;
 use super::{ActionState, NewAudit, Store, StoreError, now_ms, on_pool};
+use crate::actions::engine::HEALTH_FAILED;
 use crate::identity::OperatorIdentity;
-use crate::model::{AuditRow, JobRow};
+use crate::model::{AlertRow, AuditRow, JobRow, Severity, StoreRows};
 
 #[derive(Debug, sqlx::FromRow)]
 struct JobRecord {
@@ -66,6 +67,22 @@ impl JobOwner {
             Err(nix::errno::Errno::ESRCH)
         )
     }
+}
+
+/// The alert raised on a target whose latest job failed its health check.
+pub const HEALTH_ALERT: &str = "ActionHealthCheckFailed";
+/// How many of the newest finished jobs are looked at for health alerts.
+const HEALTH_ALERT_JOBS: i64 = 1_000;
+
+/// A finished job, for the health alerts.
+#[derive(Debug, sqlx::FromRow)]
+struct Ended {
+    id: String,
+    action: String,
+    target: String,
+    state: String,
+    error: Option<String>,
+    finished_at: i64,
 }
 
 /// A job whose process may be gone.
@@ -184,6 +201,59 @@ impl Store {
             }
         }
         Ok(interrupted)
+    }
+
+    /// The newest `jobs` jobs, the newest `audit` records, the open operator consoles and the
+    /// health alerts, as the console and `snapshot` show them.
+    pub async fn read_rows(&self, jobs: usize, audit: usize) -> Result<StoreRows, StoreError> {
+        Ok(StoreRows {
+            jobs: self.jobs(jobs).await?,
+            audit: self.audit_tail(audit).await?,
+            sessions: self.operator_sessions().await?,
+            alerts: self.health_alerts().await?,
+        })
+    }
+
+    /// An alert for every target whose latest finished job failed its health check (SPEC,
+    /// safety rule 9): the rollback or restore ran, and what it was for does not work. It
+    /// fires until a later job on the target succeeds.
+    pub async fn health_alerts(&self) -> Result<Vec<AlertRow>, StoreError> {
+        let finished: Vec<Ended> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, action, target, state, error, finished_at FROM jobs \
+                 WHERE finished_at IS NOT NULL ORDER BY finished_at DESC, id LIMIT $1",
+            )
+            .bind(HEALTH_ALERT_JOBS)
+            .fetch_all(pool)
+            .await
+        })
+        .map_err(|e| self.error(e))?;
+        let mut seen = std::collections::HashSet::new();
+        let observed_at = Utc::now();
+        let mut alerts = Vec::new();
+        for job in finished {
+            // The newest finished job of each target decides.
+            if !seen.insert(job.target.clone()) {
+                continue;
+            }
+            let Some(error) = job.error.filter(|e| {
+                job.state == ActionState::Failed.as_str() && e.starts_with(HEALTH_FAILED)
+            }) else {
+                continue;
+            };
+            let since = self.time(job.finished_at, || format!("job {}", job.id))?;
+            let mut alert = AlertRow::raised(
+                super::STORE_SOURCE,
+                HEALTH_ALERT,
+                Severity::Critical,
+                job.target,
+                format!("{} (job {}): {error}", job.action, job.id),
+                since,
+            );
+            alert.observed_at = observed_at;
+            alerts.push(alert);
+        }
+        Ok(alerts)
     }
 
     /// The error for a target another unfinished job holds, naming that job.

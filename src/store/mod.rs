@@ -31,7 +31,7 @@ use crate::config::mask_url;
 use crate::config::transport::pg_connect_options;
 
 pub use audit::{BreakKind, ChainBreak, ChainHead, NewAudit, VerifyReport};
-pub use jobs::JobOwner;
+pub use jobs::{HEALTH_ALERT, JobOwner};
 pub use sessions::SESSION_TTL;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

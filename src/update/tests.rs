@@ -545,11 +545,10 @@ fn a_batch_rebuilds_only_the_panes_its_messages_touched() {
         .collect();
     update(
         &mut s,
-        Msg::StoreLoaded {
-            jobs: Vec::new(),
+        Msg::StoreLoaded(Box::new(StoreRows {
             audit,
-            sessions: Vec::new(),
-        },
+            ..StoreRows::default()
+        })),
     );
     assert_eq!(s.view(Pane::Audit).rows.len(), 3);
 
@@ -731,11 +730,12 @@ fn store_rows_arrive_and_store_errors_show() {
     assert_eq!(s.store_error.as_deref(), Some("database is locked"));
     update(
         &mut s,
-        Msg::StoreLoaded {
+        Msg::StoreLoaded(Box::new(StoreRows {
             jobs: vec![job],
             audit: vec![audit],
             sessions: vec![me],
-        },
+            alerts: Vec::new(),
+        })),
     );
     assert_eq!(s.store_error, None);
     assert_eq!(s.view(Pane::Jobs).rows.len(), 1);
