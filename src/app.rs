@@ -160,12 +160,10 @@ pub async fn run(console: Console) -> Result<()> {
     // is dropped after, when a terminal that hung up no longer takes its output.
     crate::terminal::restore();
     drop(terminal);
-    if let Some(runner) = runner.as_mut() {
-        let _ = finish_running_actions(runner, &mut signals).await;
-    }
 
     // Every way out of the loop — quit, a signal, the terminal hung up or unwritable — comes
-    // here, and the store keeper closes the operator session before it ends.
+    // here, and the store keeper closes the operator session before it ends. Running actions
+    // have their own connections to the store and are waited for last.
     let _ = shutdown_tx.send(true);
     if let Some((pollers, store_task)) = started {
         for poller in pollers {
@@ -177,6 +175,9 @@ pub async fn run(console: Console) -> Result<()> {
         {
             tracing::warn!("the store did not record this console's leaving in time");
         }
+    }
+    if let Some(runner) = runner.as_mut() {
+        finish_running_actions(runner, &mut signals).await;
     }
     result
 }
@@ -200,10 +201,10 @@ fn first_frame(
 /// records its outcome. A dropped SSH session (SIGHUP) changes nothing; SIGTERM or SIGINT — the
 /// operator's ctrl-c, or a second `kill` — cancels them at their next safe point, and the
 /// cancellations are recorded before ondeck exits.
-async fn finish_running_actions(runner: &mut ActionRunner, signals: &mut Signals) -> Result<()> {
+async fn finish_running_actions(runner: &mut ActionRunner, signals: &mut Signals) {
     let running = runner.running();
     if running == 0 {
-        return Ok(());
+        return;
     }
     tracing::info!(running, "waiting for running actions before leaving");
     // The terminal may have hung up: a failed write is no reason not to wait.
@@ -215,7 +216,7 @@ async fn finish_running_actions(runner: &mut ActionRunner, signals: &mut Signals
     let mut cancelled = false;
     loop {
         tokio::select! {
-            () = runner.finished() => return Ok(()),
+            () = runner.finished() => return,
             _ = signals.hangup.recv() => {}
             _ = signals.terminate.recv(), if !cancelled => {
                 runner.cancel_all();
