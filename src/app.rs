@@ -98,6 +98,7 @@ pub async fn run(console: Console) -> Result<()> {
     );
     state.store_connecting = true;
     state.help = crate::ui::help_sections(&keymap);
+    state.actions = config.actions.clone();
     state.sources = config
         .sources
         .iter()

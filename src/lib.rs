@@ -6,7 +6,7 @@
 //! log and job ledger), `identity` (who the operator is), `row_identity` (which row is which
 //! from one poll to the next), `config` (configuration, themes,
 //! keymaps), `snapshot` and `audit_cmd` (the non-interactive commands), `printable` (text from
-//! other systems made safe to print).
+//! other systems made safe to print). `job_log` is a job's log as the console holds it.
 
 pub mod actions;
 pub mod app;
@@ -14,6 +14,7 @@ pub mod audit_cmd;
 pub mod columns;
 pub mod config;
 pub mod identity;
+pub mod job_log;
 pub mod model;
 pub mod msg;
 pub mod printable;

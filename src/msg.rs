@@ -33,9 +33,9 @@ use crate::model::{Observation, StoreRows};
 pub enum Command {
     #[strum(message = "Quit ondeck")]
     Quit,
-    #[strum(message = "Focus the next pane")]
+    #[strum(message = "Focus the next pane (or dialog button)")]
     FocusNext,
-    #[strum(message = "Focus the previous pane")]
+    #[strum(message = "Focus the previous pane (or dialog button)")]
     FocusPrev,
     #[strum(message = "Focus the Hosts pane")]
     FocusHosts,
@@ -77,6 +77,10 @@ pub enum Command {
     Help,
     #[strum(message = "Show the focused pane alone / the dashboard")]
     Zoom,
+    #[strum(message = "Act on the selected row: the actions that apply to it")]
+    Action,
+    #[strum(message = "Cancel the selected job of this console (asks first)")]
+    CancelJob,
     /// Dialog and text-input context: accept.
     #[strum(message = "Accept")]
     Submit,

@@ -12,11 +12,20 @@
 //! with every poll. Until the operator moves it, it stays on the top row: the worst ones sort
 //! first, and rows arriving late never scroll the view away from them.
 
-use std::collections::BTreeMap;
+mod actions;
+
+use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 use ratatui_textarea::TextArea;
 
+pub(crate) use actions::trim_live_jobs;
+pub use actions::{
+    ActionMenu, ActionSubject, Button, Confirm, Confirming, JobLogView, LiveJob, PaletteEntry,
+    palette_label,
+};
+
+use crate::config::ActionConfig;
 use crate::model::{
     AlertRow, AuditRow, HostRow, HostStatus, JobRow, SessionRow, SourceRow, SourceStatus,
     Truncated, shown_alerts,
@@ -147,6 +156,12 @@ pub enum Overlay {
     Sources {
         selected: usize,
     },
+    /// The actions that apply to the selected row.
+    Actions(ActionMenu),
+    /// An action's plan, or a job's cancellation, waiting for the operator's word.
+    Confirm(Box<Confirm>),
+    /// A job's log, live or paged from the store.
+    JobLog(Box<JobLogView>),
 }
 
 /// One group of the `?` help: a heading, and the keys with what they do.
@@ -191,6 +206,14 @@ pub struct AppState {
     /// The `?` help, worked out from the keymap at start-up; kept here so that `update` knows
     /// where the help ends.
     pub help: Vec<HelpSection>,
+    /// The configured `[[action]]`s, in configuration order.
+    pub actions: Vec<ActionConfig>,
+    /// One line for the status bar answering the operator's last key: why an action was
+    /// refused, how a job ended. The next key clears it.
+    pub notice: Option<String>,
+    /// The jobs this console started, oldest first: their rows as their events describe them
+    /// (newer than the store's, which are read every few seconds) and their live logs.
+    pub live_jobs: VecDeque<LiveJob>,
     /// Panes whose rows changed since their view was last built (by [`Pane::index`]).
     outdated: [bool; 5],
     /// Set whenever something visible changed; the loop draws and clears it.
@@ -217,6 +240,9 @@ impl AppState {
             alert_sources: Vec::new(),
             alert_shown: Vec::new(),
             help: Vec::new(),
+            actions: Vec::new(),
+            notice: None,
+            live_jobs: VecDeque::new(),
             outdated: [false; 5],
             dirty: true,
             quitting: false,

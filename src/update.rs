@@ -13,18 +13,26 @@ use ratatui_textarea::TextArea;
 use crate::config::keymap::{KeyContext, Keymap};
 use crate::model::{Observation, StoreRows};
 use crate::msg::{Command, Effect, Msg};
-use crate::state::{AppState, Overlay, Pane, palette_matches, replace_source_rows};
+use crate::state::{AppState, Overlay, PaletteEntry, Pane, replace_source_rows};
+
+mod actions;
+mod jobs;
 
 /// Lines a page key scrolls the help and detail popups by.
 const POPUP_PAGE: u16 = 10;
 
 /// The keymap contexts that apply in the state's current overlay, most specific first.
 pub fn key_contexts(state: &AppState) -> &'static [KeyContext] {
-    match state.overlay {
+    match &state.overlay {
         Overlay::Filter(_) | Overlay::Palette { .. } => &[KeyContext::Input],
-        Overlay::Help { .. } | Overlay::Detail { .. } | Overlay::Sources { .. } => {
-            &[KeyContext::Dialog, KeyContext::Global]
-        }
+        // Every letter of a typed confirmation goes into its field: `y` types a y.
+        Overlay::Confirm(confirm) if confirm.typed.is_some() => &[KeyContext::Input],
+        Overlay::Help { .. }
+        | Overlay::Detail { .. }
+        | Overlay::Sources { .. }
+        | Overlay::Actions(_)
+        | Overlay::Confirm(_)
+        | Overlay::JobLog(_) => &[KeyContext::Dialog, KeyContext::Global],
         Overlay::None => &[KeyContext::Global],
     }
 }
@@ -113,6 +121,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                     ..Observation::default()
                 },
             );
+            jobs::show_live_rows(state);
             if replace_source_rows(
                 &mut state.data.sessions,
                 crate::store::OPERATOR_SESSIONS_SOURCE,
@@ -132,8 +141,27 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Signal(_) => quit(state),
-        // Shown by the Jobs pane and the action dialogs, which come next.
-        Msg::Job(_) | Msg::ActionRefused { .. } | Msg::JobLogLoaded { .. } => Vec::new(),
+        Msg::Job(event) => {
+            jobs::on_job_event(state, event);
+            Vec::new()
+        }
+        Msg::ActionRefused {
+            action,
+            target,
+            reason,
+        } => {
+            state.notice = Some(format!("{action} on {target} not started: {reason}"));
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::JobLogLoaded {
+            job_id,
+            before,
+            lines,
+        } => {
+            jobs::on_log_page(state, &job_id, before, lines);
+            Vec::new()
+        }
     }
 }
 
@@ -201,6 +229,14 @@ fn on_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         return quit(state);
     }
     state.dirty = true;
+    // A notice answers the key before this one.
+    state.notice = None;
+    match state.overlay {
+        Overlay::Actions(_) => return actions::on_menu_command(state, command),
+        Overlay::Confirm(_) => return actions::on_confirm_command(state, command),
+        Overlay::JobLog(_) => return jobs::on_log_command(state, command),
+        _ => {}
+    }
     // Where the help or detail ends, from the state: scrolling stops there, so "up" always
     // moves and "end" always reaches the last line.
     let scroll_limit = match state.overlay {
@@ -254,17 +290,29 @@ fn on_command(state: &mut AppState, command: Command) -> Vec<Effect> {
             Vec::new()
         }
         Overlay::Palette { input, selected } => {
-            let matches = palette_matches(&input_text(input));
+            let query = input_text(input);
+            let selected = *selected;
+            let entries = state.palette_entries(&query);
+            let Overlay::Palette {
+                selected: position, ..
+            } = &mut state.overlay
+            else {
+                return Vec::new();
+            };
             match command {
-                Command::MoveUp => *selected = selected.saturating_sub(1),
+                Command::MoveUp => *position = selected.saturating_sub(1),
                 Command::MoveDown => {
-                    *selected = (*selected + 1).min(matches.len().saturating_sub(1))
+                    *position = (selected + 1).min(entries.len().saturating_sub(1))
                 }
                 Command::Submit => {
-                    let chosen = matches.get(*selected).copied();
                     state.overlay = Overlay::None;
-                    if let Some(chosen) = chosen {
-                        return on_command(state, chosen);
+                    match entries.get(selected) {
+                        Some(&PaletteEntry::Command(chosen)) => return on_command(state, chosen),
+                        Some(&PaletteEntry::Action(action)) => {
+                            let subject = state.action_subject();
+                            actions::pick(state, action, &subject);
+                        }
+                        None => {}
                     }
                 }
                 Command::Cancel | Command::Close => state.overlay = Overlay::None,
@@ -272,6 +320,8 @@ fn on_command(state: &mut AppState, command: Command) -> Vec<Effect> {
             }
             Vec::new()
         }
+        // Handled above, before the borrow of the overlay.
+        Overlay::Actions(_) | Overlay::Confirm(_) | Overlay::JobLog(_) => Vec::new(),
     }
 }
 
@@ -315,6 +365,7 @@ fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
             view.sort_desc = !view.sort_desc;
             state.rebuild_view(focus);
         }
+        Command::OpenDetail if focus == Pane::Jobs => return jobs::open_log(state),
         Command::OpenDetail => {
             if state.view(focus).selected_row().is_some() {
                 state.overlay = Overlay::Detail { scroll: 0 };
@@ -336,6 +387,8 @@ fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Command::Help => state.overlay = Overlay::Help { scroll: 0 },
         Command::ShowSources => state.overlay = Overlay::Sources { selected: 0 },
         Command::Zoom => state.zoomed = !state.zoomed,
+        Command::Action => actions::open_menu(state),
+        Command::CancelJob => jobs::ask_cancel(state),
         // Escape on a filtered pane clears the filter: the quickest way back to everything.
         Command::Close | Command::Cancel if !state.view(focus).filter.is_empty() => {
             set_filter(state, String::new())
@@ -346,9 +399,14 @@ fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
     Vec::new()
 }
 
-/// A key typed into the filter or the palette.
+/// A key typed into the filter, the palette or a confirmation's field.
 fn on_text_key(state: &mut AppState, key: KeyEvent) {
     match &mut state.overlay {
+        Overlay::Confirm(confirm) => {
+            if let Some(input) = confirm.typed.as_mut() {
+                state.dirty |= input.input(key);
+            }
+        }
         Overlay::Filter(input) => {
             // Keys the text field ignores (function keys, …) change nothing.
             let changed = input.input(key);

@@ -8,6 +8,7 @@ mod layout;
 mod overlays;
 
 pub use overlays::help::sections as help_sections;
+pub use overlays::job_log::rows as job_log_rows;
 pub use overlays::scroll_limit as overlay_scroll_limit;
 mod panes;
 mod statusbar;

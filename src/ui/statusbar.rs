@@ -19,7 +19,12 @@ use crate::ui::{Ui, text};
 const SEPARATOR: &str = " │ ";
 
 /// One part of the bar: its full wording, then shorter ones to try when space is short.
-type Segment<'a> = Vec<Vec<Span<'a>>>;
+#[derive(Clone)]
+struct Segment<'a> {
+    wordings: Vec<Vec<Span<'a>>>,
+    /// Worth showing cut rather than not at all (the notice, the store's address).
+    cut_to_fit: bool,
+}
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, ui: &Ui) {
     let bar = ui.theme.style(Role::StatusBar);
@@ -61,9 +66,12 @@ fn fit_segments<'a>(
     let spans_width = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
     let mut line = vec![Span::styled(" ", bar)];
     let mut used = 1;
-    let count = segments.len();
     let mut placed = 0;
-    for (i, mut wordings) in segments.into_iter().enumerate() {
+    for (i, segment) in segments.into_iter().enumerate() {
+        let Segment {
+            mut wordings,
+            cut_to_fit: may_cut,
+        } = segment;
         if short {
             wordings.reverse();
         }
@@ -72,13 +80,12 @@ fn fit_segments<'a>(
             break;
         }
         let room = width - used - separator;
-        // The last segment (the store's address) is worth showing cut rather than not at all.
         let longest = if short {
             wordings.last()
         } else {
             wordings.first()
         };
-        let cut = (i + 1 == count).then(|| longest.cloned()).flatten();
+        let cut = may_cut.then(|| longest.cloned()).flatten();
         let fitting = wordings
             .into_iter()
             .find(|spans| spans_width(spans) <= room)
@@ -116,7 +123,7 @@ fn cut_to_fit(spans: Option<Vec<Span<'_>>>, width: usize) -> Option<Vec<Span<'_>
 
 fn segments<'a>(ui: &Ui<'a>, bar: Style) -> Vec<Segment<'a>> {
     let Ui { state, theme, .. } = *ui;
-    let mut segments = Vec::new();
+    let mut segments: Vec<Vec<Vec<Span>>> = Vec::new();
 
     let badge = theme.style(Role::StatusBarMode);
     let mut badges = Vec::new();
@@ -132,6 +139,14 @@ fn segments<'a>(ui: &Ui<'a>, bar: Style) -> Vec<Segment<'a>> {
     if !badges.is_empty() {
         segments.push(vec![badges]);
     }
+    // The answer to the operator's last key comes before everything that was there before it.
+    let notice_at = state.notice.as_ref().map(|notice| {
+        segments.push(vec![vec![Span::styled(
+            format!(" {} ", text::shown(notice.as_str())),
+            theme.style(Role::StatusBarMode),
+        )]]);
+        segments.len() - 1
+    });
 
     if state.alerts_have_no_data() {
         segments.push(vec![vec![Span::styled(
@@ -237,5 +252,14 @@ fn segments<'a>(ui: &Ui<'a>, bar: Style) -> Vec<Segment<'a>> {
             )]]);
         }
     }
+    let last = segments.len().saturating_sub(1);
     segments
+        .into_iter()
+        .enumerate()
+        .map(|(i, wordings)| Segment {
+            wordings,
+            // The store's address, last, is worth showing cut too.
+            cut_to_fit: i == last || Some(i) == notice_at,
+        })
+        .collect()
 }

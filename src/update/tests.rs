@@ -830,3 +830,5 @@ fn keys_go_through_the_keymap_and_text_goes_to_inputs() {
     // An unbound key outside a text field is dropped: it must not cost a frame.
     assert!(translate_key(&s, &keymap, key(KeyCode::F(12))).is_none());
 }
+
+mod actions;

@@ -17,7 +17,10 @@ const CONTEXTS: [(KeyContext, &str); 3] = [
         KeyContext::Dialog,
         "In dialogs and views (pane keys work there too)",
     ),
-    (KeyContext::Input, "While typing (filter, palette)"),
+    (
+        KeyContext::Input,
+        "While typing (filter, palette, a target's name to confirm)",
+    ),
 ];
 const KEY_COLUMN: usize = 18;
 

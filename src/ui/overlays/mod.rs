@@ -1,8 +1,12 @@
-//! What sits on top of the panes: help, detail, filter input, command palette, Sources view.
+//! What sits on top of the panes: help, detail, filter input, command palette, Sources view,
+//! the action menu, the confirmation dialog and the job log.
 
+mod actions;
+mod confirm;
 mod detail;
 mod filter;
 pub(super) mod help;
+pub(super) mod job_log;
 mod palette;
 mod sources;
 
@@ -26,6 +30,9 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, focused_pane: Rect, ui: &Ui) {
         Overlay::Filter(input) => filter::draw(frame, focused_pane, ui, input),
         Overlay::Palette { input, selected } => palette::draw(frame, body, ui, input, *selected),
         Overlay::Sources { selected } => sources::draw(frame, body, ui, *selected),
+        Overlay::Actions(menu) => actions::draw(frame, body, ui, menu),
+        Overlay::Confirm(confirm) => confirm::draw(frame, body, ui, confirm),
+        Overlay::JobLog(view) => job_log::draw(frame, body, ui, view),
     }
 }
 

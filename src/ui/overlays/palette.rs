@@ -10,7 +10,7 @@ use super::popup_closed_by;
 use crate::config::keymap::KeyContext;
 use crate::config::theme::Role;
 use crate::msg::Command;
-use crate::state::palette_matches;
+use crate::state::{PaletteEntry, palette_label};
 use crate::ui::{Ui, layout, text};
 
 const PROMPT: &str = ": ";
@@ -25,7 +25,7 @@ pub(super) fn draw(
     selected: usize,
 ) {
     let query = input.lines().join(" ");
-    let matches = palette_matches(&query);
+    let matches = ui.state.palette_entries(&query);
     // Sized to its content, in the upper part of the screen where the eye already is.
     // At least one line under the input, for "no command matches".
     let wanted_height = u16::try_from(matches.len().max(1))
@@ -82,8 +82,22 @@ pub(super) fn draw(
         .enumerate()
         .skip(offset)
         .take(height)
-        .map(|(i, &command)| {
-            let keys = text::keys(ui.keymap, &[KeyContext::Global], command).unwrap_or_default();
+        .map(|(i, &entry)| {
+            let (name, keys, description) = match entry {
+                PaletteEntry::Command(command) => (
+                    command.name().to_owned(),
+                    text::keys(ui.keymap, &[KeyContext::Global], command).unwrap_or_default(),
+                    command.description().to_owned(),
+                ),
+                PaletteEntry::Action(index) => {
+                    let action = &ui.state.actions[index];
+                    (
+                        palette_label(&action.name),
+                        String::new(),
+                        action_description(action),
+                    )
+                }
+            };
             let (marker, style) = if i == selected {
                 ("▶ ", theme.style(Role::Selected))
             } else {
@@ -92,14 +106,22 @@ pub(super) fn draw(
             Line::from(vec![
                 Span::raw(marker),
                 Span::styled(
-                    format!("{:<NAME_COLUMN$} ", command.name()),
+                    format!("{name:<NAME_COLUMN$} "),
                     theme.style(Role::TitleFocused),
                 ),
                 Span::styled(format!("{keys:<KEY_COLUMN$} "), theme.style(Role::Dim)),
-                Span::raw(command.description()),
+                Span::raw(description),
             ])
             .style(style)
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), list);
+}
+
+/// What an action does, for lists: its description, or its kind.
+pub(super) fn action_description(action: &crate::config::ActionConfig) -> String {
+    match &action.description {
+        Some(description) => description.clone(),
+        None => format!("{} action", action.kind),
+    }
 }

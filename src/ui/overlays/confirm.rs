@@ -1,0 +1,276 @@
+//! The confirmation dialog: exactly what will happen to which target, what it changes and
+//! what cannot be undone, then Cancel / Run — or, for a `type-target` action, a field for the
+//! target's name.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::popup_closed_by;
+use crate::config::keymap::KeyContext;
+use crate::config::theme::Role;
+use crate::msg::Command;
+use crate::state::{Button, Confirm, Confirming};
+use crate::ui::{Ui, text};
+
+const LABEL_COLUMN: u16 = 13;
+const WIDEST: u16 = 84;
+const BUTTON_GAP: u16 = 4;
+
+/// One labelled part of the dialog.
+struct Field {
+    label: &'static str,
+    lines: Vec<String>,
+    role: Role,
+}
+
+pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
+    let theme = ui.theme;
+    let (title, description, fields) = content(&confirm.confirming);
+    let warning = warning(ui, &confirm.confirming);
+
+    let width = body.width.saturating_sub(4).min(WIDEST);
+    // Inside the border, a column of space on each side.
+    let content_width = width.saturating_sub(4);
+    let value_width = content_width.saturating_sub(LABEL_COLUMN).max(1);
+    let description = description.map(|d| {
+        Paragraph::new(text::shown(d).into_owned())
+            .style(theme.style(Role::Dim))
+            .wrap(Wrap { trim: false })
+    });
+    let values: Vec<(Field, Paragraph)> = fields
+        .into_iter()
+        .map(|field| {
+            let lines: Vec<Line> = field
+                .lines
+                .iter()
+                .map(|line| Line::from(text::shown(line.as_str()).into_owned()))
+                .collect();
+            let paragraph = Paragraph::new(Text::from(lines))
+                .style(theme.style(field.role))
+                .wrap(Wrap { trim: false });
+            (field, paragraph)
+        })
+        .collect();
+    let rows = |p: &Paragraph, width: u16| u16::try_from(p.line_count(width)).unwrap_or(u16::MAX);
+    let description_rows = description
+        .as_ref()
+        .map_or(0, |d| rows(d, content_width).saturating_add(1));
+    let field_rows: Vec<u16> = values.iter().map(|(_, p)| rows(p, value_width)).collect();
+    let warning_rows = u16::from(warning.is_some());
+    let typed_rows = u16::from(confirm.typed.is_some());
+    // The buttons, and the blank lines around the fields.
+    let fixed_rows = warning_rows + typed_rows + 1 + 2;
+    let wanted = description_rows
+        .saturating_add(field_rows.iter().sum())
+        .saturating_add(fixed_rows)
+        .saturating_add(2);
+    let height = wanted.min(body.height);
+    let area = Rect {
+        x: body.x + (body.width - width) / 2,
+        y: body.y + (body.height - height) / 2,
+        width,
+        height,
+    };
+
+    let close_context = if confirm.typed.is_some() {
+        KeyContext::Input
+    } else {
+        KeyContext::Dialog
+    };
+    let close = text::keys(ui.keymap, &[close_context], Command::Cancel);
+    let inner = popup_closed_by(frame, area, ui, &title, close);
+    let inner = Rect {
+        x: inner.x.saturating_add(1),
+        width: inner.width.saturating_sub(2),
+        ..inner
+    };
+    if inner.is_empty() {
+        return;
+    }
+    // The buttons and the field stay in sight on a short screen; a long plan is cut instead.
+    let [plan_area, _, warning_area, typed_area, buttons_area] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(warning_rows),
+        Constraint::Length(typed_rows),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+
+    let mut constraints = Vec::new();
+    if description.is_some() {
+        constraints.push(Constraint::Length(description_rows));
+    }
+    constraints.extend(field_rows.iter().map(|&r| Constraint::Length(r)));
+    let areas = Layout::vertical(constraints).split(plan_area);
+    let mut areas = areas.iter();
+    if let Some(description) = description
+        && let Some(&area) = areas.next()
+    {
+        frame.render_widget(description, area);
+    }
+    for ((field, paragraph), &area) in values.into_iter().zip(areas) {
+        let [label_area, value_area] =
+            Layout::horizontal([Constraint::Length(LABEL_COLUMN), Constraint::Fill(1)]).areas(area);
+        frame.render_widget(
+            Paragraph::new(field.label).style(theme.style(Role::Header)),
+            label_area,
+        );
+        frame.render_widget(paragraph, value_area);
+    }
+
+    if let Some(warning) = warning {
+        frame.render_widget(
+            Paragraph::new(text::fit(warning, warning_area.width).into_owned())
+                .style(theme.style(Role::Error)),
+            warning_area,
+        );
+    }
+    if let (Some(input), Confirming::Action(plan)) = (&confirm.typed, &confirm.confirming) {
+        let prompt = format!("Type {} to run: ", text::shown(plan.target.name.as_str()));
+        let prompt_width = u16::try_from(prompt.chars().count()).unwrap_or(u16::MAX);
+        let [prompt_area, field_area] =
+            Layout::horizontal([Constraint::Length(prompt_width), Constraint::Fill(1)])
+                .areas(typed_area);
+        frame.render_widget(
+            Paragraph::new(prompt).style(theme.style(Role::Header)),
+            prompt_area,
+        );
+        frame.render_widget(
+            Paragraph::new("").style(theme.style(Role::Input)),
+            field_area,
+        );
+        frame.render_widget(input.as_ref(), field_area);
+    }
+    draw_buttons(frame, buttons_area, ui, confirm);
+}
+
+/// `[ Cancel ]  [ Run ]`, the focused one highlighted; with a typed field neither has the
+/// focus, and each says its key.
+fn draw_buttons(frame: &mut Frame, area: Rect, ui: &Ui, confirm: &Confirm) {
+    let theme = ui.theme;
+    let labels: [(Button, String); 2] = if confirm.typed.is_some() {
+        let key = |command| text::keys(ui.keymap, &[KeyContext::Input], command);
+        [
+            (
+                Button::Cancel,
+                format!("Cancel: {}", key(Command::Cancel).unwrap_or_default()),
+            ),
+            (
+                Button::Run,
+                format!("Run: {}", key(Command::Submit).unwrap_or_default()),
+            ),
+        ]
+    } else {
+        [
+            (Button::Cancel, "Cancel".to_owned()),
+            (Button::Run, "Run".to_owned()),
+        ]
+    };
+    let spans: Vec<(Span, u16)> = labels
+        .into_iter()
+        .map(|(button, label)| {
+            let focused = confirm.typed.is_none() && confirm.focus == button;
+            let (text, style): (String, Style) = if focused {
+                (format!("▶ {label} ◀"), theme.style(Role::Selected))
+            } else {
+                (format!("[ {label} ]"), theme.style(Role::Dialog))
+            };
+            let width = u16::try_from(text.chars().count()).unwrap_or(u16::MAX);
+            (Span::styled(text, style), width)
+        })
+        .collect();
+    let areas = Layout::horizontal(spans.iter().map(|(_, w)| Constraint::Length(*w)))
+        .flex(Flex::Center)
+        .spacing(BUTTON_GAP)
+        .split(area);
+    for ((span, _), &area) in spans.into_iter().zip(areas.iter()) {
+        frame.render_widget(Paragraph::new(Line::from(span)), area);
+    }
+}
+
+/// The title, the description, and the labelled parts of what is confirmed.
+fn content(confirming: &Confirming) -> (String, Option<String>, Vec<Field>) {
+    match confirming {
+        Confirming::Action(plan) => {
+            let steps = plan
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, step)| format!("{}. {step}", i + 1))
+                .collect();
+            let mut fields = vec![
+                Field {
+                    label: "Target",
+                    lines: vec![plan.target.ledger_name()],
+                    role: Role::TitleFocused,
+                },
+                Field {
+                    label: "Steps",
+                    lines: steps,
+                    role: Role::Dialog,
+                },
+                Field {
+                    label: "Changes",
+                    lines: vec![plan.changes.clone()],
+                    role: Role::DialogDanger,
+                },
+            ];
+            fields.extend(plan.cannot_undo.as_ref().map(|cannot_undo| Field {
+                label: "Cannot undo",
+                lines: vec![cannot_undo.clone()],
+                role: Role::DialogDanger,
+            }));
+            (
+                format!("Run {}?", plan.action),
+                plan.description.clone(),
+                fields,
+            )
+        }
+        Confirming::CancelJob(job) => (
+            "Cancel the job?".to_owned(),
+            None,
+            vec![
+                Field {
+                    label: "Job",
+                    lines: vec![format!("{} on {}", job.action, job.target)],
+                    role: Role::TitleFocused,
+                },
+                Field {
+                    label: "Id",
+                    lines: vec![job.id.clone()],
+                    role: Role::Dialog,
+                },
+                Field {
+                    label: "State",
+                    lines: vec![job.state.clone()],
+                    role: Role::Dialog,
+                },
+                Field {
+                    label: "Changes",
+                    lines: vec![
+                        "the job stops at its next safe point: its program and every process \
+                         it started are stopped, and it ends CANCELLED"
+                            .to_owned(),
+                    ],
+                    role: Role::DialogDanger,
+                },
+            ],
+        ),
+    }
+}
+
+/// What will stop Run before it starts, said before the operator presses it.
+fn warning(ui: &Ui, confirming: &Confirming) -> Option<String> {
+    match confirming {
+        Confirming::Action(_) => ui
+            .state
+            .read_only_refusal()
+            .or_else(|| ui.state.store_refusal())
+            .map(|why| format!("⚠ {why}")),
+        Confirming::CancelJob(_) => None,
+    }
+}

@@ -1,0 +1,151 @@
+//! From the action menu or the palette to a confirmed plan: the menu, the confirmation dialog,
+//! and the checks made before `Effect::StartAction` — the console's mode, the store, and the
+//! target as it is now.
+
+use crate::actions::Plan;
+use crate::msg::{Command, Effect};
+use crate::state::{ActionMenu, ActionSubject, AppState, Button, Confirm, Confirming, Overlay};
+
+/// `a`: the menu of the actions that apply to the selected row.
+pub(super) fn open_menu(state: &mut AppState) {
+    if let Some(why) = state.read_only_refusal() {
+        state.notice = Some(why);
+        return;
+    }
+    if state.actions.is_empty() {
+        state.notice =
+            Some("no actions are configured: see [[action]] in the configuration".into());
+        return;
+    }
+    let subject = state.action_subject();
+    let actions = state.applicable_actions(&subject);
+    if actions.is_empty() {
+        state.notice = Some(format!(
+            "no configured action applies to {}",
+            subject.describe()
+        ));
+        return;
+    }
+    state.overlay = Overlay::Actions(ActionMenu {
+        subject,
+        actions,
+        selected: 0,
+    });
+}
+
+pub(super) fn on_menu_command(state: &mut AppState, command: Command) -> Vec<Effect> {
+    let Overlay::Actions(menu) = &mut state.overlay else {
+        return Vec::new();
+    };
+    let last = menu.actions.len().saturating_sub(1);
+    match command {
+        Command::MoveUp => menu.selected = menu.selected.saturating_sub(1),
+        Command::MoveDown => menu.selected = (menu.selected + 1).min(last),
+        Command::Top => menu.selected = 0,
+        Command::Bottom => menu.selected = last,
+        Command::Submit => {
+            let chosen = menu.actions.get(menu.selected).copied();
+            let subject = menu.subject.clone();
+            state.overlay = Overlay::None;
+            if let Some(action) = chosen {
+                pick(state, action, &subject);
+            }
+        }
+        Command::Close | Command::Cancel | Command::Action => state.overlay = Overlay::None,
+        _ => state.dirty = false,
+    }
+    Vec::new()
+}
+
+/// The operator picked an action (from the menu or the palette): its plan goes into a
+/// confirmation dialog, or why there is none into the status bar.
+pub(super) fn pick(state: &mut AppState, action: usize, subject: &ActionSubject) {
+    if let Some(why) = state.read_only_refusal() {
+        state.notice = Some(why);
+        return;
+    }
+    match state.plan_action(action, subject) {
+        Ok(plan) => state.overlay = Overlay::Confirm(Box::new(Confirm::action(plan))),
+        Err(refusal) => state.notice = Some(format!("refused: {refusal}")),
+    }
+}
+
+pub(super) fn on_confirm_command(state: &mut AppState, command: Command) -> Vec<Effect> {
+    let Overlay::Confirm(confirm) = &mut state.overlay else {
+        return Vec::new();
+    };
+    match command {
+        // The typed field is focused throughout; Enter runs once the name matches.
+        Command::FocusNext | Command::FocusPrev | Command::MoveUp | Command::MoveDown
+            if confirm.typed.is_none() =>
+        {
+            confirm.focus = confirm.focus.other();
+        }
+        Command::Submit if confirm.typed_text().is_some_and(|t| t.trim().is_empty()) => {
+            state.notice = Some(match &confirm.confirming {
+                Confirming::Action(plan) => format!(
+                    "type {} to run {}, or press Esc to cancel",
+                    plan.target.name, plan.action
+                ),
+                Confirming::CancelJob(_) => "press Esc to cancel".to_owned(),
+            });
+        }
+        Command::Submit => {
+            if let Overlay::Confirm(confirm) = std::mem::take(&mut state.overlay) {
+                return confirmed(state, *confirm);
+            }
+        }
+        Command::Close | Command::Cancel => state.overlay = Overlay::None,
+        _ => state.dirty = false,
+    }
+    Vec::new()
+}
+
+/// Enter in a dialog, which is closed by now: the focused button, or the typed name.
+fn confirmed(state: &mut AppState, confirm: Confirm) -> Vec<Effect> {
+    let typed = confirm.typed_text();
+    match (confirm.confirming, typed) {
+        (Confirming::Action(plan), Some(typed)) if typed != plan.target.name => {
+            let reason = format!("typed \"{typed}\", expected \"{}\"", plan.target.name);
+            refuse(state, plan, reason)
+        }
+        (Confirming::Action(plan), Some(_)) => start(state, plan),
+        (Confirming::Action(plan), None) if confirm.focus == Button::Run => start(state, plan),
+        (Confirming::CancelJob(job), _) if confirm.focus == Button::Run => {
+            state.notice = Some(format!(
+                "cancelling {} on {}: it stops at its next safe point",
+                job.action, job.target
+            ));
+            vec![Effect::CancelJob { job_id: job.id }]
+        }
+        (Confirming::Action(_) | Confirming::CancelJob(_), _) => Vec::new(),
+    }
+}
+
+/// Runs a confirmed plan, unless this console may not act, the store could not record it, or
+/// its target is no longer what the dialog showed.
+fn start(state: &mut AppState, plan: Box<Plan>) -> Vec<Effect> {
+    if let Some(why) = state.read_only_refusal().or_else(|| state.store_refusal()) {
+        state.notice = Some(why);
+        return Vec::new();
+    }
+    if let Err(refusal) = state.recheck(&plan) {
+        return refuse(state, plan, refusal.0);
+    }
+    state.notice = Some(format!(
+        "starting {} on {}",
+        plan.action,
+        plan.target.ledger_name()
+    ));
+    vec![Effect::StartAction(plan)]
+}
+
+/// Not run, and audited as refused.
+fn refuse(state: &mut AppState, plan: Box<Plan>, reason: String) -> Vec<Effect> {
+    state.notice = Some(format!(
+        "refused: {} on {} — {reason}; nothing was done",
+        plan.action,
+        plan.target.ledger_name()
+    ));
+    vec![Effect::RecordRefusal { plan, reason }]
+}
