@@ -142,8 +142,9 @@ fn start(state: &mut AppState, plan: Box<Plan>) -> Vec<Effect> {
 
 /// Not run, and audited as refused.
 fn refuse(state: &mut AppState, plan: Box<Plan>, reason: String) -> Vec<Effect> {
+    // The reason first: a narrow status bar cuts the end.
     state.notice = Some(format!(
-        "refused: {} on {} — {reason}; nothing was done",
+        "refused: {reason} — {} on {} was not run",
         plan.action,
         plan.target.ledger_name()
     ));

@@ -61,8 +61,9 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
     let field_rows: Vec<u16> = values.iter().map(|(_, p)| rows(p, value_width)).collect();
     let warning_rows = u16::from(warning.is_some());
     let typed_rows = u16::from(confirm.typed.is_some());
-    // The buttons, and the blank lines around the fields.
-    let fixed_rows = warning_rows + typed_rows + 1 + 2;
+    // A blank line under the plan, the warning, the field with a blank line under it, the
+    // buttons.
+    let fixed_rows = 1 + warning_rows + 2 * typed_rows + 1;
     let wanted = description_rows
         .saturating_add(field_rows.iter().sum())
         .saturating_add(fixed_rows)
@@ -91,10 +92,11 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
         return;
     }
     // The buttons and the field stay in sight on a short screen; a long plan is cut instead.
-    let [plan_area, _, warning_area, typed_area, buttons_area] = Layout::vertical([
+    let [plan_area, _, warning_area, typed_area, _, buttons_area] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(1),
         Constraint::Length(warning_rows),
+        Constraint::Length(typed_rows),
         Constraint::Length(typed_rows),
         Constraint::Length(1),
     ])

@@ -13,8 +13,9 @@ use crate::job_log::JobLog;
 use crate::state::{AppState, JobLogView, Pane};
 use crate::ui::{Ui, layout, text};
 
-/// Columns of the Jobs pane the title names already, or that say nothing about a running job.
-const NOT_IN_HEADER: [&str; 4] = ["ID", "ACTION", "TARGET", "AGE"];
+/// The Jobs pane's columns shown above the log, most telling first: a narrow screen cuts the
+/// last. The title names the action and the target.
+const HEADER_COLUMNS: [&str; 5] = ["STATE", "PROGRESS", "DURATION", "STARTED", "OPERATOR"];
 
 /// Where the popup goes in the body of the screen.
 fn area(body: Rect) -> Rect {
@@ -100,16 +101,21 @@ fn header(ui: &Ui, job_id: &str) -> Line<'static> {
     let Some((cells, _)) = columns::cells(state, Pane::Jobs, row) else {
         return Line::default();
     };
+    let heads = columns::heads(Pane::Jobs);
     let mut spans = Vec::new();
-    for (head, cell) in columns::heads(Pane::Jobs).into_iter().zip(cells) {
-        if NOT_IN_HEADER.contains(&head.header) {
+    for header in HEADER_COLUMNS {
+        let Some(cell) = heads
+            .iter()
+            .position(|head| head.header == header)
+            .and_then(|column| cells.get(column))
+        else {
             continue;
-        }
+        };
         if !spans.is_empty() {
             spans.push(Span::raw(" · "));
         }
-        spans.push(Span::raw(format!("{} ", head.header.to_lowercase())));
-        let shown = text::shown(cell.text).into_owned();
+        spans.push(Span::raw(format!("{} ", header.to_lowercase())));
+        let shown = text::shown(cell.text.as_ref()).into_owned();
         spans.push(match cell.role {
             Some(role) => Span::styled(shown, ui.theme.style(role)),
             None => Span::raw(shown),
