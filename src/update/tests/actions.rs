@@ -665,3 +665,35 @@ fn cancel_asks_first_and_only_for_a_running_job_of_this_console() {
         notice(&s)
     );
 }
+
+#[test]
+fn every_shipped_keymap_reaches_the_action_commands_and_the_dialogs_buttons() {
+    for name in Keymap::builtin_names() {
+        let keymap = Keymap::load(name).expect("a shipped keymap");
+        for command in [Command::Action, Command::CancelJob] {
+            assert!(
+                !keymap.keys_for(KeyContext::Global, command).is_empty(),
+                "{name}: no key for {}",
+                command.name()
+            );
+        }
+        let mut s = acting_state();
+        select_host(&mut s, "a");
+        pick(&mut s, "rollback-dev");
+        for code in [KeyCode::Tab, KeyCode::Left, KeyCode::Right, KeyCode::Down] {
+            let msg = translate_key(&s, &keymap, key(code));
+            let Some(msg @ Msg::Command(_)) = msg else {
+                panic!("{name}: {code:?} does not move between the buttons: {msg:?}")
+            };
+            let Overlay::Confirm(before) = &s.overlay else {
+                panic!("no dialog")
+            };
+            let focus = before.focus;
+            update(&mut s, msg);
+            let Overlay::Confirm(after) = &s.overlay else {
+                panic!("{name}: {code:?} closed the dialog")
+            };
+            assert_eq!(after.focus, focus.other(), "{name}: {code:?}");
+        }
+    }
+}
