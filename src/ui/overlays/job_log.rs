@@ -66,15 +66,16 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, view: &JobLogView) {
         .map(|line| Line::from(text::fit(line.text.as_str(), width).into_owned()))
         .collect();
     if lines.is_empty() {
-        let empty = if log.is_loading() {
-            "loading the log from the store…"
-        } else {
-            "no lines yet"
+        // A page asked of a store that is down never comes: say why nothing shows.
+        let (empty, role) = match (log.is_loading(), state.store_refusal()) {
+            (true, Some(_)) => (
+                "the store is unavailable: the log cannot be read",
+                Role::Error,
+            ),
+            (true, None) => ("loading the log from the store…", Role::Dim),
+            (false, _) => ("no lines yet", Role::Dim),
         };
-        frame.render_widget(
-            Paragraph::new(empty).style(theme.style(Role::Dim)),
-            lines_area,
-        );
+        frame.render_widget(Paragraph::new(empty).style(theme.style(role)), lines_area);
     } else {
         frame.render_widget(
             Paragraph::new(lines).style(theme.style(Role::Dialog)),
