@@ -5,12 +5,14 @@
 //! (drawing, pure), `terminal` (the screen it draws on), `sources` (pollers), `store` (audit
 //! log and job ledger), `identity` (who the operator is), `row_identity` (which row is which
 //! from one poll to the next), `config` (configuration, themes,
-//! keymaps), `snapshot` and `audit_cmd` (the non-interactive commands), `printable` (text from
-//! other systems made safe to print). `job_log` is a job's log as the console holds it.
+//! keymaps), `snapshot`, `audit_cmd`, `run_cmd` and `backups_cmd` (the non-interactive
+//! commands), `printable` (text from other systems made safe to print). `job_log` is a job's log
+//! as the console holds it.
 
 pub mod actions;
 pub mod app;
 pub mod audit_cmd;
+pub mod backups_cmd;
 pub mod columns;
 pub mod config;
 pub mod identity;

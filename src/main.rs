@@ -13,7 +13,7 @@ use ondeck::config::theme::Theme;
 use ondeck::config::{self, Config};
 use ondeck::state::Mode;
 use ondeck::store::{ActionState, ChainHead, Store};
-use ondeck::{audit_cmd, run_cmd, snapshot, sources};
+use ondeck::{audit_cmd, backups_cmd, run_cmd, snapshot, sources};
 
 /// A terminal operations console: live hosts, sessions, jobs, alerts and audit log, with
 /// confirmed, audited operator actions.
@@ -63,6 +63,15 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// List a pg_backup or pg_restore action's backups from their manifests, with whether each
+    /// verifies. Exit 1 when any is bad or there is none.
+    Backups {
+        /// The `[[action]]`'s name.
+        action: String,
+        /// Re-hash every dump and compare its sha256 with its manifest (default: sizes only).
+        #[arg(long)]
+        verify: bool,
+    },
     /// Validate the configuration, theme and keymap; errors name file, line and key.
     Check,
     /// Poll every source once and print hosts, sessions, jobs, alerts and the audit tail.
@@ -95,6 +104,7 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success; for `snapshot`, nothing firing; for `audit --verify`, the chain is intact
   1  an error (bad configuration, unusable terminal, unreachable store for `audit`); for
+     `backups`, a backup that does not verify, or none at all; for
      `snapshot`, a warning firing, a host degraded, a source failing or not heard from, or
      the store unreadable; for `audit --verify`, a broken chain
   2  bad command line; for `snapshot`, a critical alert firing or a host down";
@@ -172,6 +182,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 Ok(_) => ExitCode::FAILURE,
                 Err(refused) => {
                     report(&format!("ondeck: {refused}"));
+                    ExitCode::FAILURE
+                }
+            })
+        }
+        Some(Command::Backups { ref action, verify }) => {
+            Ok(match backups_cmd::backups(&config, action, verify).await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(error) => {
+                    report(&format!("ondeck: {error}"));
                     ExitCode::FAILURE
                 }
             })

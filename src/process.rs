@@ -195,6 +195,62 @@ pub async fn stream(
     child.wait().await.map_err(output_failed)
 }
 
+/// A started command whose standard output is read as bytes (a dump) while its standard error
+/// streams line by line; dropping it kills the command's whole process group.
+pub struct ByteOutput {
+    pub stdout: tokio::process::ChildStdout,
+    child: tokio::process::Child,
+    stderr: tokio::task::JoinHandle<std::io::Result<()>>,
+    program: String,
+    _group: Option<Group>,
+}
+
+impl ByteOutput {
+    /// Waits for the command to end, once its standard output has been read to the end.
+    pub async fn wait(mut self) -> Result<ExitStatus, ProcessError> {
+        let output_failed = |source| ProcessError::Output {
+            program: self.program.clone(),
+            source,
+        };
+        let status = self.child.wait().await.map_err(output_failed)?;
+        match (&mut self.stderr).await {
+            Ok(forwarded) => forwarded.map_err(output_failed)?,
+            Err(join) => return Err(output_failed(std::io::Error::other(join))),
+        }
+        Ok(status)
+    }
+}
+
+impl Drop for ByteOutput {
+    fn drop(&mut self) {
+        self.stderr.abort();
+    }
+}
+
+/// Starts `command` for its standard output as bytes; each line of its standard error goes to
+/// `lines` as [`stream`] sends them.
+pub fn stream_bytes(
+    command: Command<'_>,
+    lines: tokio::sync::mpsc::UnboundedSender<String>,
+) -> Result<ByteOutput, ProcessError> {
+    let (mut child, group) = spawn(command)?;
+    let program = command.argv.first().cloned().unwrap_or_default();
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(ProcessError::Output {
+            program,
+            source: std::io::Error::other("no output pipes"),
+        });
+    };
+    let stderr = tokio::spawn(async move { forward_lines(stderr, &lines).await });
+    Ok(ByteOutput {
+        stdout,
+        child,
+        stderr,
+        program,
+        _group: group,
+    })
+}
+
 /// Sends `reader`'s lines to `lines` until it ends. Bytes that are not UTF-8 are replaced, and
 /// a line without end is cut rather than read into memory whole.
 async fn forward_lines(

@@ -15,8 +15,9 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 
-use super::health::wait_healthy;
-use super::{Plan, ProcessWork, Refusal, Work};
+use super::health::{HealthFailed, wait_healthy};
+use super::{Plan, ProcessWork, Refusal, Work, pg_backup, pg_restore};
+use crate::config::HealthCheck;
 use crate::identity::OperatorIdentity;
 use crate::model::JobRow;
 use crate::process;
@@ -114,11 +115,8 @@ impl Engine {
             events,
         };
         let cancelled_already = *cancel.borrow();
-        let (state, error) = if cancelled_already {
-            (
-                ActionState::Cancelled,
-                Some("cancelled before it started".to_owned()),
-            )
+        let outcome = if cancelled_already {
+            Outcome::cancelled("cancelled before it started".to_owned())
         } else {
             match self
                 .store
@@ -127,19 +125,34 @@ impl Engine {
             {
                 // The store took the intent a moment ago and now refuses: running without a
                 // record of it would be acting unaudited.
-                Err(error) => (
-                    ActionState::Failed,
-                    Some(format!("not started, the store failed: {error}")),
-                ),
+                Err(error) => Outcome::failed(format!("not started, the store failed: {error}")),
                 Ok(()) => {
                     job.state(ActionState::Running, Some(0.0));
+                    let context = JobContext {
+                        job: &job,
+                        plan,
+                        cancel: cancel.clone(),
+                    };
                     match &plan.work {
-                        Work::Process(work) => job.run_process(work, &mut cancel).await,
+                        Work::Process(work) => {
+                            let (state, error) = job.run_process(work, &mut cancel).await;
+                            Outcome {
+                                state,
+                                error,
+                                detail: serde_json::Value::Null,
+                            }
+                        }
+                        Work::PgBackup(work) => {
+                            job.beating(pg_backup::execute(work, &context)).await
+                        }
+                        Work::PgRestore(work) => {
+                            job.beating(pg_restore::execute(work, &context)).await
+                        }
                     }
                 }
             }
         };
-        Ok(job.close(plan, state, error).await)
+        Ok(job.close(plan, outcome).await)
     }
 
     /// Records that `plan` was refused before it started (a mistyped confirmation, a target
@@ -313,6 +326,18 @@ impl RunningJob<'_> {
         }
     }
 
+    /// Runs a kind's work to its end, telling the store now and then that the job is alive.
+    async fn beating(&self, work: impl Future<Output = Outcome>) -> Outcome {
+        tokio::pin!(work);
+        let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+        loop {
+            tokio::select! {
+                outcome = &mut work => return outcome,
+                _ = heartbeat.tick() => self.beat().await,
+            }
+        }
+    }
+
     async fn beat(&self) {
         if let Err(error) = self
             .engine
@@ -326,11 +351,16 @@ impl RunningJob<'_> {
 
     /// Records the outcome and the job's end together, trying again while the store is
     /// briefly away.
-    async fn close(self, plan: &Plan, state: ActionState, error: Option<String>) -> Finished {
+    async fn close(self, plan: &Plan, outcome: Outcome) -> Finished {
+        let Outcome {
+            state,
+            error,
+            detail,
+        } = outcome;
         let mut record = self.engine.record(plan, state, self.request_id);
         record.job_id = Some(self.job_id.to_owned());
         record.error = error.clone();
-        record.detail = serde_json::Value::Null;
+        record.detail = detail;
         for attempt in 1..=OUTCOME_ATTEMPTS {
             match self.engine.store.finish_action(record.clone()).await {
                 Ok(_) => break,
@@ -357,6 +387,125 @@ impl RunningJob<'_> {
             state,
             error,
         }
+    }
+}
+
+/// How a kind's work ended: the job's final state, its error, and what the outcome record
+/// keeps of it (a backup's file and checksum, a drill's result and restore time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub state: ActionState,
+    pub error: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+impl Outcome {
+    pub fn succeeded(detail: serde_json::Value) -> Outcome {
+        Outcome {
+            state: ActionState::Succeeded,
+            error: None,
+            detail,
+        }
+    }
+
+    pub fn failed(error: String) -> Outcome {
+        Outcome {
+            state: ActionState::Failed,
+            error: Some(error),
+            detail: serde_json::Value::Null,
+        }
+    }
+
+    pub fn cancelled(error: String) -> Outcome {
+        Outcome {
+            state: ActionState::Cancelled,
+            error: Some(error),
+            detail: serde_json::Value::Null,
+        }
+    }
+
+    pub fn with_detail(self, detail: serde_json::Value) -> Outcome {
+        Outcome { detail, ..self }
+    }
+}
+
+/// Why a kind's step was stopped from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    Cancelled,
+    TimedOut,
+}
+
+/// What a kind's work gets from the engine: its job's log, progress and audit records, and
+/// the cancel and timeout that stop it at its safe points.
+pub struct JobContext<'a> {
+    job: &'a RunningJob<'a>,
+    plan: &'a Plan,
+    cancel: watch::Receiver<bool>,
+}
+
+impl JobContext<'_> {
+    pub fn job_id(&self) -> &str {
+        self.job.job_id
+    }
+
+    /// One line of the job's log, stored and shown at once (the kinds log a few lines a
+    /// second at most).
+    pub async fn log(&self, line: impl Into<String>) {
+        self.job.log(vec![line.into()]).await;
+    }
+
+    /// The job's progress, 0.0 to 1.0, stored and shown.
+    pub async fn progress(&self, fraction: f64) {
+        if let Err(error) = self
+            .job
+            .engine
+            .store
+            .update_job(self.job.job_id, ActionState::Running, Some(fraction))
+            .await
+        {
+            tracing::warn!(job = self.job.job_id, %error, "job progress not stored");
+        }
+        self.job.state(ActionState::Running, Some(fraction));
+    }
+
+    /// An audit record of a step of the job (a backup that retention removed): `action` on
+    /// the job's target, SUCCEEDED, with the job's ids.
+    pub async fn audit(&self, action: &str, detail: serde_json::Value) -> Result<(), StoreError> {
+        let mut record =
+            self.job
+                .engine
+                .record(self.plan, ActionState::Succeeded, self.job.request_id);
+        record.action = action.to_owned();
+        record.job_id = Some(self.job.job_id.to_owned());
+        record.detail = detail;
+        self.job.engine.store.append_audit(record).await.map(|_| ())
+    }
+
+    /// Runs `step` unless the job is cancelled or its `timeout` is over first; then `step`
+    /// is dropped, which kills the programs it started.
+    pub async fn interruptible<T>(
+        &self,
+        timeout: Duration,
+        step: impl Future<Output = T>,
+    ) -> Result<T, Stopped> {
+        let mut cancel = self.cancel.clone();
+        tokio::select! {
+            done = step => Ok(done),
+            () = cancelled(&mut cancel) => Err(Stopped::Cancelled),
+            () = tokio::time::sleep(timeout) => Err(Stopped::TimedOut),
+        }
+    }
+
+    /// The health check after a restore, its tries in the job's log.
+    pub async fn health(&self, check: &HealthCheck) -> Result<(), HealthFailed> {
+        wait_healthy(check, self.job.request_id, |line| {
+            let _ = self.job.events.send(JobEvent::Lines {
+                job_id: self.job.job_id.to_owned(),
+                lines: vec![line],
+            });
+        })
+        .await
     }
 }
 

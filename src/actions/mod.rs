@@ -9,9 +9,12 @@
 //! A kind is one module here and one arm in [`plan`]; the match is exhaustive, so a kind the
 //! configuration accepts can never run as another.
 
+pub mod backups;
 mod command;
 pub mod engine;
 mod health;
+pub mod pg_backup;
+pub mod pg_restore;
 mod rollback;
 pub mod runner;
 
@@ -82,6 +85,10 @@ pub struct Plan {
 pub enum Work {
     /// A program run directly (never through a shell), then an optional health check.
     Process(ProcessWork),
+    /// A `pg_dump` into the backup directory, its manifest, then retention.
+    PgBackup(pg_backup::PgBackupWork),
+    /// A checked restore of a dump into its database, or a drill into a scratch one.
+    PgRestore(pg_restore::PgRestoreWork),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,9 +131,9 @@ pub fn plan(action: &ActionConfig, subject: Subject<'_>) -> Result<Plan, Refusal
     match &action.spec {
         ActionSpec::Rollback(spec) => rollback::plan(action, spec, subject),
         ActionSpec::Command(spec) => command::plan(action, spec, subject),
-        ActionSpec::PgBackup(_)
-        | ActionSpec::PgRestore(_)
-        | ActionSpec::FileBackup(_)
+        ActionSpec::PgBackup(spec) => pg_backup::plan(action, spec, subject),
+        ActionSpec::PgRestore(spec) => pg_restore::plan(action, spec, subject),
+        ActionSpec::FileBackup(_)
         | ActionSpec::FileRestore(_)
         | ActionSpec::Unseal(_)
         | ActionSpec::Silence(_)
@@ -167,6 +174,31 @@ fn base_env(action: &ActionConfig, target: &Target) -> Vec<(String, String)> {
         ("ONDECK_ACTION".to_owned(), action.name.clone()),
         ("ONDECK_TARGET".to_owned(), target.name.clone()),
     ]
+}
+
+/// The target of a PostgreSQL backup or restore: the database its URL names, whatever row it
+/// was picked on; `--target` must name that database.
+fn database_target(
+    action: &ActionConfig,
+    database: &backups::postgres::PgDatabase,
+    subject: Subject<'_>,
+) -> Result<Target, Refusal> {
+    if let Subject::Named(name) = subject
+        && name.trim() != database.name
+    {
+        return Err(Refusal(format!(
+            "`{}` acts on the database {} (named in its URL, {}); the target must be that name, \
+             not `{}`",
+            action.name,
+            database.name,
+            database.shown,
+            name.trim()
+        )));
+    }
+    Ok(Target {
+        name: database.name.clone(),
+        row: None,
+    })
 }
 
 /// The health check step, as the dialog lists it.

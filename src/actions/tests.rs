@@ -70,7 +70,9 @@ health = {{ url = "http://127.0.0.1:9/healthz", within = "30s" }}
         plan.steps[1],
         "then GET http://127.0.0.1:9/healthz must answer 200 within 30s"
     );
-    let Work::Process(work) = &plan.work;
+    let Work::Process(work) = &plan.work else {
+        panic!("a rollback runs a program: {:?}", plan.work)
+    };
     for (name, value) in [
         ("ONDECK_ENVIRONMENT", "prod"),
         ("ONDECK_RELEASE_FROM", "v2.4.1"),
@@ -134,14 +136,86 @@ fn kinds_not_built_yet_are_refused_by_name() {
     let (_dir, config) = config(
         r#"
 [[action]]
-name = "backup-db"
-kind = "pg_backup"
-database = "postgres://ops@127.0.0.1:5432/app"
+name = "backup-files"
+kind = "file_backup"
 dir = "/var/backups/app"
 "#,
     );
-    let refusal = plan(action(&config, "backup-db"), Subject::Named("app")).unwrap_err();
-    assert!(refusal.0.contains("`pg_backup`"), "{refusal}");
+    let refusal = plan(action(&config, "backup-files"), Subject::Named("app")).unwrap_err();
+    assert!(refusal.0.contains("`file_backup`"), "{refusal}");
+}
+
+#[test]
+fn backup_and_restore_target_the_database_named_in_their_url() {
+    let (_dir, config) = config(
+        r#"
+[[action]]
+name = "backup-app-db"
+kind = "pg_backup"
+database = "postgres://ops@127.0.0.1:5432/app"
+dir = "/var/backups/app"
+sentinel = true
+retention = { keep = 14 }
+
+[[action]]
+name = "restore-app-db"
+kind = "pg_restore"
+database = "postgres://ops@127.0.0.1:5432/app"
+dir = "/var/backups/app"
+stop = ["systemctl", "stop", "app"]
+start = ["systemctl", "start", "app"]
+
+[[action]]
+name = "drill-app-db"
+kind = "pg_restore"
+database = "postgres://ops@127.0.0.1:5432/app"
+dir = "/var/backups/app"
+drill = true
+"#,
+    );
+    let backup = plan(action(&config, "backup-app-db"), Subject::Named("app")).unwrap();
+    assert_eq!(backup.target.ledger_name(), "app");
+    assert_eq!(backup.confirm, ConfirmPolicy::Enter);
+    assert!(
+        backup.steps.iter().any(|s| s.contains("sentinel")),
+        "{:?}",
+        backup.steps
+    );
+    assert!(
+        backup.steps.last().unwrap().contains("the newest 14"),
+        "{:?}",
+        backup.steps
+    );
+    assert!(backup.cannot_undo.is_some(), "retention removes backups");
+    let refusal = plan(action(&config, "backup-app-db"), Subject::Named("other")).unwrap_err();
+    assert!(refusal.0.contains("the database app"), "{refusal}");
+
+    let restore = plan(action(&config, "restore-app-db"), Subject::Named("app")).unwrap();
+    assert_eq!(restore.confirm, ConfirmPolicy::TypeTarget, "a real restore");
+    let steps = restore.steps.join("\n");
+    for expected in [
+        "sha256 must match its manifest",
+        "--list",
+        "run systemctl stop app",
+        "--single-transaction --exit-on-error",
+        "run systemctl start app (whatever",
+    ] {
+        assert!(steps.contains(expected), "{expected}: {steps}");
+    }
+    assert!(restore.cannot_undo.is_some());
+
+    let drill = plan(action(&config, "drill-app-db"), Subject::Named("app")).unwrap();
+    assert_eq!(
+        drill.confirm,
+        ConfirmPolicy::Enter,
+        "a drill touches nothing"
+    );
+    assert!(
+        drill.changes.starts_with("nothing in app"),
+        "{}",
+        drill.changes
+    );
+    assert!(drill.cannot_undo.is_none());
 }
 
 #[test]
@@ -403,7 +477,9 @@ async fn the_health_check_decides_and_carries_the_request_id() {
     for (status, expected) in [(200, ActionState::Succeeded), (503, ActionState::Failed)] {
         let (url, seen) = answering(status).await;
         let mut plan = shell_plan("true", Duration::from_secs(30));
-        let Work::Process(work) = &mut plan.work;
+        let Work::Process(work) = &mut plan.work else {
+            panic!("a command runs a program")
+        };
         work.health = Some(HealthCheck {
             url,
             within: Duration::from_secs(2),

@@ -145,7 +145,7 @@ pub enum ActionSpec {
 }
 
 /// How many backups to keep; both limits apply when both are set, none means keep all.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Retention {
     pub keep: Option<u32>,
     pub max_age: Option<Duration>,
@@ -160,20 +160,38 @@ pub struct HealthCheck {
     pub expect_status: u16,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgBackupAction {
     pub database: Secret,
     pub dir: PathBuf,
     pub retention: Retention,
+    /// Write a row into a table of ondeck's own in the database just before the dump, for a
+    /// drill to find in the restored copy.
+    pub sentinel: bool,
+    /// Where `pg_dump` is, when the one in `PATH` is older than the server
+    /// (`/usr/lib/postgresql/16/bin`).
+    pub bin_dir: Option<PathBuf>,
+    /// How long the dump may take; default 30 minutes.
+    pub timeout: Option<Duration>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgRestoreAction {
     pub database: Secret,
     /// Where `pg_backup` wrote dumps and manifests.
     pub dir: PathBuf,
     /// Restore into a scratch database, check it, drop it; the target is untouched.
     pub drill: bool,
+    /// The dump to restore, a file name in `dir`; default the newest one that verifies.
+    pub backup: Option<String>,
+    /// Run before the restore (stop what writes to the database) and after it, whatever its
+    /// outcome (start it again); argv lists, never through a shell.
+    pub stop: Option<Vec<String>>,
+    pub start: Option<Vec<String>>,
+    /// Where `pg_restore` is, as for `pg_backup`.
+    pub bin_dir: Option<PathBuf>,
+    /// How long the restore may take; default 30 minutes.
+    pub timeout: Option<Duration>,
     pub health: Option<HealthCheck>,
 }
 
@@ -295,11 +313,17 @@ pub(super) fn read_action(
             let database = database_url(table, problems, "database");
             let dir = required_dir(table, problems, "dir");
             let retention = read_retention(table, problems);
+            let sentinel = table.bool(problems, "sentinel").unwrap_or(false);
+            let bin_dir = optional_dir(table, problems, "bin_dir");
+            let timeout = table.duration(problems, "timeout", COMMAND_TIMEOUT);
             (|| {
                 Some(ActionSpec::PgBackup(PgBackupAction {
                     database: database?,
                     dir: dir?,
                     retention,
+                    sentinel,
+                    bin_dir,
+                    timeout,
                 }))
             })()
         }
@@ -307,12 +331,24 @@ pub(super) fn read_action(
             let database = database_url(table, problems, "database");
             let dir = required_dir(table, problems, "dir");
             let drill = table.bool(problems, "drill").unwrap_or(false);
+            let backup = table
+                .string(problems, "backup", "a dump's file name in `dir`")
+                .map(|(name, _)| name);
+            let stop = hook(table, problems, "stop");
+            let start = hook(table, problems, "start");
+            let bin_dir = optional_dir(table, problems, "bin_dir");
+            let timeout = table.duration(problems, "timeout", COMMAND_TIMEOUT);
             let health = read_health(table, problems);
             (|| {
                 Some(ActionSpec::PgRestore(PgRestoreAction {
                     database: database?,
                     dir: dir?,
                     drill,
+                    backup,
+                    stop,
+                    start,
+                    bin_dir,
+                    timeout,
                     health,
                 }))
             })()
@@ -440,6 +476,20 @@ fn argv(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Option<Vec<St
         return None;
     }
     table.string_list(problems, "argv", expected, true)
+}
+
+/// A `stop` / `start` hook of a restore: an argv list like `argv`, optional.
+fn hook(
+    table: &mut Table<'_, '_>,
+    problems: &mut Problems<'_>,
+    key: &'static str,
+) -> Option<Vec<String>> {
+    table.string_list(
+        problems,
+        key,
+        "a command as a list, e.g. [\"systemctl\", \"stop\", \"app\"] (no shell)",
+        true,
+    )
 }
 
 fn required_dir(

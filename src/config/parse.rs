@@ -104,15 +104,18 @@ fn anchor_programs(sources: &mut [SourceConfig], actions: &mut [ActionConfig], d
             }) => Some(argv),
             _ => None,
         })
-        .chain(
-            actions
-                .iter_mut()
-                .filter_map(|action| match &mut action.spec {
-                    ActionSpec::Rollback(rollback) => Some(&mut rollback.argv),
-                    ActionSpec::Command(command) => Some(&mut command.argv),
-                    _ => None,
-                }),
-        );
+        .chain(actions.iter_mut().flat_map(|action| {
+            match &mut action.spec {
+                ActionSpec::Rollback(rollback) => vec![&mut rollback.argv],
+                ActionSpec::Command(command) => vec![&mut command.argv],
+                ActionSpec::PgRestore(restore) => restore
+                    .stop
+                    .iter_mut()
+                    .chain(restore.start.iter_mut())
+                    .collect(),
+                _ => Vec::new(),
+            }
+        }));
     for argv in argvs {
         if let Some(program) = argv.first_mut() {
             *program = crate::process::anchored(program, dir).display().to_string();

@@ -119,7 +119,7 @@ impl SourceSpec {
 }
 
 /// libpq's name of an `sslmode`.
-fn mode_name(mode: PgSslMode) -> &'static str {
+pub(crate) fn mode_name(mode: PgSslMode) -> &'static str {
     match mode {
         PgSslMode::Disable => "disable",
         PgSslMode::Allow => "allow",

@@ -380,6 +380,21 @@ impl Store {
         }
     }
 
+    /// Whether the job `id` exists and has not ended: what something a job left behind (a
+    /// drill's scratch database) is checked against before it is removed.
+    pub async fn job_is_unfinished(&self, id: &str) -> Result<bool, StoreError> {
+        let unfinished: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE id = $1 AND finished_at IS NULL",
+            )
+            .bind(id)
+            .fetch_one(pool)
+            .await
+        })
+        .map_err(|e| self.error(e))?;
+        Ok(unfinished > 0)
+    }
+
     /// The newest `limit` jobs, newest first.
     pub async fn jobs(&self, limit: usize) -> Result<Vec<JobRow>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
