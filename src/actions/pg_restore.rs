@@ -39,20 +39,15 @@ pub(super) fn plan(
     let database = PgDatabase::resolve(&spec.database).map_err(Refusal)?;
     let target = database_target(action, &database, subject)?;
     let dir = spec.dir.display();
+    let source = backup_of(spec, &database);
     let which = match &spec.backup {
         Some(file) => format!("{file} in {dir}"),
-        None => format!(
-            "the newest backup of {} in {dir} that verifies",
-            database.name
-        ),
+        None => format!("the newest backup of {source} in {dir} that verifies"),
     };
     let pg_restore = postgres::tool(spec.bin_dir.as_deref(), "pg_restore");
     let mut steps = vec![
         format!("take {which}: its size and sha256 must match its manifest"),
-        format!(
-            "check that {pg_restore} --list reads it and that it is a dump of {}",
-            database.name
-        ),
+        format!("check that {pg_restore} --list reads it and that it is a dump of {source}"),
     ];
     let (changes, cannot_undo) = if spec.drill {
         steps.extend([
@@ -111,6 +106,7 @@ pub(super) fn plan(
             "database": database.shown,
             "dir": spec.dir,
             "backup": spec.backup,
+            "backup_of": source,
             "drill": spec.drill,
         }),
         target,
@@ -119,6 +115,11 @@ pub(super) fn plan(
             spec: spec.clone(),
         }),
     })
+}
+
+/// The database whose dumps are restored: `backup_of`, or the target itself.
+fn backup_of<'a>(spec: &'a PgRestoreAction, database: &'a PgDatabase) -> &'a str {
+    spec.backup_of.as_deref().unwrap_or(&database.name)
 }
 
 /// Runs the restore or the drill; see the module's documentation.
@@ -184,7 +185,8 @@ async fn choose(
     context: &JobContext<'_>,
 ) -> Result<Listed, String> {
     let dir = spec.dir.clone();
-    let name = database.name.clone();
+    let source = backup_of(spec, database).to_owned();
+    let name = source.clone();
     let configured = spec.backup.clone();
     let (chosen, skipped) = blocking(move || {
         Ok(match configured {
@@ -199,7 +201,7 @@ async fn choose(
             .await;
     }
     let chosen = chosen?;
-    postgres::check_archive(pg_restore, &chosen.dump_path(), &database.name)
+    postgres::check_archive(pg_restore, &chosen.dump_path(), &source)
         .await
         .map_err(|problem| format!("{}: {problem}", chosen.manifest.file))?;
     Ok(chosen)

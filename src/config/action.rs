@@ -184,6 +184,9 @@ pub struct PgRestoreAction {
     pub drill: bool,
     /// The dump to restore, a file name in `dir`; default the newest one that verifies.
     pub backup: Option<String>,
+    /// Whose backups to restore, when not the target's own (staging restored from
+    /// production's): the archive must be a dump of this database.
+    pub backup_of: Option<String>,
     /// Run before the restore (stop what writes to the database) and after it, whatever its
     /// outcome (start it again); argv lists, never through a shell.
     pub stop: Option<Vec<String>>,
@@ -334,6 +337,13 @@ pub(super) fn read_action(
             let backup = table
                 .string(problems, "backup", "a dump's file name in `dir`")
                 .map(|(name, _)| name);
+            let backup_of = table
+                .string(
+                    problems,
+                    "backup_of",
+                    "the name of the database the dumps are of",
+                )
+                .map(|(name, _)| name);
             let stop = hook(table, problems, "stop");
             let start = hook(table, problems, "start");
             let bin_dir = optional_dir(table, problems, "bin_dir");
@@ -345,6 +355,7 @@ pub(super) fn read_action(
                     dir: dir?,
                     drill,
                     backup,
+                    backup_of,
                     stop,
                     start,
                     bin_dir,
