@@ -509,6 +509,12 @@ async fn open_postgres(options: PgConnectOptions, label: String) -> Result<Store
         backend: Backend::Postgres(pool.clone()),
         label,
     };
+    // A store already at this ondeck's schema is used as it is, so a role that may read and
+    // write its tables but not create anything (an operator's, granted least privilege) opens
+    // it: `CREATE … IF NOT EXISTS` needs the right to create even when there is nothing to.
+    if schema_is_current(&pool).await {
+        return Ok(store);
+    }
     let create_schema = format!("CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA}");
     if let Err(e) = sqlx::query(&create_schema).execute(&pool).await {
         // Two consoles starting at once can race on IF NOT EXISTS; the loser sees a unique
@@ -528,6 +534,33 @@ async fn open_postgres(options: PgConnectOptions, label: String) -> Result<Store
         .await
         .map_err(|e| migration_error(&store.label, e))?;
     Ok(store)
+}
+
+/// Whether every migration of this ondeck is applied to the store, unchanged and complete, and
+/// no other. Anything else — no schema yet, a migration missing, changed or failed, one from a
+/// newer ondeck — goes to the migrator, which applies it or says why it cannot.
+async fn schema_is_current(pool: &PgPool) -> bool {
+    // Unqualified: the connection's search_path is the store's schema.
+    let applied: Vec<(i64, Vec<u8>, bool)> = match sqlx::query_as(
+        "SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version",
+    )
+    .fetch_all(pool)
+    .await
+    {
+        Ok(applied) => applied,
+        Err(_) => return false,
+    };
+    let expected: Vec<_> = POSTGRES_MIGRATIONS
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .collect();
+    applied.len() == expected.len()
+        && applied
+            .iter()
+            .zip(expected)
+            .all(|((version, checksum, success), migration)| {
+                *success && *version == migration.version && **checksum == *migration.checksum
+            })
 }
 
 fn migration_error(label: &str, err: sqlx::migrate::MigrateError) -> StoreError {
