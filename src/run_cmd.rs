@@ -87,7 +87,7 @@ pub async fn run(config: &Config, request: &RunRequest) -> Result<ActionState, R
             .record_dry_run(&plan)
             .await
             .map_err(|error| Refused(format!("the dry run could not be recorded: {error}")))?;
-        eprintln!("dry run: nothing was done (recorded in the audit log)");
+        say("dry run: nothing was done (recorded in the audit log)");
         return Ok(ActionState::DryRun);
     }
     if let Err(why) = confirm(&plan, request) {
@@ -204,7 +204,10 @@ fn ask(prompt: &str) -> Result<String, String> {
                 .to_owned(),
         );
     }
-    eprint!("{prompt}");
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{prompt}");
+    let _ = err.flush();
+    drop(err);
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -232,16 +235,16 @@ async fn execute(engine: &Engine, plan: &Plan) -> Result<ActionState, Refused> {
             finished = &mut job => break finished,
             Some(event) = events.recv() => report(&event),
             Some(()) = recv(&mut signals.0) => {
-                eprintln!("ondeck: cancelling…");
+                say("ondeck: cancelling…");
                 let _ = cancel_tx.send(true);
             }
             Some(()) = recv(&mut signals.1) => {
                 terms += 1;
                 if terms > 1 {
-                    eprintln!("ondeck: cancelling…");
+                    say("ondeck: cancelling…");
                     let _ = cancel_tx.send(true);
                 } else {
-                    eprintln!("ondeck: SIGTERM: letting the action finish; send it again to cancel");
+                    say("ondeck: SIGTERM: letting the action finish; send it again to cancel");
                 }
             }
             Some(()) = recv(&mut signals.2) => {}
@@ -260,6 +263,13 @@ async fn recv(signal: &mut std::io::Result<tokio::signal::unix::Signal>) -> Opti
         Ok(signal) => signal.recv().await,
         Err(_) => std::future::pending().await,
     }
+}
+
+/// A line on standard error, which may be a terminal that hung up (the SSH connection dropped):
+/// `eprintln!` would panic there, in the middle of an action whose outcome is still to be
+/// recorded.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// A job's progress on standard error, each line of its output made safe to print.

@@ -623,6 +623,32 @@ fn a_hang_up_mid_action_lets_it_finish_and_record_its_outcome() {
 }
 
 #[test]
+fn a_hang_up_then_a_terminate_mid_action_still_lets_it_finish() {
+    // What the end of a login session sends: the terminal hangs up, then SIGTERM. The first
+    // SIGTERM lets the action finish, though there is no terminal left to say so on.
+    let lab = Lab::sqlite();
+    let config = slow_config(&lab, 2);
+    let mut screen = Screen::start(
+        lab.dir.path(),
+        &run_args(&config, &["slow", "--target", "box", "--yes"]),
+        100,
+        30,
+        &[],
+    );
+    let _script = GroupGuard(wait_for_pid(&lab.path("slow.pid")));
+    screen.wait_for_text("job RUNNING");
+    screen.hang_up();
+    let ondeck = Pid::from_raw(i32::try_from(screen.pid().unwrap()).unwrap());
+    kill(ondeck, Signal::SIGTERM).unwrap();
+
+    assert_eq!(screen.wait_exit(), 0);
+    assert!(lab.path("slow.done").exists(), "the action did not finish");
+    let audit = lab.audit(&config);
+    one_with_outcome(&audit, "SUCCEEDED");
+    lab.assert_audit_verifies(&config);
+}
+
+#[test]
 fn an_interrupt_mid_action_cancels_it_and_stops_its_processes() {
     let lab = Lab::sqlite();
     let config = slow_config(&lab, 60);
