@@ -383,6 +383,9 @@ argv = {argv}
 /// How `ondeck run` refuses an action whose intent the store would not take.
 const INTENT_NOT_RECORDED: &str = "the intent could not be recorded, so nothing was done";
 
+/// How `ondeck run` refuses an action when the store does not open.
+const STORE_NOT_OPENED: &str = "the store cannot record the action, so nothing was done";
+
 /// `ondeck run touch-marker` must be refused, saying `why`, and leave no marker.
 fn assert_refused_without_effect(lab: &Lab, config: &Path, marker: &Path, why: &str) {
     let out = lab.run(&run_args(
@@ -418,9 +421,10 @@ async fn a_sqlite_store_that_cannot_take_the_intent_refuses_every_action() {
 
     let db = lab.store.sqlite_path();
     let root = nix::unistd::geteuid().is_root();
-    if root {
-        // File modes do not stop root from writing, so the database itself refuses: the audit
-        // table takes no more rows, as a read-only file would not.
+    let why = if root {
+        // File modes do not stop root from writing (and ondeck makes its database file 0600
+        // when it opens it), so the database itself refuses: its audit table takes no more
+        // rows. The store opens, and the intent is what cannot be written.
         let pool = sqlx::SqlitePool::connect(&lab.store.url).await.unwrap();
         sqlx::query(
             "CREATE TRIGGER audit_refused BEFORE INSERT ON audit \
@@ -430,11 +434,14 @@ async fn a_sqlite_store_that_cannot_take_the_intent_refuses_every_action() {
         .await
         .unwrap();
         pool.close().await;
+        INTENT_NOT_RECORDED
     } else {
+        // A read-only file: the store does not open for writing.
         set_mode(db, 0o400);
-    }
+        STORE_NOT_OPENED
+    };
 
-    assert_refused_without_effect(&lab, &config, &marker, INTENT_NOT_RECORDED);
+    assert_refused_without_effect(&lab, &config, &marker, why);
 
     if root {
         let pool = sqlx::SqlitePool::connect(&lab.store.url).await.unwrap();
@@ -467,12 +474,7 @@ async fn a_postgresql_store_that_is_down_refuses_every_action() {
     assert!(lab.audit(&config).is_empty());
 
     proxy.stop().await;
-    assert_refused_without_effect(
-        &lab,
-        &config,
-        &marker,
-        "the store cannot record the action, so nothing was done",
-    );
+    assert_refused_without_effect(&lab, &config, &marker, STORE_NOT_OPENED);
 
     lab.store.finish().await;
 }
