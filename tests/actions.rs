@@ -296,6 +296,27 @@ async fn a_failing_health_check_fails_the_rollback() {
     );
     assert!(!health.requests().is_empty());
     release.lab.assert_audit_verifies(&config);
+
+    // The environment the rollback left unhealthy carries a critical alert.
+    let out = release
+        .lab
+        .run(&["--config", path_str(&config), "snapshot", "--json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let snapshot: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let alerts = snapshot["alerts"].as_array().unwrap();
+    let alert = alerts
+        .iter()
+        .find(|a| a["name"] == "ActionHealthCheckFailed")
+        .unwrap_or_else(|| panic!("no health alert: {alerts:#?}"));
+    assert_eq!(alert["severity"], "critical");
+    assert_eq!(alert["target"], "deploys/prod");
+    assert!(
+        alert["summary"]
+            .as_str()
+            .unwrap()
+            .contains("health check failed"),
+        "{alert:#}"
+    );
     health.stop().await;
 }
 
