@@ -671,16 +671,25 @@ fn a_hang_up_then_a_terminate_mid_action_still_lets_it_finish() {
     lab.assert_audit_verifies(&config);
 }
 
-#[test]
-fn an_interrupt_mid_action_cancels_it_and_stops_its_processes() {
+/// `ondeck run slow` given `signal` mid-action, after `first` (which it must acknowledge on
+/// stderr) if any: the action is cancelled, its processes stopped, CANCELLED recorded.
+fn cancelled_mid_action(first: Option<(Signal, &str)>, signal: Signal) {
     let lab = Lab::sqlite();
     let config = slow_config(&lab, 60);
     let mut ondeck = start_slow(&lab, &config);
+    let pid = Pid::from_raw(i32::try_from(ondeck.id()).unwrap());
     let _script = GroupGuard(wait_for_pid(&lab.path("slow.pid")));
     let sleep = wait_for_pid(&lab.path("sleep.pid"));
     assert!(running(sleep));
 
-    kill(Pid::from_raw(ondeck.id() as i32), Signal::SIGINT).unwrap();
+    if let Some((first, acknowledged)) = first {
+        kill(pid, first).unwrap();
+        wait_until(&format!("ondeck says {acknowledged:?}"), || {
+            std::fs::read_to_string(lab.path("run.err")).is_ok_and(|err| err.contains(acknowledged))
+        });
+        assert!(running(sleep), "the first {first} stopped the action");
+    }
+    kill(pid, signal).unwrap();
     let status = ondeck.wait().unwrap();
     assert_eq!(status.code(), Some(1));
     wait_until("the script's sleep is stopped", || !running(sleep));
@@ -692,4 +701,17 @@ fn an_interrupt_mid_action_cancels_it_and_stops_its_processes() {
         one_with_outcome(&audit, "REQUESTED")["job_id"]
     );
     lab.assert_audit_verifies(&config);
+}
+
+#[test]
+fn an_interrupt_mid_action_cancels_it_and_stops_its_processes() {
+    cancelled_mid_action(None, Signal::SIGINT);
+}
+
+#[test]
+fn a_second_terminate_mid_action_cancels_it_and_stops_its_processes() {
+    cancelled_mid_action(
+        Some((Signal::SIGTERM, "letting the action finish")),
+        Signal::SIGTERM,
+    );
 }
