@@ -357,6 +357,10 @@ impl RunningJob<'_> {
             error,
             detail,
         } = outcome;
+        if state == ActionState::Succeeded {
+            // Done is all the way, whatever the work said of its progress on the way.
+            self.state(ActionState::Running, Some(1.0));
+        }
         let mut record = self.engine.record(plan, state, self.request_id);
         record.job_id = Some(self.job_id.to_owned());
         record.error = error.clone();

@@ -340,7 +340,10 @@ async fn a_job_streams_its_lines_and_records_intent_then_outcome() {
     let log = store.job_log(&finished.job_id, None, 10).await.unwrap();
     assert_eq!(log.len(), 3, "{log:?}");
     let jobs = store.jobs(10).await.unwrap();
-    assert_eq!(jobs[0].state, "SUCCEEDED");
+    assert_eq!(
+        (jobs[0].state.as_str(), jobs[0].progress),
+        ("SUCCEEDED", Some(1.0))
+    );
     assert_eq!(store.verify_audit(None).await.unwrap().broken, None);
 }
 

@@ -211,7 +211,9 @@ impl Store {
                         }
                         JobChange::Close { id } => {
                             let closed = sqlx::query(
-                                "UPDATE jobs SET state = $2, finished_at = $3, error = $4 \
+                                "UPDATE jobs SET state = $2, finished_at = $3, error = $4, \
+                                 progress = CASE WHEN $2 = 'SUCCEEDED' THEN 1.0 \
+                                 ELSE progress END \
                                  WHERE id = $1 AND finished_at IS NULL",
                             )
                             .bind(*id)
