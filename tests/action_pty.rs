@@ -118,3 +118,47 @@ fn read_only_refuses_at_the_menu_and_says_why() {
     screen.type_keys("q");
     assert_eq!(screen.wait_exit(), 0);
 }
+
+/// The SSH connection drops while the console runs an action: the console stops drawing, lets
+/// the action finish and records its outcome before it exits (SPEC, safety rule 7).
+#[test]
+fn a_hang_up_mid_action_lets_it_finish_and_records_it() {
+    let home = tempfile::tempdir().unwrap();
+    let (config, marker) = config(home.path());
+    // The action takes a while: the hang-up comes while it runs.
+    let script = home.path().join("mark.sh");
+    let slow = format!(
+        "#!/bin/sh\necho started\nsleep 2\n: > '{}'\necho finished\n",
+        marker.display()
+    );
+    std::fs::write(&script, slow).unwrap();
+    let host = hostname();
+    let mut screen = console(home.path(), &config, &[], "store sqlite");
+    screen.type_keys("a\r");
+    screen.wait_for_text(&format!("Type {host} to run:"));
+    screen.type_keys(&format!("{host}\r"));
+    screen.type_keys("3");
+    screen.wait_for("the job running in the Jobs pane", |s| {
+        s.lines()
+            .any(|line| line.contains("mark") && line.contains("RUNNING"))
+    });
+    assert!(
+        !marker.exists(),
+        "the hang-up must come while the action runs"
+    );
+    screen.hang_up();
+    assert_eq!(screen.wait_exit(), 0);
+    assert!(marker.exists(), "the action was abandoned at the hang-up");
+
+    let audit = std::process::Command::new(env!("CARGO_BIN_EXE_ondeck"))
+        .args(["--config", config.to_str().unwrap(), "audit", "--json"])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let records: Vec<serde_json::Value> = serde_json::from_slice(&audit.stdout).unwrap();
+    let outcomes: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r["outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes, ["REQUESTED", "SUCCEEDED"], "{records:?}");
+}
