@@ -109,16 +109,16 @@ impl Drop for Group {
 /// (more is an error, and the command is killed). Dropping the future kills the command's
 /// whole process group.
 pub async fn run(command: Command<'_>, max_stdout: usize) -> Result<Output, ProcessError> {
-    let (mut child, _group) = spawn(command)?;
-    let program = command.argv.first().cloned().unwrap_or_default();
+    let Started {
+        mut child,
+        group: _group,
+        program,
+        stdout,
+        stderr,
+    } = spawn(command)?;
     let output_failed = |source| ProcessError::Output {
         program: program.clone(),
         source,
-    };
-    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        // Both were asked for as pipes above, so they are there; this keeps a broken promise
-        // from turning into a panic.
-        return Err(output_failed(std::io::Error::other("no output pipes")));
     };
     // Both pipes are read at once: a command that fills one while nobody reads it would
     // otherwise block forever.
@@ -144,8 +144,8 @@ pub async fn run(command: Command<'_>, max_stdout: usize) -> Result<Output, Proc
 }
 
 /// Starts `command` in a process group of its own, with no standard input and both outputs
-/// piped; the group is killed when the returned guard is dropped.
-fn spawn(command: Command<'_>) -> Result<(tokio::process::Child, Option<Group>), ProcessError> {
+/// piped; the group is killed when the returned group is dropped.
+fn spawn(command: Command<'_>) -> Result<Started, ProcessError> {
     let (program, args) = command.argv.split_first().ok_or(ProcessError::Empty)?;
     let mut builder = tokio::process::Command::new(program);
     builder
@@ -161,7 +161,7 @@ fn spawn(command: Command<'_>) -> Result<(tokio::process::Child, Option<Group>),
     if let Some(cwd) = command.cwd {
         builder.current_dir(cwd);
     }
-    let child = builder.spawn().map_err(|source| ProcessError::Start {
+    let mut child = builder.spawn().map_err(|source| ProcessError::Start {
         program: program.clone(),
         source,
     })?;
@@ -170,7 +170,31 @@ fn spawn(command: Command<'_>) -> Result<(tokio::process::Child, Option<Group>),
         .id()
         .and_then(|pid| i32::try_from(pid).ok())
         .map(|pid| Group(Pid::from_raw(pid)));
-    Ok((child, group))
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        // Both were asked for as pipes above, so they are there; this keeps a broken promise
+        // from turning into a panic.
+        return Err(ProcessError::Output {
+            program: program.clone(),
+            source: std::io::Error::other("no output pipes"),
+        });
+    };
+    Ok(Started {
+        child,
+        group,
+        program: program.clone(),
+        stdout,
+        stderr,
+    })
+}
+
+/// A command just started: the process, its group (killed when this is dropped), its name for
+/// messages, and both its output pipes.
+struct Started {
+    child: tokio::process::Child,
+    group: Option<Group>,
+    program: String,
+    stdout: tokio::process::ChildStdout,
+    stderr: tokio::process::ChildStderr,
 }
 
 /// Runs `command` to its end, sending each line it prints (standard output and error, as they
@@ -181,14 +205,16 @@ pub async fn stream(
     command: Command<'_>,
     lines: tokio::sync::mpsc::UnboundedSender<String>,
 ) -> Result<ExitStatus, ProcessError> {
-    let (mut child, _group) = spawn(command)?;
-    let program = command.argv.first().cloned().unwrap_or_default();
+    let Started {
+        mut child,
+        group: _group,
+        program,
+        stdout,
+        stderr,
+    } = spawn(command)?;
     let output_failed = |source| ProcessError::Output {
         program: program.clone(),
         source,
-    };
-    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        return Err(output_failed(std::io::Error::other("no output pipes")));
     };
     let (out, err) = tokio::join!(forward_lines(stdout, &lines), forward_lines(stderr, &lines));
     out.and(err).map_err(output_failed)?;
@@ -233,14 +259,13 @@ pub fn stream_bytes(
     command: Command<'_>,
     lines: tokio::sync::mpsc::UnboundedSender<String>,
 ) -> Result<ByteOutput, ProcessError> {
-    let (mut child, group) = spawn(command)?;
-    let program = command.argv.first().cloned().unwrap_or_default();
-    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        return Err(ProcessError::Output {
-            program,
-            source: std::io::Error::other("no output pipes"),
-        });
-    };
+    let Started {
+        child,
+        group,
+        program,
+        stdout,
+        stderr,
+    } = spawn(command)?;
     let stderr = tokio::spawn(async move { forward_lines(stderr, &lines).await });
     Ok(ByteOutput {
         stdout,

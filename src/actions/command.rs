@@ -35,11 +35,14 @@ pub(super) fn plan(
         humantime::format_duration(timeout)
     ));
     steps.extend(spec.health.as_ref().map(health_step));
+    let work = Work::Process(ProcessWork {
+        argv: spec.argv.clone(),
+        env: base_env(action, &target),
+        cwd: spec.cwd.clone(),
+        timeout,
+        health: spec.health.clone(),
+    });
     Ok(Plan {
-        action: action.name.clone(),
-        kind: action.kind,
-        description: action.description.clone(),
-        confirm: action.confirm,
         steps,
         changes: match &action.description {
             Some(description) => format!("{description} ({})", target.name),
@@ -47,13 +50,6 @@ pub(super) fn plan(
         },
         cannot_undo: None,
         detail: serde_json::json!({ "argv": spec.argv, "cwd": spec.cwd }),
-        work: Work::Process(ProcessWork {
-            argv: spec.argv.clone(),
-            env: base_env(action, &target),
-            cwd: spec.cwd.clone(),
-            timeout,
-            health: spec.health.clone(),
-        }),
-        target,
+        ..Plan::new(action, target, work)
     })
 }

@@ -80,6 +80,25 @@ pub struct Plan {
     pub work: Work,
 }
 
+impl Plan {
+    /// The plan of `action` on `target` by `work`, saying nothing yet of its steps, what it
+    /// changes and what it records: each kind fills those in.
+    fn new(action: &ActionConfig, target: Target, work: Work) -> Plan {
+        Plan {
+            action: action.name.clone(),
+            kind: action.kind,
+            description: action.description.clone(),
+            confirm: action.confirm,
+            target,
+            steps: Vec::new(),
+            changes: String::new(),
+            cannot_undo: None,
+            detail: serde_json::Value::Null,
+            work,
+        }
+    }
+}
+
 /// How a plan is carried out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Work {

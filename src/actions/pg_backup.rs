@@ -66,11 +66,11 @@ pub(super) fn plan(
         "write its manifest (time, size, sha256, row counts) beside it".to_owned(),
     ]);
     steps.extend(retention_step(&spec.retention));
-    Ok(Plan {
+    let work = Work::PgBackup(PgBackupWork {
         action: action.name.clone(),
-        kind: action.kind,
-        description: action.description.clone(),
-        confirm: action.confirm,
+        spec: spec.clone(),
+    });
+    Ok(Plan {
         steps,
         changes: if spec.sentinel {
             format!(
@@ -91,11 +91,7 @@ pub(super) fn plan(
                 "max_age": spec.retention.max_age.map(|d| humantime::format_duration(d).to_string()),
             },
         }),
-        target,
-        work: Work::PgBackup(PgBackupWork {
-            action: action.name.clone(),
-            spec: spec.clone(),
-        }),
+        ..Plan::new(action, target, work)
     })
 }
 

@@ -94,11 +94,11 @@ pub(super) fn plan(
             )),
         )
     };
-    Ok(Plan {
+    let work = Work::PgRestore(PgRestoreWork {
         action: action.name.clone(),
-        kind: action.kind,
-        description: action.description.clone(),
-        confirm: action.confirm,
+        spec: spec.clone(),
+    });
+    Ok(Plan {
         steps,
         changes,
         cannot_undo,
@@ -109,11 +109,7 @@ pub(super) fn plan(
             "backup_of": source,
             "drill": spec.drill,
         }),
-        target,
-        work: Work::PgRestore(PgRestoreWork {
-            action: action.name.clone(),
-            spec: spec.clone(),
-        }),
+        ..Plan::new(action, target, work)
     })
 }
 

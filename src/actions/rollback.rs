@@ -45,11 +45,14 @@ pub(super) fn plan(
     ]);
     let mut steps = vec![format!("run {}", spec.argv.join(" "))];
     steps.extend(spec.health.as_ref().map(health_step));
+    let work = Work::Process(ProcessWork {
+        argv: spec.argv.clone(),
+        env,
+        cwd: None,
+        timeout: spec.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        health: spec.health.clone(),
+    });
     Ok(Plan {
-        action: action.name.clone(),
-        kind: action.kind,
-        description: action.description.clone(),
-        confirm: action.confirm,
         steps,
         changes: format!("{} goes back from release {from} to {to}", row.name),
         cannot_undo: Some(format!(
@@ -61,13 +64,6 @@ pub(super) fn plan(
             "to": to,
             "argv": spec.argv,
         }),
-        target,
-        work: Work::Process(ProcessWork {
-            argv: spec.argv.clone(),
-            env,
-            cwd: None,
-            timeout: spec.timeout.unwrap_or(DEFAULT_TIMEOUT),
-            health: spec.health.clone(),
-        }),
+        ..Plan::new(action, target, work)
     })
 }
