@@ -15,6 +15,8 @@ pub mod audit_cmd;
 pub mod backups_cmd;
 pub mod columns;
 pub mod config;
+#[cfg(test)]
+mod fuzzing;
 pub mod identity;
 pub mod job_log;
 pub mod model;

@@ -16,6 +16,8 @@ mod assets;
 mod console;
 pub mod diagnostics;
 pub mod duration;
+#[cfg(test)]
+mod fuzz;
 pub mod keymap;
 mod parse;
 pub mod secret;

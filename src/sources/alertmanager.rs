@@ -449,4 +449,53 @@ mod tests {
             ["http://am1.example.com:9093", "http://am2.example.com:9093"]
         );
     }
+
+    mod fuzz {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::fuzzing::{self, assert_explained, json_body};
+
+        fn decode<T: serde::de::DeserializeOwned>(
+            status: u16,
+            body: Vec<u8>,
+            what: &str,
+        ) -> Result<T, SourceError> {
+            fuzzing::answer(status, body)
+                .require_success("http://am.example.com/api/v2/alerts")?
+                .json(what)
+        }
+
+        proptest! {
+            #![proptest_config(fuzzing::config())]
+
+            /// Alert and silence lists from two instances merge into rows, or are refused.
+            #[test]
+            fn fuzz_alertmanager(
+                status in fuzzing::status(),
+                alerts in json_body(serde_json::from_str(SERVICE_DOWN_SILENCED).unwrap()),
+                silences in json_body(serde_json::from_str(SILENCES).unwrap()),
+                other_alerts in json_body(serde_json::from_str(&unsilenced()).unwrap()),
+            ) {
+                let first = decode::<Vec<GettableAlert>>(status, alerts, "Alertmanager alert list")
+                    .and_then(|alerts| Ok(Instance {
+                        alerts,
+                        silences: decode(200, silences, "Alertmanager silence list")?,
+                    }));
+                let second = decode::<Vec<GettableAlert>>(200, other_alerts, "Alertmanager alert list")
+                    .map(|alerts| Instance { alerts, silences: Vec::new() });
+                let mut instances = Vec::new();
+                for answer in [first, second] {
+                    match answer {
+                        Ok(instance) => instances.push(instance),
+                        Err(error) => {
+                            assert_explained(&error);
+                            unreachable_row("http://am.example.com", &error, "am", Utc::now());
+                        }
+                    }
+                }
+                merge(&instances, "am", Utc::now());
+            }
+        }
+    }
 }

@@ -542,4 +542,69 @@ mod tests {
         assert!(!shown.contains("hunter2"), "{shown}");
         assert_eq!(seen.alerts[0].summary, "answered 500, expected 200");
     }
+
+    mod fuzz {
+        use std::sync::LazyLock;
+
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::fuzzing::{self, hostile_json, json_body};
+
+        static CERTIFICATE: LazyLock<Vec<u8>> = LazyLock::new(|| certificate_valid_for(30));
+
+        fn certificate() -> impl Strategy<Value = Option<Vec<u8>>> {
+            prop_oneof![
+                Just(None),
+                Just(Some(CERTIFICATE.clone())),
+                prop::collection::vec(any::<u8>(), 0..64).prop_map(Some),
+                prop::collection::vec((any::<usize>(), any::<u8>()), 1..8).prop_map(|flips| {
+                    let mut der = CERTIFICATE.clone();
+                    for (at, byte) in flips {
+                        let len = der.len();
+                        der[at % len] = byte;
+                    }
+                    Some(der)
+                }),
+            ]
+        }
+
+        fn expected() -> impl Strategy<Value = Option<Map<String, Value>>> {
+            prop_oneof![
+                Just(None),
+                Just(json!({"status": "ok"}).as_object().cloned()),
+                prop::collection::btree_map("[a-z]{1,6}", hostile_json(), 0..3)
+                    .prop_map(|map| Some(map.into_iter().collect())),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(fuzzing::config())]
+
+            /// Whatever the endpoint answers, the verdict is a row; nothing panics.
+            #[test]
+            fn fuzz_http_health(
+                status in fuzzing::status(),
+                body in json_body(json!({"status": "ok", "checks": {"db": "up"}, "version": "1.2.3"})),
+                latency_ms in prop_oneof![Just(20u64), any::<u64>()],
+                peer_certificate in certificate(),
+                expect_json in expected(),
+                seconds in prop_oneof![Just(1_700_000_000i64), -62_135_596_800i64..253_402_300_799],
+            ) {
+                let spec = HttpSource {
+                    expect_json,
+                    latency_warn: Some(Duration::from_secs(1)),
+                    ..spec()
+                };
+                let answer = Fetched {
+                    latency_ms,
+                    peer_certificate,
+                    ..fuzzing::answer(status, body)
+                };
+                let now = DateTime::from_timestamp(seconds, 0).unwrap();
+                let seen = judge("api", &spec, &answer, now);
+                prop_assert_eq!(seen.hosts.len(), 1);
+            }
+        }
+    }
 }

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::alerting::FirstSeen;
-use super::fetch;
+use super::fetch::{self, Fetched};
 use super::{Poller, SourceError};
 use crate::config::{KasmSource, Secret, mask_url};
 use crate::model::{
@@ -73,6 +73,21 @@ impl Poller for KasmPoller {
     async fn poll(&mut self) -> Result<Observation, SourceError> {
         let request = self.client.post(&self.endpoint).json(&self.credentials()?);
         let fetched = fetch::send(request, &self.endpoint).await?;
+        let now = Utc::now();
+        let mut observation = self.observe_answer(fetched, now)?;
+        self.first_seen.stamp(&mut observation.alerts, now);
+        Ok(observation)
+    }
+}
+
+impl KasmPoller {
+    /// The rows of one answer, or why it is not a session list. Pure apart from the alerts'
+    /// first-seen times, which the caller stamps.
+    fn observe_answer(
+        &self,
+        fetched: Fetched,
+        now: DateTime<Utc>,
+    ) -> Result<Observation, SourceError> {
         let shown = mask_url(&self.endpoint);
         // Kasm explains a refusal in `error_message`, whatever the status.
         let answer: Option<KasmsAnswer> = serde_json::from_slice(&fetched.body).ok();
@@ -102,22 +117,19 @@ impl Poller for KasmPoller {
             what: "Kasm get_kasms answer".to_owned(),
             reason: "no `kasms` list".to_owned(),
         })?;
-        let now = Utc::now();
         let server_now = answer
             .current_time
             .as_deref()
             .and_then(parse_time)
             .unwrap_or(now);
-        let mut observation = observe(
+        Ok(observe(
             &kasms,
             &self.source,
             self.session_limit,
             fetched.latency_ms,
             server_now,
             now,
-        );
-        self.first_seen.stamp(&mut observation.alerts, now);
-        Ok(observation)
+        ))
     }
 }
 
@@ -304,5 +316,57 @@ fn session_row(
         detail,
         observed_at: now,
         fields,
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::fuzzing::{self, assert_explained, json_body};
+
+    fn poller() -> KasmPoller {
+        let spec = KasmSource {
+            url: "https://kasm.example.com".into(),
+            api_key: Secret::parse("env:KASM_API_KEY", crate::config::SecretKind::Token).unwrap(),
+            api_key_secret: Secret::parse(
+                "env:KASM_API_KEY_SECRET",
+                crate::config::SecretKind::Token,
+            )
+            .unwrap(),
+            session_limit: 1,
+        };
+        KasmPoller::new("kasm", spec, Duration::from_secs(5)).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(fuzzing::config())]
+
+        /// A `get_kasms` answer becomes sessions and a host row, or is refused with a reason.
+        #[test]
+        fn fuzz_kasm(
+            status in fuzzing::status(),
+            body in prop_oneof![
+                json_body(json!({"current_time": "2024-05-02 09:45:00.123456", "kasms": [
+                    {"kasm_id": "a1b2", "user": {"username": "alice@example.com"}, "username": "alice",
+                     "user_id": "u1", "image": {"friendly_name": "Ubuntu", "name": "kasmweb/ubuntu"},
+                     "operational_status": "running", "start_date": "2024-05-02 09:14:03.512346",
+                     "keepalive_date": "2024-05-02T09:40:00Z", "expiration_date": "2024-05-02 13:14:03",
+                     "hostname": "10.0.0.5", "server": {"hostname": "agent1.example.com"}},
+                    {"kasm_id": "c3d4", "operational_status": "stopped", "user": null}]})),
+                json_body(json!({"error_message": "Unauthorized"})),
+            ],
+        ) {
+            match poller().observe_answer(fuzzing::answer(status, body), Utc::now()) {
+                Ok(observation) => prop_assert_eq!(observation.hosts.len(), 1),
+                Err(error) => assert_explained(&error),
+            }
+        }
+
+        #[test]
+        fn fuzz_kasm_dates(text in prop_oneof!["\\PC{0,40}", "[0-9]{1,6}-[0-9]{1,3}-[0-9]{1,3}[ T][0-9:.]{0,20}Z?"]) {
+            parse_time(&text);
+        }
     }
 }

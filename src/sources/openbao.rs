@@ -668,4 +668,60 @@ mod tests {
         let names: Vec<&str> = poller.nodes.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(names, ["bao1.example.com:443", "bao2.example.com:8200"]);
     }
+
+    mod fuzz {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::fuzzing::{self, assert_explained, json_body};
+
+        fn seal_and_health() -> impl Strategy<Value = (String, &'static str)> {
+            prop::sample::select(vec![
+                (UNSEALED.to_owned(), HEALTH_ACTIVE),
+                (SEALED.to_owned(), HEALTH_SEALED),
+                (UNINITIALIZED.to_owned(), HEALTH_SEALED),
+                (UNSEALED.to_owned(), HEALTH_DISCONNECTED),
+                (UNSEALED.to_owned(), HEALTH_REMOVED),
+                (UNSEALED.to_owned(), HEALTH_PERF_STANDBY),
+                (UNSEALED.to_owned(), HEALTH_DR_SECONDARY),
+            ])
+        }
+
+        proptest! {
+            #![proptest_config(fuzzing::config())]
+
+            /// Seal status and health answers become a node row, or the node is unreachable
+            /// with the reason.
+            #[test]
+            fn fuzz_openbao(
+                (seal, health) in seal_and_health().prop_flat_map(|(seal, health)| (
+                    json_body(serde_json::from_str(&seal).unwrap()),
+                    json_body(serde_json::from_str(health).unwrap()),
+                )),
+                seal_status in fuzzing::status(),
+                health_status in prop_oneof![Just(200u16), Just(429), Just(472), Just(473), Just(474), Just(501), Just(503), Just(530), 0u16..1000],
+                standby_ok in any::<bool>(),
+            ) {
+                let url = "http://bao1.example.com:8200/v1/sys/health";
+                let read = fuzzing::answer(seal_status, seal)
+                    .require_success(url)
+                    .and_then(|fetched| fetched.json::<SealStatus>("OpenBao seal status"))
+                    .and_then(|seal| {
+                        let (health_status, health, latency_ms) =
+                            health_state(fuzzing::answer(health_status, health), url)?;
+                        Ok(NodeState { seal, health_status, health, latency_ms })
+                    });
+                let now = Utc::now();
+                match read {
+                    Ok(state) => {
+                        node_rows(&node(), &state, standby_ok, "bao", now);
+                    }
+                    Err(error) => {
+                        assert_explained(&error);
+                        unreachable_rows(&node(), &error, "bao", now);
+                    }
+                }
+            }
+        }
+    }
 }

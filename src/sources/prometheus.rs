@@ -445,4 +445,63 @@ mod tests {
             assert!(matches!(error, SourceError::BadResponse { .. }), "{body}");
         }
     }
+
+    mod fuzz {
+        use proptest::prelude::*;
+        use serde_json::json;
+
+        use super::*;
+        use crate::fuzzing::{self, assert_explained, json_body};
+
+        const URL: &str = "http://prom.example.com/api/v1/query";
+
+        proptest! {
+            #![proptest_config(fuzzing::config())]
+
+            /// Query answers: samples become host rows, or the answer is a bad response.
+            #[test]
+            fn fuzz_prometheus_query(
+                status in fuzzing::status(),
+                up in json_body(serde_json::from_str(UP).unwrap()),
+                cpu in json_body(serde_json::from_str(CPU).unwrap()),
+            ) {
+                let up = decode::<QueryData>(fuzzing::answer(status, up), URL, "up");
+                let cpu = decode::<QueryData>(fuzzing::answer(200, cpu), URL, "cpu");
+                match (up, cpu) {
+                    (Ok(up), Ok(cpu)) => {
+                        let numbers = NodeNumbers {
+                            cpu_pct: by_instance(&cpu.result),
+                            load1: by_instance(&up.result),
+                            ..NodeNumbers::default()
+                        };
+                        host_rows(&up.result, &numbers, "prom", Utc::now());
+                    }
+                    (Err(error), _) | (_, Err(error)) => assert_explained(&error),
+                }
+            }
+
+            #[test]
+            fn fuzz_prometheus_alerts(
+                status in fuzzing::status(),
+                body in json_body(serde_json::from_str(ALERTS).unwrap()),
+            ) {
+                match decode::<AlertsData>(fuzzing::answer(status, body), URL, "alerts") {
+                    Ok(data) => {
+                        alert_rows(data.alerts, "prom", Utc::now());
+                    }
+                    Err(error) => assert_explained(&error),
+                }
+            }
+
+            #[test]
+            fn fuzz_prometheus_error_envelope(
+                status in fuzzing::status(),
+                body in json_body(json!({"status": "error", "errorType": "bad_data", "error": "parse error"})),
+            ) {
+                if let Err(error) = decode::<QueryData>(fuzzing::answer(status, body), URL, "up") {
+                    assert_explained(&error);
+                }
+            }
+        }
+    }
 }

@@ -583,3 +583,69 @@ fn backup_alerts(
     }
     alerts
 }
+
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::fuzzing::{self, assert_explained, json_body};
+
+    /// `get`'s decoding: the envelope and its `data`.
+    fn decode<T: DeserializeOwned>(status: u16, body: Vec<u8>) -> Result<T, SourceError> {
+        let what = "Proxmox answer from /nodes".to_owned();
+        let envelope: Envelope<T> = fuzzing::answer(status, body)
+            .require_success("https://pve.example.com:8006/api2/json/nodes")?
+            .json(&what)?;
+        envelope.data.ok_or_else(|| SourceError::BadResponse {
+            what,
+            reason: "`data` is null".to_owned(),
+        })
+    }
+
+    proptest! {
+        #![proptest_config(fuzzing::config())]
+
+        /// Nodes, VMs and backup tasks become rows, jobs and alerts, or are refused.
+        #[test]
+        fn fuzz_proxmox(
+            status in fuzzing::status(),
+            nodes in json_body(json!({"data": [
+                {"node": "pve1", "status": "online", "cpu": 0.12, "maxcpu": 8, "mem": 4.0e9,
+                 "maxmem": 3.2e10, "disk": 1.0e10, "maxdisk": 1.0e11, "uptime": 86400},
+                {"node": "pve2", "status": "offline"}]})),
+            vms in json_body(json!({"data": [
+                {"vmid": 100, "name": "web", "status": "running", "qmpstatus": "running", "cpu": 0.5,
+                 "cpus": 2, "mem": 1.0e9, "maxmem": 2.0e9, "disk": 0, "maxdisk": 3.0e10, "uptime": 3600},
+                {"vmid": "101", "name": "", "status": "stopped", "template": 1, "lock": "backup"}]})),
+            tasks in json_body(json!({"data": [
+                {"upid": "UPID:pve1:00001234:0000ABCD:66380000:vzdump:100:root@pam:", "type": "vzdump",
+                 "id": "100", "user": "root@pam", "status": "job errors", "starttime": 1715000000,
+                 "endtime": 1715000600},
+                {"upid": "UPID:pve1:1:2:3:vzdump::root@pam:", "type": "vzdump", "id": "",
+                 "user": "root@pam", "starttime": 1715000000}]})),
+        ) {
+            let nodes = decode::<Vec<Node>>(status, nodes);
+            let vms = decode::<Vec<Vm>>(200, vms);
+            let tasks = decode::<Vec<Task>>(200, tasks);
+            for error in [nodes.as_ref().err(), vms.as_ref().err(), tasks.as_ref().err()].into_iter().flatten() {
+                assert_explained(error);
+            }
+            if let Ok(nodes) = nodes {
+                let details = match (vms, tasks) {
+                    (Ok(vms), Ok(tasks)) => NodeDetails { vms, tasks, error: None },
+                    (Err(error), _) | (_, Err(error)) => NodeDetails::failed(error.to_string()),
+                };
+                let cluster: Vec<(Node, NodeDetails)> =
+                    nodes.into_iter().map(|node| (node, details.clone())).collect();
+                observe(&cluster, "pve", &LocalSource::default(), 12, Utc::now());
+            }
+        }
+
+        #[test]
+        fn fuzz_proxmox_names(text in "\\PC{0,80}") {
+            valid_node_name(&text);
+            short_upid(&text);
+        }
+    }
+}

@@ -376,4 +376,38 @@ mod tests {
         let from = ReleaseFrom::Url("https://ci:pw@deploy.example.com/state".into());
         assert!(!origin(&from).contains("pw@"));
     }
+
+    mod fuzz {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::fuzzing::{self, json_body};
+
+        proptest! {
+            #![proptest_config(fuzzing::config())]
+
+            /// A deploy-state document, one environment or several, becomes rows or a reason.
+            #[test]
+            fn fuzz_deploy_state(
+                body in prop_oneof![
+                    json_body(json!({"current_ref": "v1.4.2", "previous_ref": "v1.4.1",
+                        "deployed_at": "2026-11-20T10:00:00Z", "deployed_by": "alice"})),
+                    json_body(json!({"prod": {"current_ref": "v1.4.2", "previous_ref": "v1.4.1"},
+                        "staging": {"current_ref": "v1.5.0-rc1"}})),
+                ],
+                environments in prop_oneof![
+                    Just(Vec::new()),
+                    Just(vec!["prod".to_owned(), "staging".to_owned()]),
+                    prop::collection::vec("\\PC{0,8}", 0..3),
+                ],
+            ) {
+                let Ok(document) = serde_json::from_slice::<Value>(&body) else {
+                    return Ok(());
+                };
+                if let Err(reason) = release_rows("deploy", &environments, &document, now()) {
+                    prop_assert!(!reason.trim().is_empty());
+                }
+            }
+        }
+    }
 }
