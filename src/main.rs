@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr};
 
 use ondeck::app::{self, Console};
@@ -40,6 +40,15 @@ struct Cli {
     /// Print the embedded default configuration, a starting point for your own.
     #[arg(long)]
     print_default_config: bool,
+    /// Print the JSON Schema of the configuration file, for editors and TOML language servers.
+    #[arg(long)]
+    print_config_schema: bool,
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
+    #[arg(long, value_name = "SHELL")]
+    print_completions: Option<clap_complete::Shell>,
+    /// Print the manual page (roff), e.g. `ondeck --print-man > ondeck.1`.
+    #[arg(long)]
+    print_man: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -148,6 +157,20 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<ExitCode> {
     if cli.print_default_config {
         print!("{}", config::default_config_text());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if cli.print_config_schema {
+        println!("{:#}", config::schema::json_schema());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(shell) = cli.print_completions {
+        clap_complete::generate(shell, &mut Cli::command(), "ondeck", &mut std::io::stdout());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if cli.print_man {
+        clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .wrap_err("could not write the manual page")?;
         return Ok(ExitCode::SUCCESS);
     }
     let config = load_config(&cli)?;

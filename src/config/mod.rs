@@ -20,6 +20,7 @@ pub mod duration;
 mod fuzz;
 pub mod keymap;
 mod parse;
+pub mod schema;
 pub mod secret;
 mod source;
 mod store;
