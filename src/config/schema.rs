@@ -255,7 +255,14 @@ fn actions() -> Value {
         variant(
             &common,
             &["pg_backup"],
-            json!({"database": secret("The database URL"), "dir": dir(), "retention": retention()}),
+            json!({
+                "database": secret("The database URL"),
+                "dir": dir(),
+                "retention": retention(),
+                "sentinel": boolean("Write a sentinel row first and check the dump holds it"),
+                "bin_dir": string("Where pg_dump is (default: PATH)"),
+                "timeout": timeout(),
+            }),
             &["database", "dir"],
         ),
         variant(
@@ -265,6 +272,12 @@ fn actions() -> Value {
                 "database": secret("The database URL"),
                 "dir": dir(),
                 "drill": boolean("Restore into a scratch database, then drop it"),
+                "backup": string("A dump's file name in `dir` (default: the newest good one)"),
+                "backup_of": string("The database the dumps are of, when it is another one"),
+                "stop": strings("A command run before the restore, e.g. [\"systemctl\", \"stop\", \"app\"]"),
+                "start": strings("A command run after the restore"),
+                "bin_dir": string("Where pg_restore and psql are (default: PATH)"),
+                "timeout": timeout(),
                 "health": health(),
             }),
             &["database", "dir"],
