@@ -154,24 +154,36 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes what a `--print-…` flag asked for. A reader that stopped early (`| head`) is no
+/// error: `print!` would panic on the broken pipe.
+fn print_out(bytes: &[u8]) -> Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(error).wrap_err("could not write to standard output")
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
 async fn run(cli: Cli) -> Result<ExitCode> {
     if cli.print_default_config {
-        print!("{}", config::default_config_text());
-        return Ok(ExitCode::SUCCESS);
+        return print_out(config::default_config_text().as_bytes());
     }
     if cli.print_config_schema {
-        println!("{:#}", config::schema::json_schema());
-        return Ok(ExitCode::SUCCESS);
+        return print_out(format!("{:#}\n", config::schema::json_schema()).as_bytes());
     }
     if let Some(shell) = cli.print_completions {
-        clap_complete::generate(shell, &mut Cli::command(), "ondeck", &mut std::io::stdout());
-        return Ok(ExitCode::SUCCESS);
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "ondeck", &mut script);
+        return print_out(&script);
     }
     if cli.print_man {
+        let mut page = Vec::new();
         clap_mangen::Man::new(Cli::command())
-            .render(&mut std::io::stdout())
-            .wrap_err("could not write the manual page")?;
-        return Ok(ExitCode::SUCCESS);
+            .render(&mut page)
+            .wrap_err("could not render the manual page")?;
+        return print_out(&page);
     }
     let config = load_config(&cli)?;
     match cli.command {

@@ -95,3 +95,27 @@ fn the_configuration_schema_is_json_schema_for_every_table() {
         );
     }
 }
+
+/// `ondeck --print-man | head` and the like: a reader that stops early is no crash.
+#[test]
+fn a_reader_that_stops_early_is_no_panic() {
+    for flag in [
+        &["--print-config-schema"][..],
+        &["--print-completions", "zsh"],
+        &["--print-man"],
+        &["--print-default-config"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ondeck"))
+            .args(flag)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before the child has started up and written anything.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "ondeck {flag:?}: {stderr}");
+        assert!(output.status.success(), "ondeck {flag:?}: {stderr}");
+    }
+}
