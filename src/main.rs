@@ -157,12 +157,19 @@ fn main() -> ExitCode {
 /// Writes what a `--print-…` flag asked for. A reader that stopped early (`| head`) is no
 /// error: `print!` would panic on the broken pipe.
 fn print_out(bytes: &[u8]) -> Result<ExitCode> {
+    print_text(bytes)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes to standard output; a reader that stopped early (`| head`) is no error, and never a
+/// panic as `print!` makes it.
+fn print_text(bytes: &[u8]) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(error).wrap_err("could not write to standard output")
         }
-        _ => Ok(ExitCode::SUCCESS),
+        _ => Ok(()),
     }
 }
 
@@ -190,7 +197,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Check) => {
             theme_for(&cli, &config)?;
             keymap_for(&cli, &config)?;
-            println!("{}", config::summary(&config));
+            print_text(format!("{}\n", config::summary(&config)).as_bytes())?;
             // Secrets are read when used, so a missing one is a warning here, not an error:
             // the file is valid, the machine it runs on may just not have the variable yet.
             for problem in config::unresolvable_secrets(&config) {
@@ -315,9 +322,9 @@ async fn snapshot_command(config: &Config, json: bool) -> Result<ExitCode> {
     });
     let snapshot = snapshot::build(reports, store, chrono::Utc::now());
     if json {
-        println!("{}", snapshot::to_json(&snapshot));
+        print_text(format!("{}\n", snapshot::to_json(&snapshot)).as_bytes())?;
     } else {
-        print!("{}", snapshot::format_text(&snapshot));
+        print_text(snapshot::format_text(&snapshot).as_bytes())?;
     }
     // A report without the jobs and the audit is not "all clear": at least a warning.
     let code = snapshot::exit_code(&snapshot).max(i32::from(store_missing));
@@ -341,12 +348,12 @@ async fn audit_command(
     };
     let store = Store::open(&config.store.url).await?;
     if print_head {
-        println!("{}", store.audit_head().await?);
+        print_text(format!("{}\n", store.audit_head().await?).as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
     if verify {
         let report = store.verify_audit(kept).await?;
-        print!("{}", audit_cmd::format_verify(&report));
+        print_text(audit_cmd::format_verify(&report).as_bytes())?;
         return Ok(if report.is_ok() {
             ExitCode::SUCCESS
         } else {
@@ -360,9 +367,9 @@ async fn audit_command(
         .map(|d| chrono::Utc::now() - d);
     let rows = store.audit_since(since).await?;
     if json {
-        println!("{}", audit_cmd::format_json(&rows)?);
+        print_text(format!("{}\n", audit_cmd::format_json(&rows)?).as_bytes())?;
     } else {
-        print!("{}", audit_cmd::format_table(&rows));
+        print_text(audit_cmd::format_table(&rows).as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

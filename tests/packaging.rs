@@ -104,6 +104,7 @@ fn a_reader_that_stops_early_is_no_panic() {
         &["--print-completions", "zsh"],
         &["--print-man"],
         &["--print-default-config"],
+        &["check"],
     ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ondeck"))
             .args(flag)
