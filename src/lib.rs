@@ -26,6 +26,7 @@ pub mod process;
 pub mod row_identity;
 pub mod run_cmd;
 pub mod snapshot;
+pub mod source_rows;
 pub mod sources;
 pub mod state;
 pub mod store;

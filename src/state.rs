@@ -1,7 +1,7 @@
 //! The console's whole state. `update` changes it; the UI only reads it.
 //!
-//! Rows are kept once per pane, tagged with their source. Each pane also keeps a *view*: the
-//! indices of its rows that pass the filter, in sort order. The view is rebuilt in `update`
+//! Rows are kept once per pane, grouped by their source ([`SourceRows`]). Each pane also keeps
+//! a *view*: the indices of its rows that pass the filter, in sort order. The view is rebuilt in `update`
 //! when data, filter or sort change, so drawing a frame only slices it — with 100,000 audit
 //! rows a frame still builds only the rows that fit on screen. New data only marks the panes it
 //! touched as outdated; they are rebuilt once when the loop has applied a batch of messages (see
@@ -31,6 +31,7 @@ use crate::model::{
     Truncated, shown_alerts,
 };
 use crate::row_identity::{Identified, RowIdentity};
+use crate::source_rows::SourceRows;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Pane {
@@ -110,11 +111,11 @@ impl PaneView {
 /// All rows, per pane, from every source and from the store.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Data {
-    pub hosts: Vec<HostRow>,
-    pub sessions: Vec<SessionRow>,
-    pub jobs: Vec<JobRow>,
-    pub alerts: Vec<AlertRow>,
-    pub audit: Vec<AuditRow>,
+    pub hosts: SourceRows<HostRow>,
+    pub sessions: SourceRows<SessionRow>,
+    pub jobs: SourceRows<JobRow>,
+    pub alerts: SourceRows<AlertRow>,
+    pub audit: SourceRows<AuditRow>,
 }
 
 impl Data {
@@ -488,27 +489,6 @@ impl AppState {
     fn row_text(&self, pane: Pane, i: usize) -> String {
         crate::columns::filter_text(self, pane, i)
     }
-}
-
-/// Rows grouped by the source that reported them, for replacing one source's rows at a time.
-/// Returns whether anything changed: a source that had no rows in a pane and still has none
-/// leaves that pane's view as it is.
-pub fn replace_source_rows<T>(
-    rows: &mut Vec<T>,
-    source: &str,
-    fresh: Vec<T>,
-    source_of: impl Fn(&T) -> &str,
-) -> bool {
-    // Most polls bring nothing for most panes (a host poll brings no audit record): looking is
-    // much cheaper than `retain`, which moves every row of a 100,000-row audit log.
-    if fresh.is_empty() && !rows.iter().any(|row| source_of(row) == source) {
-        return false;
-    }
-    let before = rows.len();
-    rows.retain(|row| source_of(row) != source);
-    let changed = rows.len() != before || !fresh.is_empty();
-    rows.extend(fresh);
-    changed
 }
 
 /// Severity counts of firing alerts, for the status bar and the wall.

@@ -13,7 +13,7 @@ use ratatui_textarea::TextArea;
 use crate::config::keymap::{KeyContext, Keymap};
 use crate::model::{Observation, StoreRows};
 use crate::msg::{Command, Effect, Msg};
-use crate::state::{AppState, Overlay, PaletteEntry, Pane, replace_source_rows};
+use crate::state::{AppState, Overlay, PaletteEntry, Pane};
 
 mod actions;
 mod jobs;
@@ -122,12 +122,11 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                 },
             );
             jobs::show_live_rows(state);
-            if replace_source_rows(
-                &mut state.data.sessions,
-                crate::store::OPERATOR_SESSIONS_SOURCE,
-                sessions,
-                |s| &s.source,
-            ) {
+            if state
+                .data
+                .sessions
+                .replace(crate::store::OPERATOR_SESSIONS_SOURCE, sessions)
+            {
                 state.mark_outdated(Pane::Sessions);
             }
             state.store_error = None;
@@ -184,26 +183,11 @@ fn replace_observation(state: &mut AppState, source: &str, observation: Observat
     } = observation;
     let data = &mut state.data;
     let changed = [
-        (
-            Pane::Hosts,
-            replace_source_rows(&mut data.hosts, source, hosts, |r| &r.source),
-        ),
-        (
-            Pane::Sessions,
-            replace_source_rows(&mut data.sessions, source, sessions, |r| &r.source),
-        ),
-        (
-            Pane::Jobs,
-            replace_source_rows(&mut data.jobs, source, jobs, |r| &r.source),
-        ),
-        (
-            Pane::Alerts,
-            replace_source_rows(&mut data.alerts, source, alerts, |r| &r.source),
-        ),
-        (
-            Pane::Audit,
-            replace_source_rows(&mut data.audit, source, audit, |r| &r.source),
-        ),
+        (Pane::Hosts, data.hosts.replace(source, hosts)),
+        (Pane::Sessions, data.sessions.replace(source, sessions)),
+        (Pane::Jobs, data.jobs.replace(source, jobs)),
+        (Pane::Alerts, data.alerts.replace(source, alerts)),
+        (Pane::Audit, data.audit.replace(source, audit)),
     ];
     for (pane, _) in changed.into_iter().filter(|&(_, changed)| changed) {
         state.mark_outdated(pane);

@@ -100,7 +100,8 @@ fn state(width: u16, height: u16) -> AppState {
             latency_ms: Some(42),
             ..HostRow::checked("api", "api", "http", HostStatus::Up, now())
         },
-    ];
+    ]
+    .into();
     state.rebuild_all_views();
     state
 }

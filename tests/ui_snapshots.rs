@@ -312,7 +312,8 @@ fn fixture(width: u16, height: u16) -> AppState {
             Some("Debian 12"),
             3,
         ),
-    ];
+    ]
+    .into();
     let with_detail = |session: SessionRow, detail: &str| SessionRow {
         detail: detail.to_owned(),
         ..session
@@ -339,7 +340,8 @@ fn fixture(width: u16, height: u16) -> AppState {
             "db proofpass · app certhub-cleanup",
         ),
         session("local", "alice", "pts/0 192.0.2.14", "ondeck", 900),
-    ];
+    ]
+    .into();
     state.data.jobs = vec![
         job(
             "5d1c9e2a-0b7f-4e44-9a61-2f7f0c8e1d01",
@@ -391,8 +393,9 @@ fn fixture(width: u16, height: u16) -> AppState {
             Some(7200),
             Some(7080),
         ),
-    ];
-    state.data.alerts = vec![
+    ]
+    .into();
+    let mut alerts = vec![
         alert(
             "prometheus",
             "ServiceDown",
@@ -454,7 +457,7 @@ fn fixture(width: u16, height: u16) -> AppState {
             "certificate expires in 12 days",
         ),
     ];
-    state.data.alerts[0].labels = BTreeMap::from(
+    alerts[0].labels = BTreeMap::from(
         [
             ("alertname", "ServiceDown"),
             ("instance", "api-dev"),
@@ -464,6 +467,7 @@ fn fixture(width: u16, height: u16) -> AppState {
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
+    state.data.alerts = alerts.into();
     state.data.audit = vec![
         audit(1, 90_000, "agent", "INSTALL_REQUESTED", "WS-0117", "ok"),
         audit(2, 89_000, "bob", "INSTALL_APPROVED", "WS-0117", "ok"),
@@ -481,7 +485,8 @@ fn fixture(width: u16, height: u16) -> AppState {
         ),
         audit(8, 60, "alice", "unseal-bao", "bao-1", "FAILED"),
         audit(9, 30, "bob", "INSTALL_DENIED", "WS-0120", "ok"),
-    ];
+    ]
+    .into();
     state.rebuild_all_views();
     state
 }
@@ -922,9 +927,11 @@ fn control_and_format_characters_from_a_source_are_shown_escaped() {
     let mut state = fixture(160, 48);
     // An escape sequence and a bell; a C1 CSI (U+009B), a right-to-left override and a
     // zero-width space.
-    state.data.hosts[0].name = "\u{1b}[2J\u{7}".to_owned();
-    state.data.hosts[1].name = "\u{9b}\u{202e}\u{200b}".to_owned();
-    state.data.alerts[0].summary = "\u{1b}]0;owned\u{7}".to_owned();
+    let (mut hosts, mut alerts) = (state.data.hosts.to_vec(), state.data.alerts.to_vec());
+    hosts[0].name = "\u{1b}[2J\u{7}".to_owned();
+    hosts[1].name = "\u{9b}\u{202e}\u{200b}".to_owned();
+    alerts[0].summary = "\u{1b}]0;owned\u{7}".to_owned();
+    (state.data.hosts, state.data.alerts) = (hosts.into(), alerts.into());
     state.rebuild_all_views();
     let terminal = render(&state);
     let screen = screen_text(&terminal);

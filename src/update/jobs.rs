@@ -81,15 +81,14 @@ pub(super) fn show_live_rows(state: &mut AppState) {
 
 /// Puts a job's row into the Jobs pane, in place of the store's row of the same job.
 fn show_row(state: &mut AppState, row: JobRow) {
-    match state
-        .data
-        .jobs
-        .iter_mut()
-        .find(|held| held.source == STORE_SOURCE && held.id == row.id)
+    let jobs = &mut state.data.jobs;
+    match jobs
+        .iter()
+        .position(|held| held.source == STORE_SOURCE && held.id == row.id)
     {
-        Some(held) if *held == row => return,
-        Some(held) => *held = row,
-        None => state.data.jobs.push(row),
+        Some(held) if jobs[held] == row => return,
+        Some(held) => jobs.set(held, row),
+        None => jobs.push(row),
     }
     state.mark_outdated(Pane::Jobs);
     state.dirty = true;
