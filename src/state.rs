@@ -361,7 +361,7 @@ impl AppState {
         let view = &self.views[pane.index()];
         let needle = view.filter.to_lowercase();
         let (column, desc) = (view.sort_column, view.sort_desc);
-        let mut rows: Vec<usize> = (0..self.data.len(pane))
+        let mut rows: Vec<usize> = last_order_first(&view.rows, self.data.len(pane))
             .filter(|&i| pane != Pane::Alerts || self.is_alert_shown(i))
             .filter(|&i| needle.is_empty() || self.row_text(pane, i).contains(&needle))
             .collect();
@@ -489,6 +489,22 @@ impl AppState {
     fn row_text(&self, pane: Pane, i: usize) -> String {
         crate::columns::filter_text(self, pane, i)
     }
+}
+
+/// Every index below `len` once: those of `last` (the view's last order) first, in that order,
+/// then the rest. A poll replaces rows in place and changes few of their places, so sorting
+/// from here is mostly confirming runs already in order.
+fn last_order_first(last: &[usize], len: usize) -> impl Iterator<Item = usize> {
+    let mut placed = vec![false; len];
+    let mut order: Vec<usize> = Vec::with_capacity(len);
+    for &i in last {
+        if let Some(seen @ false) = placed.get_mut(i) {
+            *seen = true;
+            order.push(i);
+        }
+    }
+    order.extend((0..len).filter(|&i| !placed[i]));
+    order.into_iter()
 }
 
 /// Severity counts of firing alerts, for the status bar and the wall.

@@ -1,5 +1,3 @@
-use std::cmp::Ordering;
-
 use super::format::age;
 use super::{Column, Field, Table, Width, or_dash, unknown_last};
 use crate::config::theme::Role;
@@ -76,8 +74,10 @@ impl Table for AlertRow {
         &data.alerts
     }
 
-    fn tie_break(a: &AlertRow, b: &AlertRow) -> Ordering {
-        a.name.cmp(&b.name).then_with(|| a.target.cmp(&b.target))
+    type TieKey<'a> = (&'a str, &'a str);
+
+    fn tie_key(&self) -> (&'_ str, &'_ str) {
+        (&self.name, &self.target)
     }
 
     fn also_matched(&self) -> &str {

@@ -1,5 +1,3 @@
-use std::cmp::Ordering;
-
 use chrono::{Datelike, Timelike};
 
 use super::{Column, Field, Table, Width, outcome};
@@ -65,8 +63,10 @@ impl Table for AuditRow {
         &data.audit
     }
 
-    fn tie_break(a: &AuditRow, b: &AuditRow) -> Ordering {
-        a.seq.cmp(&b.seq)
+    type TieKey<'a> = i64;
+
+    fn tie_key(&self) -> i64 {
+        self.seq
     }
 
     fn also_matched(&self) -> &str {

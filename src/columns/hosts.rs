@@ -1,5 +1,3 @@
-use std::cmp::Ordering;
-
 use super::format::{age, percent};
 use super::{Column, Field, Table, Width, or_dash, unknown_last};
 use crate::config::theme::Role;
@@ -99,8 +97,10 @@ impl Table for HostRow {
         &data.hosts
     }
 
-    fn tie_break(a: &HostRow, b: &HostRow) -> Ordering {
-        a.name.cmp(&b.name)
+    type TieKey<'a> = &'a str;
+
+    fn tie_key(&self) -> &'_ str {
+        &self.name
     }
 
     fn also_matched(&self) -> &str {

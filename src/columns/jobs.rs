@@ -1,5 +1,3 @@
-use std::cmp::Ordering;
-
 use super::format::{age, duration, elapsed, time_or_date};
 use super::{Column, Field, Table, Width, or_dash, outcome, unknown_last};
 use crate::model::JobRow;
@@ -102,8 +100,10 @@ impl Table for JobRow {
         &data.jobs
     }
 
-    fn tie_break(a: &JobRow, b: &JobRow) -> Ordering {
-        a.id.cmp(&b.id)
+    type TieKey<'a> = &'a str;
+
+    fn tie_key(&self) -> &'_ str {
+        &self.id
     }
 
     fn also_matched(&self) -> &str {

@@ -1,5 +1,3 @@
-use std::cmp::Ordering;
-
 use super::format::age;
 use super::{Column, Field, Table, Width, or_dash, unknown_last};
 use crate::model::SessionRow;
@@ -58,8 +56,10 @@ impl Table for SessionRow {
         &data.sessions
     }
 
-    fn tie_break(a: &SessionRow, b: &SessionRow) -> Ordering {
-        a.user.cmp(&b.user)
+    type TieKey<'a> = &'a str;
+
+    fn tie_key(&self) -> &'_ str {
+        &self.user
     }
 
     fn also_matched(&self) -> &str {
