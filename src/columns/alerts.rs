@@ -76,7 +76,7 @@ impl Table for AlertRow {
 
     type TieKey<'a> = (&'a str, &'a str);
 
-    fn tie_key(&self) -> (&'_ str, &'_ str) {
+    fn tie_key(&self) -> (&str, &str) {
         (&self.name, &self.target)
     }
 

@@ -99,7 +99,7 @@ impl Table for HostRow {
 
     type TieKey<'a> = &'a str;
 
-    fn tie_key(&self) -> &'_ str {
+    fn tie_key(&self) -> &str {
         &self.name
     }
 

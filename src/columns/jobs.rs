@@ -102,7 +102,7 @@ impl Table for JobRow {
 
     type TieKey<'a> = &'a str;
 
-    fn tie_key(&self) -> &'_ str {
+    fn tie_key(&self) -> &str {
         &self.id
     }
 

@@ -58,7 +58,7 @@ impl Table for SessionRow {
 
     type TieKey<'a> = &'a str;
 
-    fn tie_key(&self) -> &'_ str {
+    fn tie_key(&self) -> &str {
         &self.user
     }
 
