@@ -52,7 +52,10 @@ impl Table for HostRow {
             },
             |state, a, b| state.host_status(a).cmp(&state.host_status(b)),
         )
-        .ranked(|state, h| state.host_status(h) as i64),
+        .ranked(|state| {
+            let mut stale = state.stale_check();
+            Box::new(move |h| stale.host_status(h) as i64)
+        }),
         Column::measured(
             "LATENCY",
             Width::number(7, 1),

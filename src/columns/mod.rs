@@ -115,8 +115,9 @@ pub type Cell<R> = for<'a> fn(&'a AppState, &'a R) -> Field<'a>;
 pub type SortKey<R> = fn(&AppState, &R, &R) -> Ordering;
 /// A column's order as one number per row, ascending: for a column whose comparison is dear
 /// (a host's status looks its source up to know whether it is stale), worked out once per row
-/// and sort rather than twice per comparison — 10,000 hosts take some 280,000 comparisons.
-pub type Rank<R> = fn(&AppState, &R) -> i64;
+/// and sort rather than twice per comparison — 10,000 hosts take some 280,000 comparisons. Made
+/// once per sort, so it can keep what rows share (their source's staleness) between rows.
+pub type Rank<R> = for<'s> fn(&'s AppState) -> Box<dyn FnMut(&R) -> i64 + 's>;
 
 /// One column of a pane whose rows are `R`.
 pub struct Column<R: 'static> {
@@ -274,9 +275,10 @@ pub fn sort(state: &AppState, pane: Pane, column: usize, descending: bool, rows:
         };
         // Each row's whole key worked out once and laid side by side: comparing keys then
         // reads neither the rows nor the sources.
+        let mut rank = rank(state);
         let mut keyed: Vec<_> = rows
             .iter()
-            .filter_map(|&i| data.get(i).map(|row| (rank(state, row), row.tie_key(), i)))
+            .filter_map(|&i| data.get(i).map(|row| (rank(row), row.tie_key(), i)))
             .collect();
         keyed.sort_by(|(rank_a, tie_a, a), (rank_b, tie_b, b)| {
             direct(rank_a.cmp(rank_b).then_with(|| tie_a.cmp(tie_b))).then(a.cmp(b))
@@ -371,28 +373,29 @@ mod tests {
         use crate::state::Mode;
         let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
         let mut state = AppState::new("alice".into(), "test".into(), Mode::default(), now);
-        state.sources = vec![SourceRow::pending(
-            "fleet",
-            "postgres",
-            std::time::Duration::from_secs(10),
-        )];
-        let old = now - chrono::Duration::minutes(5);
+        // Two sources that turn stale at different ages, and one that is not configured (the
+        // store's), whose rows never do; their rows mixed, so the rank's remembered source
+        // changes from row to row.
+        state.sources = vec![
+            SourceRow::pending("fleet", "postgres", std::time::Duration::from_secs(10)),
+            SourceRow::pending("slow", "postgres", std::time::Duration::from_secs(60)),
+        ];
+        let sources = ["fleet", "slow", "fleet", "store"];
+        let ages = [0, 20, 21, 119, 121, 300].map(chrono::Duration::seconds);
         let statuses = [
             HostStatus::Up,
             HostStatus::Down,
             HostStatus::Unknown,
             HostStatus::Degraded,
         ];
-        state.data.hosts = (0..40)
+        state.data.hosts = (0..48)
             .map(|i| {
-                // Every fifth row is old enough to be stale, whatever it reported.
-                let at = if i % 5 == 0 { old } else { now };
                 HostRow::checked(
-                    "fleet",
-                    format!("h{:02}", (i * 7) % 40),
+                    sources[i / 3 % 4],
+                    format!("h{:02}", (i * 7) % 48),
                     "x",
                     statuses[i % 4],
-                    at,
+                    now - ages[i % 6],
                 )
             })
             .collect();
@@ -402,16 +405,23 @@ mod tests {
             .unwrap_or(0);
         assert!(HostRow::COLUMNS[status].rank.is_some());
         for descending in [false, true] {
-            let mut ranked: Vec<usize> = (0..40).collect();
+            let mut ranked: Vec<usize> = (0..48).collect();
             sort(&state, Pane::Hosts, status, descending, &mut ranked);
-            let mut compared: Vec<usize> = (0..40).collect();
+            let mut compared: Vec<usize> = (0..48).collect();
             compared.sort_by(|&a, &b| {
                 let order = compare(&state, Pane::Hosts, status, a, b);
                 if descending { order.reverse() } else { order }
             });
             assert_eq!(ranked, compared, "descending: {descending}");
         }
-        assert_eq!(state.host_status(&state.data.hosts[0]), HostStatus::Stale);
+        let stale: Vec<usize> = (0..48)
+            .filter(|&i| state.host_status(&state.data.hosts[i]) == HostStatus::Stale)
+            .collect();
+        // fleet's rows 21 s old and more, slow's 121 s and more, the store's never.
+        assert_eq!(
+            stale,
+            [2, 4, 5, 8, 14, 16, 17, 20, 26, 28, 29, 32, 38, 40, 41, 44]
+        );
     }
 
     /// The view is rebuilt from its last order, so the sort must not depend on the order rows
