@@ -715,3 +715,40 @@ fn a_second_terminate_mid_action_cancels_it_and_stops_its_processes() {
         Signal::SIGTERM,
     );
 }
+
+/// The same rollback from the console, as an operator does it: the action on the release's
+/// row, the target's name typed, the job SUCCEEDED in the Jobs pane and the row's release the
+/// previous one at the next poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_from_the_console_on_the_release_row() {
+    let release = Release::new(Lab::sqlite());
+    let health = release_health(&release.checkout.repo, "v1").await;
+    let config = release.config("release.toml", &health.url("/healthz"), "");
+    let home = release.lab.dir.path();
+    let mut screen = Screen::start(home, &["--config", path_str(&config)], 120, 35, &[]);
+    screen.wait_for("the release row at v2", |s| {
+        s.lines().any(|l| l.contains("prod") && l.contains("v2"))
+    });
+    screen.type_keys("a");
+    screen.wait_for_text("rollback-prod");
+    screen.type_keys("\r");
+    screen.wait_for_text("prod goes back from release v2 to v1");
+    screen.wait_for_text("Type prod to run:");
+    screen.type_keys("prod\r");
+    screen.type_keys("3");
+    screen.wait_for("the job succeeded in the Jobs pane", |s| {
+        s.lines()
+            .any(|l| l.contains("rollback-prod") && l.contains("SUCCEEDED"))
+    });
+    assert_eq!(release.checkout.current(), "v1");
+    screen.type_keys("1");
+    screen.wait_for("the release row at v1 after the next poll", |s| {
+        s.lines().any(|l| l.contains("prod") && l.contains("v1"))
+    });
+    screen.type_keys("q");
+    assert_eq!(screen.wait_exit(), 0);
+    let audit = release.lab.audit(&config);
+    let succeeded = one_with_outcome(&audit, "SUCCEEDED");
+    assert_eq!(succeeded["target"], "deploys/prod");
+    release.lab.assert_audit_verifies(&config);
+}
