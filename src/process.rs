@@ -63,6 +63,19 @@ pub struct Command<'a> {
     pub cwd: Option<&'a Path>,
 }
 
+impl<'a> Command<'a> {
+    /// `argv` with the variables `set_env`, nothing else passed from ondeck's environment
+    /// beyond [`BASE_ENV`], in ondeck's own working directory.
+    pub fn new(argv: &'a [String], set_env: &'a [(String, String)]) -> Command<'a> {
+        Command {
+            argv,
+            pass_env: &[],
+            set_env,
+            cwd: None,
+        }
+    }
+}
+
 /// What a finished command printed and how it ended.
 #[derive(Debug)]
 pub struct Output {
@@ -116,10 +129,7 @@ pub async fn run(command: Command<'_>, max_stdout: usize) -> Result<Output, Proc
         stdout,
         stderr,
     } = spawn(command)?;
-    let output_failed = |source| ProcessError::Output {
-        program: program.clone(),
-        source,
-    };
+    let output_failed = output_failed(&program);
     // Both pipes are read at once: a command that fills one while nobody reads it would
     // otherwise block forever.
     let (stdout, explanation) =
@@ -173,10 +183,9 @@ fn spawn(command: Command<'_>) -> Result<Started, ProcessError> {
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         // Both were asked for as pipes above, so they are there; this keeps a broken promise
         // from turning into a panic.
-        return Err(ProcessError::Output {
-            program: program.clone(),
-            source: std::io::Error::other("no output pipes"),
-        });
+        return Err(output_failed(program)(std::io::Error::other(
+            "no output pipes",
+        )));
     };
     Ok(Started {
         child,
@@ -212,10 +221,7 @@ pub async fn stream(
         stdout,
         stderr,
     } = spawn(command)?;
-    let output_failed = |source| ProcessError::Output {
-        program: program.clone(),
-        source,
-    };
+    let output_failed = output_failed(&program);
     let (out, err) = tokio::join!(forward_lines(stdout, &lines), forward_lines(stderr, &lines));
     out.and(err).map_err(output_failed)?;
     child.wait().await.map_err(output_failed)
@@ -234,10 +240,7 @@ pub struct ByteOutput {
 impl ByteOutput {
     /// Waits for the command to end, once its standard output has been read to the end.
     pub async fn wait(mut self) -> Result<ExitStatus, ProcessError> {
-        let output_failed = |source| ProcessError::Output {
-            program: self.program.clone(),
-            source,
-        };
+        let output_failed = output_failed(&self.program);
         let status = self.child.wait().await.map_err(output_failed)?;
         match (&mut self.stderr).await {
             Ok(forwarded) => forwarded.map_err(output_failed)?,
@@ -298,6 +301,14 @@ async fn forward_lines(
         // A receiver that is gone (the job's log is no longer wanted) must not stop the
         // command: its output is still drained.
         let _ = lines.send(text.trim_end_matches(['\n', '\r']).to_owned());
+    }
+}
+
+/// The error for `program`'s output that could not be read, or its end not waited for.
+fn output_failed(program: &str) -> impl Fn(std::io::Error) -> ProcessError + Copy + '_ {
+    move |source| ProcessError::Output {
+        program: program.to_owned(),
+        source,
     }
 }
 

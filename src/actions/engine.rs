@@ -245,10 +245,8 @@ impl RunningJob<'_> {
             ),
         ]);
         let command = process::Command {
-            argv: &work.argv,
-            pass_env: &[],
-            set_env: &env,
             cwd: work.cwd.as_deref(),
+            ..process::Command::new(&work.argv, &env)
         };
         let (line_tx, mut line_rx) = mpsc::unbounded_channel();
         // Boxed rather than pinned in place, so that dropping it below really ends it.

@@ -325,16 +325,9 @@ async fn stream_dump(
     ];
     let env = database.tool_env()?;
     let (line_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
-    let mut running = crate::process::stream_bytes(
-        crate::process::Command {
-            argv: &argv,
-            pass_env: &[],
-            set_env: &env,
-            cwd: None,
-        },
-        line_tx,
-    )
-    .map_err(|e| e.to_string())?;
+    let mut running =
+        crate::process::stream_bytes(crate::process::Command::new(&argv, &env), line_tx)
+            .map_err(|e| e.to_string())?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0; CHUNK];
     let mut size = 0u64;

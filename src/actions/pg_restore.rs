@@ -309,12 +309,7 @@ async fn run_logged(
     context: &JobContext<'_>,
 ) -> Result<(), String> {
     let (line_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
-    let command = process::Command {
-        argv,
-        pass_env: &[],
-        set_env: env,
-        cwd: None,
-    };
+    let command = process::Command::new(argv, env);
     let running = process::stream(command, line_tx);
     tokio::pin!(running);
     let mut last = None;

@@ -132,17 +132,9 @@ pub fn tool(bin_dir: Option<&Path>, name: &str) -> String {
 /// `15.18` from `pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)`.
 pub async fn tool_version(program: &str) -> Result<String, String> {
     let argv = [program.to_owned(), "--version".to_owned()];
-    let output = process::run(
-        process::Command {
-            argv: &argv,
-            pass_env: &[],
-            set_env: &[],
-            cwd: None,
-        },
-        TOOL_OUTPUT_BYTES,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let output = process::run(process::Command::new(&argv, &[]), TOOL_OUTPUT_BYTES)
+        .await
+        .map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&output.stdout);
     text.split_whitespace()
         .find(|word| word.starts_with(|c: char| c.is_ascii_digit()))
@@ -267,17 +259,9 @@ pub async fn check_archive(pg_restore: &str, archive: &Path, database: &str) -> 
         "--list".to_owned(),
         archive.display().to_string(),
     ];
-    let output = process::run(
-        process::Command {
-            argv: &argv,
-            pass_env: &[],
-            set_env: &[],
-            cwd: None,
-        },
-        TOOL_OUTPUT_BYTES,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let output = process::run(process::Command::new(&argv, &[]), TOOL_OUTPUT_BYTES)
+        .await
+        .map_err(|e| e.to_string())?;
     if !output.status.success() {
         return Err(format!(
             "pg_restore --list cannot read it: {}",
