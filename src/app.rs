@@ -21,7 +21,7 @@ use crate::config::theme::Theme;
 use crate::identity::OperatorIdentity;
 use crate::model::{SourceRow, StoreRows};
 use crate::msg::{Effect, Msg};
-use crate::state::{AppState, Mode};
+use crate::state::{AppState, Mode, WallState};
 use crate::store::{Store, StoreError};
 use crate::terminal::ConsoleTerminal;
 use crate::update::{finish_batch, translate_key, update};
@@ -97,6 +97,7 @@ pub async fn run(console: Console) -> Result<()> {
         Utc::now(),
     );
     state.store_connecting = true;
+    state.wall = WallState::new(config.wall.clone(), state.now);
     state.help = crate::ui::help_sections(&keymap);
     state.actions = config.actions.clone();
     state.sources = config
@@ -296,13 +297,21 @@ async fn event_loop(
                 tracing::info!(signal = name, "leaving");
             }
             for effect in update(state, msg) {
-                if effect == Effect::Quit {
-                    return Ok(());
+                match effect {
+                    Effect::Quit => return Ok(()),
+                    Effect::Bell => ring_bell(terminal),
+                    effect => actions.apply(effect),
                 }
-                actions.apply(effect);
             }
         }
         finish_batch(state);
+    }
+}
+
+/// A bell that cannot be rung is no reason to stop watching: the highlight still shows.
+fn ring_bell(terminal: &mut ConsoleTerminal) {
+    if let Err(error) = terminal.backend_mut().ring_bell() {
+        tracing::warn!(%error, "the terminal bell could not be rung");
     }
 }
 
@@ -328,7 +337,8 @@ fn draw(
 }
 
 /// The next moment the loop must wake up without input: a pending frame, the next minute for
-/// the clock, or the moment some source's data turns stale. Idle, nothing else wakes it.
+/// the clock, the moment some source's data turns stale, or the wall's next page. Idle, nothing
+/// else wakes it.
 fn next_wake(state: &AppState, last_draw: Option<Instant>) -> Instant {
     let now = Instant::now();
     if state.dirty {
@@ -345,7 +355,12 @@ fn next_wake(state: &AppState, last_draw: Option<Instant>) -> Instant {
             }
         }
     }
-    now + Duration::from_secs(seconds.max(1) as u64)
+    let wake = now + Duration::from_secs(seconds.max(1) as u64);
+    // The wall turns its page, ends a highlight and ticks its seconds at moments of its own.
+    match state.wall.next_change(wall_now) {
+        Some(at) if state.mode.wall => wake.min(now + (at - wall_now).to_std().unwrap_or_default()),
+        _ => wake,
+    }
 }
 
 /// When the source's data turns stale; `None` before its first success or when that is beyond

@@ -81,6 +81,8 @@ pub enum Command {
     Action,
     #[strum(message = "Cancel the selected job of this console (asks first)")]
     CancelJob,
+    #[strum(message = "Pause or resume the wall's rotating page")]
+    PauseRotation,
     /// Dialog and text-input context: accept.
     #[strum(message = "Accept")]
     Submit,
@@ -159,6 +161,8 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Quit,
+    /// Ring the terminal bell: a new critical alert on a wall configured to ring.
+    Bell,
     /// Run a confirmed plan: its target was checked again just now.
     StartAction(Box<Plan>),
     /// Cancel a job this console runs, at its next safe point.

@@ -13,6 +13,7 @@
 //! first, and rows arriving late never scroll the view away from them.
 
 mod actions;
+mod wall;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -23,6 +24,10 @@ pub(crate) use actions::trim_live_jobs;
 pub use actions::{
     ActionMenu, ActionSubject, Button, Confirm, Confirming, JobLogView, LiveJob, PaletteEntry,
     palette_label,
+};
+pub use wall::{
+    AlertGroup, Freshness, JobCounts, Seal, SealTile, WALL_PAGES, WallState, alert_groups,
+    data_stale, freshness, job_counts, seal_tiles,
 };
 
 use crate::config::ActionConfig;
@@ -189,6 +194,8 @@ pub struct AppState {
     /// The console has not read the store yet: actions are refused as when it fails.
     pub store_connecting: bool,
     pub mode: Mode,
+    /// The wall's rotation and new-critical highlights; idle unless `mode.wall`.
+    pub wall: WallState,
     pub size: (u16, u16),
     pub focus: Pane,
     /// Show the focused pane alone even on a screen big enough for the dashboard.
@@ -231,6 +238,7 @@ impl AppState {
             store_error: None,
             store_connecting: false,
             mode,
+            wall: WallState::new(crate::config::WallConfig::default(), now),
             size: (80, 24),
             focus: Pane::Hosts,
             zoomed: false,

@@ -87,6 +87,12 @@ impl<W: Write> QuietBackend<W> {
         }
     }
 
+    /// Rings the terminal bell (BEL), outside any frame.
+    pub fn ring_bell(&mut self) -> io::Result<()> {
+        self.inner.write_all(b"\x07")?;
+        Write::flush(&mut self.inner)
+    }
+
     /// Starts the synchronized update this frame's output goes into, once per frame.
     fn open_frame(&mut self) -> io::Result<()> {
         if !self.frame_open {

@@ -71,18 +71,41 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         Msg::Tick(now) => {
             // The clock shows minutes and staleness flips at deadlines the loop wakes for, so a
             // tick is only worth a frame when one of those changed.
+            let clock = |state: &AppState| {
+                let now = state.now.timestamp();
+                let wall = state.mode.wall;
+                let tick = if wall && state.wall.config.seconds {
+                    now
+                } else {
+                    now / 60
+                };
+                let highlighted = if wall {
+                    state.wall.highlighted(state.now)
+                } else {
+                    0
+                };
+                (tick, highlighted)
+            };
             let before = (
-                state.now.timestamp() / 60,
+                clock(state),
                 state.source_counts(),
                 state.alerts_have_no_data(),
             );
             state.now = now;
+            let turned = state.mode.wall
+                && match state.wall.rotate(state.focus, now) {
+                    Some(page) => {
+                        state.focus = page;
+                        true
+                    }
+                    None => false,
+                };
             let after = (
-                state.now.timestamp() / 60,
+                clock(state),
                 state.source_counts(),
                 state.alerts_have_no_data(),
             );
-            if before != after || has_stale_rows_changed(state) {
+            if before != after || turned || has_stale_rows_changed(state) {
                 state.dirty = true;
             }
             Vec::new()
@@ -95,14 +118,27 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             unanswered,
         } => {
             state.now = state.now.max(at);
+            let mut first_answer = false;
             if let Some(row) = state.sources.iter_mut().find(|s| s.name == source) {
+                first_answer = row.last_success.is_none();
                 row.apply_poll(at, latency_ms, &result);
+            }
+            let mut effects = Vec::new();
+            if let Ok(observation) = &result
+                && state.mode.wall
+            {
+                let new = state
+                    .wall
+                    .observe(&source, &observation.alerts, first_answer, at);
+                if new > 0 && state.wall.config.bell {
+                    effects.push(Effect::Bell);
+                }
             }
             if let Some(observation) = result.ok().or(unanswered.map(|rows| *rows)) {
                 replace_observation(state, &source, observation);
             }
             state.dirty = true;
-            Vec::new()
+            effects
         }
         Msg::StoreLoaded(rows) => {
             let StoreRows {
@@ -373,12 +409,30 @@ fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Command::Zoom => state.zoomed = !state.zoomed,
         Command::Action => actions::open_menu(state),
         Command::CancelJob => jobs::ask_cancel(state),
+        Command::PauseRotation if state.mode.wall => {
+            state.wall.toggle_pause(state.now);
+            state.notice = Some(
+                if state.wall.paused {
+                    "rotation paused"
+                } else {
+                    "rotation resumed"
+                }
+                .to_owned(),
+            );
+        }
+        Command::PauseRotation => {
+            state.notice = Some("only the wall (--wall) rotates its pages".to_owned());
+        }
         // Escape on a filtered pane clears the filter: the quickest way back to everything.
         Command::Close | Command::Cancel if !state.view(focus).filter.is_empty() => {
             set_filter(state, String::new())
         }
         Command::Close | Command::Cancel if state.zoomed => state.zoomed = false,
         Command::Close | Command::Cancel | Command::Submit | Command::Quit => state.dirty = false,
+    }
+    if state.focus != focus {
+        // On the wall, a page the operator picked gets its full time before the next turns.
+        state.wall.show_from(state.now);
     }
     Vec::new()
 }

@@ -53,7 +53,8 @@ impl ActionRunner {
     pub fn apply(&mut self, effect: Effect) {
         self.running.retain(|job| !job.task.is_finished());
         match effect {
-            Effect::Quit => {}
+            // The console's loop answers these itself.
+            Effect::Quit | Effect::Bell => {}
             Effect::StartAction(plan) => self.start(*plan),
             Effect::CancelJob { job_id } => {
                 for job in &self.running {

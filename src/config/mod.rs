@@ -28,6 +28,7 @@ mod summary;
 pub mod theme;
 pub mod transport;
 mod values;
+mod wall;
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +49,7 @@ pub use source::{
 pub use store::StoreConfig;
 pub use summary::summary;
 pub use transport::{PgTransport, TlsTrust};
+pub use wall::WallConfig;
 
 /// The whole configuration, after validation.
 #[derive(Debug, Clone)]
@@ -56,6 +58,7 @@ pub struct Config {
     pub path: Option<PathBuf>,
     pub console: ConsoleConfig,
     pub store: StoreConfig,
+    pub wall: WallConfig,
     pub sources: Vec<SourceConfig>,
     pub actions: Vec<ActionConfig>,
 }

@@ -12,8 +12,10 @@ use super::console::{default_console, read_console};
 use super::diagnostics::{Diagnostic, Problems, Table};
 use super::source::read_source;
 use super::store::{default_store, read_store};
+use super::wall::read_wall;
 use super::{
     ActionConfig, ActionSpec, Config, ReleaseFrom, ReleaseSource, SourceConfig, SourceSpec,
+    WallConfig,
 };
 
 pub(super) fn parse(
@@ -47,6 +49,14 @@ pub(super) fn parse(
         }
         None => default_store(&mut problems, root.span()),
     };
+    let wall = match root.table(&mut problems, "wall", "a [wall] table") {
+        Some(mut table) => {
+            let wall = read_wall(&mut table, &mut problems);
+            table.finish(&mut problems, "[wall]");
+            wall
+        }
+        None => WallConfig::default(),
+    };
 
     let mut sources = Vec::new();
     let mut source_names: BTreeMap<String, usize> = BTreeMap::new();
@@ -71,7 +81,7 @@ pub(super) fn parse(
     }
     root.finish(
         &mut problems,
-        "the configuration (top level: [console], [store], [[source]], [[action]])",
+        "the configuration (top level: [console], [store], [wall], [[source]], [[action]])",
     );
 
     for reference in references {
@@ -86,6 +96,7 @@ pub(super) fn parse(
         path: path.map(Path::to_owned),
         console,
         store,
+        wall,
         sources,
         actions,
     })

@@ -361,6 +361,12 @@ pub fn json_schema() -> Value {
                 "url": string("sqlite://PATH, or postgres://… to share the store between operators"),
                 "ca_file": string("A PEM file of the CA certificates that signed the PostgreSQL server's certificate"),
             }), &[]),
+            "wall": table(json!({
+                "rotate": duration("How long the wall's detail area shows each of Hosts, Alerts and Jobs; default 20s"),
+                "highlight": duration("How long a new critical alert stays highlighted on the wall; default 5m"),
+                "bell": boolean("Ring the terminal bell once for each new critical alert on the wall"),
+                "seconds": boolean("Show seconds on the wall's clock"),
+            }), &[]),
             "source": sources(),
             "action": actions(),
         },

@@ -60,25 +60,77 @@ pub fn tabbed(body: Rect) -> (Rect, Rect) {
     (tabs, pane)
 }
 
-/// The wall: a row of count tiles, the focused pane below.
+/// Where the wall puts each of its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WallAreas {
+    /// Across the top while the data is stale.
+    pub banner: Option<Rect>,
+    /// The count tiles.
+    pub tiles: Rect,
+    /// OpenBao nodes, jobs, and how fresh the data is.
+    pub strip: Rect,
+    /// The firing alerts, grouped.
+    pub firing: Rect,
+    /// Which page the rotating area shows, and whether it is paused.
+    pub pages: Rect,
+    /// The rotating page: the focused pane.
+    pub pane: Rect,
+}
+
+/// The wall. Side by side where the screen is wide, stacked where it is not:
 ///
 /// ```text
-/// ┌ HOSTS UP ┐┌ DEGRADED ┐┌ DOWN ┐┌ CRITICAL ┐┌ WARNING ┐┌ INFO ┐
-/// │   ███    ││    █     ││  ██  ││    ██    ││   ███   ││  █   │
-/// └──────────┘└──────────┘└──────┘└──────────┘└─────────┘└──────┘
-/// ┌ Alerts ──────────────────────────────────────────────────────┐
-/// └──────────────────────────────────────────────────────────────┘
+///   DATA STALE (only while every source is failing or stale)
+/// ┏ HOSTS UP ┓┏ DEGRADED ┓┏ DOWN ┓┏ CRITICAL ┓┏ WARNING ┓┏ INFO ┓
+/// ┃   ███    ┃┃    █     ┃┃  ██  ┃┃    ██    ┃┃   ███   ┃┃  █   ┃
+/// ┗━━━━━━━━━━┛┗━━━━━━━━━━┛┗━━━━━━┛┗━━━━━━━━━━┛┗━━━━━━━━━┛┗━━━━━━┛
+/// ┌ bao-1 ──┐┌ JOBS ───────────────┐┌ DATA ───────────────────────┐
+/// └─────────┘└─────────────────────┘└─────────────────────────────┘
+/// ┌ FIRING ───────────────────┐ ▶Hosts │ Alerts │ Jobs  every 20s
+/// │ CRITICAL ServiceDown ×2   │┌ Hosts ─────────────────────────┐
+/// └───────────────────────────┘└────────────────────────────────┘
 /// ```
-pub fn wall(body: Rect) -> (Rect, Rect) {
-    // Eight-row glyphs plus borders where the screen is tall, half-height glyphs otherwise.
+pub fn wall(body: Rect, stale: bool, firing_lines: u16) -> WallAreas {
+    // Eight-row glyphs plus borders where the screen is tall, half-height glyphs on a middling
+    // one, plain numbers on a small one.
     let tiles_height = match body.height {
-        30.. => 10,
-        14.. => 6,
+        60.. => 10,
+        36.. => 6,
         _ => 3,
     };
-    let [tiles, pane] =
-        Layout::vertical([Constraint::Length(tiles_height), Constraint::Fill(1)]).areas(body);
-    (tiles, pane)
+    let banner_height = match (stale, body.height, body.width) {
+        (false, ..) => 0,
+        (true, 40.., 90..) => 6,
+        (true, ..) => 1,
+    };
+    let [banner, tiles, strip, main] = Layout::vertical([
+        Constraint::Length(banner_height),
+        Constraint::Length(tiles_height),
+        Constraint::Length(3),
+        Constraint::Fill(1),
+    ])
+    .areas(body);
+    let (firing, rotating) = if main.width >= 120 {
+        let [firing, rotating] =
+            Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(main);
+        (firing, rotating)
+    } else {
+        // Stacked: the alerts take what they need, up to half, borders included.
+        let wanted = firing_lines.saturating_add(2).min(main.height / 2).max(3);
+        let [firing, rotating] =
+            Layout::vertical([Constraint::Length(wanted), Constraint::Fill(1)]).areas(main);
+        (firing, rotating)
+    };
+    let [pages, pane] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(rotating);
+    WallAreas {
+        banner: stale.then_some(banner),
+        tiles,
+        strip,
+        firing,
+        pages,
+        pane,
+    }
 }
 
 /// A popup centred in `area`: `percent_x`×`percent_y` of it, at least `min_width`×`min_height`
@@ -124,6 +176,31 @@ mod tests {
         assert_eq!(scroll_offset(3, 5, 10), 0);
         assert_eq!(scroll_offset(3, 5, 0), 0);
         assert_eq!(scroll_offset(1, 5, 1), 1);
+    }
+
+    #[test]
+    fn the_wall_fits_every_part_inside_any_body() {
+        for (width, height) in [(0, 0), (10, 3), (80, 23), (160, 47), (320, 89)] {
+            let body = Rect::new(0, 0, width, height);
+            for stale in [false, true] {
+                let areas = wall(body, stale, 40);
+                let parts = [
+                    areas.banner.unwrap_or_default(),
+                    areas.tiles,
+                    areas.strip,
+                    areas.firing,
+                    areas.pages,
+                    areas.pane,
+                ];
+                for part in parts {
+                    assert!(
+                        body.union(part) == body || part.is_empty(),
+                        "{part:?} in {body:?}"
+                    );
+                }
+                assert_eq!(areas.banner.is_some(), stale);
+            }
+        }
     }
 
     #[test]

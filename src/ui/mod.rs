@@ -50,7 +50,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keymap)
     let filter_lines = u16::from(matches!(state.overlay, Overlay::Filter(_)));
     let arrangement = Arrangement::new(state, body);
     match arrangement {
-        Arrangement::Wall { tiles, .. } => wall::draw(frame, tiles, &ui),
+        Arrangement::Wall(areas) => wall::draw(frame, areas, &ui),
         Arrangement::Tabbed { tabs, .. } => draw_tabs(frame, tabs, &ui),
         Arrangement::Dashboard(_) => {}
     }
@@ -67,8 +67,8 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keymap)
 
 /// How the body of the screen is shared out for the state's size and mode.
 enum Arrangement {
-    /// Count tiles above the focused pane.
-    Wall { tiles: Rect, pane: Rect },
+    /// Tiles and the firing alerts, the focused pane as the rotating page.
+    Wall(layout::WallAreas),
     /// All five panes at once.
     Dashboard([(Pane, Rect); 5]),
     /// The focused pane under a tab bar.
@@ -78,8 +78,7 @@ enum Arrangement {
 impl Arrangement {
     fn new(state: &AppState, body: Rect) -> Arrangement {
         if state.mode.wall {
-            let (tiles, pane) = layout::wall(body);
-            Arrangement::Wall { tiles, pane }
+            Arrangement::Wall(wall::areas(state, body))
         } else if state.is_dashboard() {
             Arrangement::Dashboard(layout::dashboard(body))
         } else {
@@ -92,7 +91,8 @@ impl Arrangement {
     fn panes(&self, state: &AppState) -> Vec<(Pane, Rect)> {
         match *self {
             Arrangement::Dashboard(panes) => panes.to_vec(),
-            Arrangement::Wall { pane, .. } | Arrangement::Tabbed { pane, .. } => {
+            Arrangement::Wall(layout::WallAreas { pane, .. })
+            | Arrangement::Tabbed { pane, .. } => {
                 vec![(state.focus, pane)]
             }
         }

@@ -30,7 +30,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, ui: &Ui) {
     let bar = ui.theme.style(Role::StatusBar);
     let mut right = vec![
         Span::styled(SEPARATOR, bar),
-        Span::styled(format!("{} UTC", text::hh_mm(ui.state.now)), bar),
+        Span::styled(format!("{} UTC", clock(ui)), bar),
     ];
     if let Some(keys) = text::keys(ui.keymap, &[KeyContext::Global], Command::Help) {
         right.push(Span::styled(SEPARATOR, bar));
@@ -52,6 +52,16 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, ui: &Ui) {
     }
     frame.render_widget(Paragraph::new(Line::from(left)).style(bar), left_area);
     frame.render_widget(Paragraph::new(right).style(bar), right_area);
+}
+
+/// `14:05`, or `14:05:09` on a wall configured to show seconds (and so redrawn every second).
+fn clock(ui: &Ui) -> String {
+    let now = ui.state.now;
+    if ui.state.mode.wall && ui.state.wall.config.seconds {
+        format!("{}:{:02}", text::hh_mm(now), chrono::Timelike::second(&now))
+    } else {
+        text::hh_mm(now)
+    }
 }
 
 /// Takes segments in order, each in the longest (or, with `short`, the shortest) wording that
