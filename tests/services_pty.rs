@@ -86,3 +86,69 @@ every = "2s"
     let _ = psql.kill();
     let _ = psql.wait();
 }
+
+/// `ondeck --wall` against the real Prometheus and the sealed OpenBao: the firing alert by name,
+/// the sealed node as a tile with its progress, and every key that would act refused.
+#[test]
+#[ignore = "needs services: scripts/test-all.sh"]
+fn the_wall_names_the_firing_alert_shows_the_sealed_node_and_refuses_every_action() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("ondeck.toml");
+    let marker = home.path().join("acted");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[wall]
+rotate = "3s"
+
+[[source]]
+name = "prom"
+kind = "prometheus"
+url = "{prom}"
+every = "2s"
+
+[[source]]
+name = "bao"
+kind = "openbao"
+url = "{bao}"
+every = "2s"
+
+[[action]]
+name = "mark"
+kind = "command"
+description = "Leave a marker"
+argv = ["touch", "{marker}"]
+confirm = "enter"
+"#,
+            prom = env("ONDECK_TEST_PROM_URL"),
+            bao = env("ONDECK_TEST_BAO_SEALED_URL"),
+            marker = marker.display(),
+        ),
+    )
+    .unwrap();
+    let mut screen = Screen::start(
+        home.path(),
+        &["--wall", "--config", config.to_str().unwrap()],
+        160,
+        48,
+        &[],
+    );
+    let shown = screen.wait_for("the firing alert by name and the sealed node's tile", |s| {
+        s.contains("FIRING") && s.contains("CRITICAL ServiceDown") && s.contains("SEALED")
+    });
+    assert!(shown.contains("WALL"), "{shown}");
+    // The page turns by itself.
+    screen.wait_for("the page to rotate to Alerts", |s| s.contains("▶Alerts"));
+
+    screen.type_keys("a");
+    screen.wait_for_text("the wall (--wall) only watches");
+    screen.type_keys(":run mark\r");
+    screen.wait_for_text("the wall (--wall) only watches");
+    screen.type_keys(" ");
+    screen.wait_for_text("PAUSED");
+    screen.type_keys("q");
+    assert_eq!(screen.wait_exit(), 0);
+    assert!(terminal_restored(&screen.raw_output()));
+    assert!(!marker.exists(), "the wall ran an action");
+}
