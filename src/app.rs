@@ -3,6 +3,7 @@
 //! visible changed.
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,6 +22,7 @@ use crate::config::theme::Theme;
 use crate::identity::OperatorIdentity;
 use crate::model::{SourceRow, StoreRows};
 use crate::msg::{Effect, Msg};
+use crate::sources::Pollers;
 use crate::state::{AppState, Mode, WallState};
 use crate::store::{Store, StoreError};
 use crate::terminal::ConsoleTerminal;
@@ -139,10 +141,16 @@ pub async fn run(console: Console) -> Result<()> {
                     store: None,
                     session_id: None,
                 };
-                started = Some((
-                    crate::sources::spawn(config.sources.clone(), tx, shutdown_rx.clone()),
+                let (pollers, _) = started.insert((
+                    Pollers::start(config.sources.clone(), tx.clone(), shutdown_rx.clone()),
                     tokio::spawn(keeper.run(shutdown_rx)),
                 ));
+                let workers = Workers {
+                    actions,
+                    pollers,
+                    tx,
+                    config_path: config.path.clone(),
+                };
                 let terminal_and_state = (terminal, &mut state);
                 event_loop(
                     terminal_and_state,
@@ -150,7 +158,7 @@ pub async fn run(console: Console) -> Result<()> {
                     &keymap,
                     &mut rx,
                     &mut signals,
-                    actions,
+                    workers,
                 )
                 .await
             }
@@ -168,9 +176,7 @@ pub async fn run(console: Console) -> Result<()> {
     // have their own connections to the store and are waited for last.
     let _ = shutdown_tx.send(true);
     if let Some((pollers, store_task)) = started {
-        for poller in pollers {
-            poller.abort();
-        }
+        pollers.abort_all();
         if tokio::time::timeout(SESSION_CLOSE_TIMEOUT, store_task)
             .await
             .is_err()
@@ -232,12 +238,13 @@ async fn finish_running_actions(runner: &mut ActionRunner, signals: &mut Signals
     }
 }
 
-/// The signals that end the console: a dropped SSH session, `kill`, and ctrl-c from outside
-/// raw mode.
+/// The signals that end the console — a dropped SSH session, `kill`, and ctrl-c from outside
+/// raw mode — and SIGUSR1, which reloads the configuration.
 struct Signals {
     hangup: Signal,
     terminate: Signal,
     interrupt: Signal,
+    reload: Signal,
 }
 
 impl Signals {
@@ -246,7 +253,42 @@ impl Signals {
             hangup: signal(SignalKind::hangup()).wrap_err("SIGHUP handler")?,
             terminate: signal(SignalKind::terminate()).wrap_err("SIGTERM handler")?,
             interrupt: signal(SignalKind::interrupt()).wrap_err("SIGINT handler")?,
+            reload: signal(SignalKind::user_defined1()).wrap_err("SIGUSR1 handler")?,
         })
+    }
+}
+
+/// What the loop drives besides the screen: the actions, the pollers, and the configuration
+/// file they came from.
+struct Workers<'a> {
+    actions: &'a mut ActionRunner,
+    pollers: &'a mut Pollers,
+    tx: mpsc::Sender<Msg>,
+    /// `None` for the embedded default, which has no file to read again.
+    config_path: Option<PathBuf>,
+}
+
+impl Workers<'_> {
+    /// Reads the configuration file off the loop and sends what came of it.
+    fn load_config(&self) {
+        let (path, tx) = (self.config_path.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let loaded = match path {
+                None => Err(
+                    "ondeck runs on its embedded default configuration: there is no \
+                             file to reload"
+                        .to_owned(),
+                ),
+                Some(path) => tokio::task::spawn_blocking(move || crate::config::load(Some(&path)))
+                    .await
+                    .map_err(|crash| format!("reading the configuration crashed: {crash}"))
+                    .and_then(|loaded| loaded.map(Box::new).map_err(|error| error.to_string())),
+            };
+            if let Err(error) = &loaded {
+                tracing::warn!(%error, "configuration not reloaded");
+            }
+            let _ = tx.send(Msg::ConfigLoaded(loaded)).await;
+        });
     }
 }
 
@@ -256,13 +298,14 @@ async fn event_loop(
     keymap: &Keymap,
     rx: &mut mpsc::Receiver<Msg>,
     signals: &mut Signals,
-    actions: &mut ActionRunner,
+    workers: Workers<'_>,
 ) -> Result<()> {
     let mut events = EventStream::new();
     let Signals {
         hangup,
         terminate,
         interrupt,
+        reload,
     } = signals;
     let mut last_draw = Some(Instant::now());
 
@@ -285,6 +328,7 @@ async fn event_loop(
             _ = hangup.recv() => Some(Msg::Signal("SIGHUP")),
             _ = terminate.recv() => Some(Msg::Signal("SIGTERM")),
             _ = interrupt.recv() => Some(Msg::Signal("SIGINT")),
+            _ = reload.recv() => Some(Msg::ReloadRequested),
             _ = tokio::time::sleep_until(wake) => Some(Msg::Tick(Utc::now())),
         };
         // Apply everything already queued before drawing once.
@@ -296,11 +340,21 @@ async fn event_loop(
             if let Msg::Signal(name) = &msg {
                 tracing::info!(signal = name, "leaving");
             }
+            let msg = match msg {
+                // The pollers take the new sources first: the state then learns which
+                // sources' rows are no longer current.
+                Msg::ConfigLoaded(Ok(config)) => {
+                    let restarted = workers.pollers.reconcile(config.sources.clone());
+                    Msg::Reconfigured { config, restarted }
+                }
+                msg => msg,
+            };
             for effect in update(state, msg) {
                 match effect {
                     Effect::Quit => return Ok(()),
                     Effect::Bell => ring_bell(terminal),
-                    effect => actions.apply(effect),
+                    Effect::LoadConfig => workers.load_config(),
+                    effect => workers.actions.apply(effect),
                 }
             }
         }

@@ -83,6 +83,10 @@ pub enum Command {
     CancelJob,
     #[strum(message = "Pause or resume the wall's rotating page")]
     PauseRotation,
+    #[strum(
+        message = "Reload the configuration file's sources, actions and [wall] (as SIGUSR1 does)"
+    )]
+    ReloadConfig,
     /// Dialog and text-input context: accept.
     #[strum(message = "Accept")]
     Submit,
@@ -139,6 +143,16 @@ pub enum Msg {
     StoreFailed(String),
     /// SIGHUP or SIGTERM: leave cleanly.
     Signal(&'static str),
+    /// SIGUSR1: read the configuration file again.
+    ReloadRequested,
+    /// The configuration file read again, or why it could not be.
+    ConfigLoaded(Result<Box<crate::config::Config>, String>),
+    /// The pollers now run `config`'s sources; those named in `restarted` were stopped or
+    /// started afresh, and their rows are no longer current.
+    Reconfigured {
+        config: Box<crate::config::Config>,
+        restarted: Vec<String>,
+    },
     /// A job this console started moved on.
     Job(JobEvent),
     /// An action was refused before anything was done (the store could not record its intent,
@@ -163,6 +177,8 @@ pub enum Effect {
     Quit,
     /// Ring the terminal bell: a new critical alert on a wall configured to ring.
     Bell,
+    /// Read the configuration file again, off the loop, and answer with [`Msg::ConfigLoaded`].
+    LoadConfig,
     /// Run a confirmed plan: its target was checked again just now.
     StartAction(Box<Plan>),
     /// Cancel a job this console runs, at its next safe point.

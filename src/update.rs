@@ -176,6 +176,21 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Signal(_) => quit(state),
+        Msg::ReloadRequested => reload(state),
+        Msg::ConfigLoaded(Err(error)) => {
+            let first = error.lines().next().unwrap_or_default();
+            state.notice = Some(format!(
+                "configuration not reloaded, the running one stays: {first}"
+            ));
+            state.dirty = true;
+            Vec::new()
+        }
+        // The loop hands the new sources to the pollers first and sends `Reconfigured`.
+        Msg::ConfigLoaded(Ok(_)) => Vec::new(),
+        Msg::Reconfigured { config, restarted } => {
+            reconfigure(state, *config, &restarted);
+            Vec::new()
+        }
         Msg::Job(event) => {
             jobs::on_job_event(state, event);
             Vec::new()
@@ -237,6 +252,56 @@ fn has_stale_rows_changed(state: &mut AppState) -> bool {
     let before: Vec<usize> = view.rows.clone();
     state.rebuild_view(Pane::Hosts);
     state.view(Pane::Hosts).rows != before
+}
+
+fn reload(state: &mut AppState) -> Vec<Effect> {
+    state.notice = Some("reloading the configuration…".to_owned());
+    state.dirty = true;
+    vec![Effect::LoadConfig]
+}
+
+/// Takes in a reloaded configuration: the rows of sources stopped or restarted go, those of
+/// unchanged sources stay, and the actions and the wall's settings are the new ones. What is
+/// read only at start (the store, the operator, theme and keymap) waits for the next start.
+fn reconfigure(state: &mut AppState, config: crate::config::Config, restarted: &[String]) {
+    for name in restarted {
+        replace_observation(state, name, Observation::default());
+    }
+    let before: Vec<String> = state.sources.iter().map(|s| s.name.clone()).collect();
+    let mut kept = std::mem::take(&mut state.sources);
+    state.sources = config
+        .sources
+        .iter()
+        .map(|source| {
+            let unchanged = !restarted.contains(&source.name);
+            kept.iter()
+                .position(|row| unchanged && row.name == source.name)
+                .map(|at| kept.swap_remove(at))
+                .unwrap_or_else(|| {
+                    crate::model::SourceRow::pending(&source.name, source.kind(), source.every)
+                })
+        })
+        .collect();
+    state.alert_sources = config
+        .sources
+        .iter()
+        .filter(|s| s.raises_alerts())
+        .map(|s| s.name.clone())
+        .collect();
+    state.actions = config.actions;
+    state.wall.config = config.wall;
+    state.mark_outdated(Pane::Alerts);
+    let now: Vec<&str> = state.sources.iter().map(|s| s.name.as_str()).collect();
+    let started = now
+        .iter()
+        .filter(|name| restarted.iter().any(|r| r == *name) || !before.iter().any(|b| b == *name))
+        .count();
+    let stopped = before.iter().filter(|b| !now.contains(&b.as_str())).count();
+    let unchanged = now.len() - started;
+    state.notice = Some(format!(
+        "configuration reloaded: {started} source(s) started, {stopped} stopped, {unchanged} unchanged"
+    ));
+    state.dirty = true;
 }
 
 fn quit(state: &mut AppState) -> Vec<Effect> {
@@ -423,6 +488,7 @@ fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Command::PauseRotation => {
             state.notice = Some("only the wall (--wall) rotates its pages".to_owned());
         }
+        Command::ReloadConfig => return reload(state),
         // Escape on a filtered pane clears the filter: the quickest way back to everything.
         Command::Close | Command::Cancel if !state.view(focus).filter.is_empty() => {
             set_filter(state, String::new())

@@ -49,7 +49,7 @@ async fn many_http_sources_start_few_threads() {
         .collect();
     let (tx, mut rx) = mpsc::channel(SOURCES);
     let (stop, shutdown) = watch::channel(false);
-    let pollers = sources::spawn(configs, tx, shutdown);
+    let pollers = sources::Pollers::start(configs, tx, shutdown);
     let mut answered = 0;
     let mut most_threads = threads();
     while answered < SOURCES {
@@ -64,9 +64,7 @@ async fn many_http_sources_start_few_threads() {
         }
     }
     stop.send(true).unwrap();
-    for poller in pollers {
-        poller.abort();
-    }
+    pollers.abort_all();
     // Two workers, the test's own threads, and a few blocking threads for the client's one
     // build: far below one thread per source.
     assert!(

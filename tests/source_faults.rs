@@ -25,7 +25,6 @@ use ondeck::update::update;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 const HEALTHY: &str = r#"{"status":"ok"}"#;
@@ -83,7 +82,7 @@ struct Console {
     state: AppState,
     messages: mpsc::Receiver<Msg>,
     stop: watch::Sender<bool>,
-    pollers: Vec<JoinHandle<()>>,
+    pollers: sources::Pollers,
     theme: Theme,
     keymap: Keymap,
 }
@@ -111,7 +110,7 @@ impl Console {
         );
         let (tx, messages) = mpsc::channel(64);
         let (stop, shutdown) = watch::channel(false);
-        let pollers = sources::spawn(sources, tx, shutdown);
+        let pollers = sources::Pollers::start(sources, tx, shutdown);
         Console {
             state,
             messages,
@@ -164,9 +163,7 @@ impl Console {
 
     async fn shut_down(self) {
         self.stop.send(true).unwrap();
-        for poller in self.pollers {
-            poller.await.unwrap();
-        }
+        self.pollers.join().await.unwrap();
     }
 
     fn command(&mut self, command: Command) {

@@ -54,7 +54,7 @@ impl ActionRunner {
         self.running.retain(|job| !job.task.is_finished());
         match effect {
             // The console's loop answers these itself.
-            Effect::Quit | Effect::Bell => {}
+            Effect::Quit | Effect::Bell | Effect::LoadConfig => {}
             Effect::StartAction(plan) => self.start(*plan),
             Effect::CancelJob { job_id } => {
                 for job in &self.running {

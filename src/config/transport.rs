@@ -143,6 +143,16 @@ pub struct PgTransport {
     pub loopback: bool,
 }
 
+/// By hand: sqlx's `PgSslMode` does not implement `PartialEq`, and a reload compares sources.
+impl PartialEq for PgTransport {
+    fn eq(&self, other: &PgTransport) -> bool {
+        std::mem::discriminant(&self.mode) == std::mem::discriminant(&other.mode)
+            && self.ca_file == other.ca_file
+            && self.chosen == other.chosen
+            && self.loopback == other.loopback
+    }
+}
+
 impl PgTransport {
     /// `url` is the resolved connection URL; `ca_file` the configured one, if any.
     pub fn of(url: &str, ca_file: Option<&Path>) -> PgTransport {

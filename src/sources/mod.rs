@@ -40,4 +40,4 @@ pub use postgres::PostgresPoller;
 pub use prometheus::PrometheusPoller;
 pub use proxmox::ProxmoxPoller;
 pub use release::ReleasePoller;
-pub use supervisor::{MAX_CONCURRENT_POLLS, backoff_delay, spawn};
+pub use supervisor::{MAX_CONCURRENT_POLLS, Pollers, backoff_delay};

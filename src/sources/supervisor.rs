@@ -36,35 +36,101 @@ const MAX_BACKOFF_FACTOR: u32 = 8;
 /// shorter one; a source built without the config must not spin either).
 const MIN_INTERVAL: Duration = crate::config::MIN_EVERY;
 
-/// Starts one task per source and returns at once; each task reports through `tx` and ends when
-/// `shutdown` turns `true` (or its sender is dropped) or when `tx` is closed.
-pub fn spawn(
-    sources: Vec<SourceConfig>,
+/// The running pollers, one task per source, each reporting through `tx` until `shutdown` turns
+/// `true` (or its sender is dropped) or `tx` is closed. A reload replaces only the sources whose
+/// configuration changed: the others keep their task, schedule, connections and data.
+pub struct Pollers {
+    running: Vec<(SourceConfig, JoinHandle<()>)>,
+    shared: SharedClients,
+    permits: Arc<Semaphore>,
     tx: mpsc::Sender<Msg>,
     shutdown: watch::Receiver<bool>,
-) -> Vec<JoinHandle<()>> {
-    let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_POLLS));
-    let shared = SharedClients::new();
-    sources
-        .into_iter()
-        .map(|source| {
-            let schedule = Schedule {
-                name: source.name.clone(),
-                every: source.every,
-                timeout: source.timeout,
-            };
-            let (shared, tx, shutdown, permits) = (
-                shared.clone(),
-                tx.clone(),
-                shutdown.clone(),
-                Arc::clone(&permits),
-            );
-            tokio::spawn(async move {
-                let poller = build_poller(source, shared).await;
-                run_source(schedule, poller, tx, shutdown, permits).await;
-            })
+}
+
+impl Pollers {
+    /// Starts a task per source and returns at once.
+    pub fn start(
+        sources: Vec<SourceConfig>,
+        tx: mpsc::Sender<Msg>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Pollers {
+        let mut pollers = Pollers {
+            running: Vec::new(),
+            shared: SharedClients::new(),
+            permits: Arc::new(Semaphore::new(MAX_CONCURRENT_POLLS)),
+            tx,
+            shutdown,
+        };
+        pollers.reconcile(sources);
+        pollers
+    }
+
+    /// Runs `sources` from now on: stops the tasks of sources gone or changed, starts those of
+    /// sources new or changed, and leaves the unchanged ones running. Returns the names of the
+    /// sources stopped or restarted, whose rows are no longer current.
+    pub fn reconcile(&mut self, sources: Vec<SourceConfig>) -> Vec<String> {
+        let mut stopped = Vec::new();
+        let mut kept = Vec::new();
+        for (config, task) in std::mem::take(&mut self.running) {
+            if sources.contains(&config) {
+                kept.push((config, task));
+            } else {
+                task.abort();
+                stopped.push(config.name);
+            }
+        }
+        self.running = kept;
+        for source in sources {
+            if self.running.iter().any(|(running, _)| *running == source) {
+                continue;
+            }
+            let task = self.spawn(source.clone());
+            self.running.push((source, task));
+        }
+        stopped
+    }
+
+    /// How many source tasks are alive: flat over a long life.
+    pub fn alive(&self) -> usize {
+        self.running
+            .iter()
+            .filter(|(_, task)| !task.is_finished())
+            .count()
+    }
+
+    /// Waits for every task to end, after `shutdown` turned `true`; a task that panicked is an
+    /// error.
+    pub async fn join(self) -> Result<(), tokio::task::JoinError> {
+        for (_, task) in self.running {
+            task.await?;
+        }
+        Ok(())
+    }
+
+    /// Stops every task at once.
+    pub fn abort_all(&self) {
+        for (_, task) in &self.running {
+            task.abort();
+        }
+    }
+
+    fn spawn(&self, source: SourceConfig) -> JoinHandle<()> {
+        let schedule = Schedule {
+            name: source.name.clone(),
+            every: source.every,
+            timeout: source.timeout,
+        };
+        let (shared, tx, shutdown, permits) = (
+            self.shared.clone(),
+            self.tx.clone(),
+            self.shutdown.clone(),
+            Arc::clone(&self.permits),
+        );
+        tokio::spawn(async move {
+            let poller = build_poller(source, shared).await;
+            run_source(schedule, poller, tx, shutdown, permits).await;
         })
-        .collect()
+    }
 }
 
 /// [`SourcePoller::new`] off the async workers: setting up an HTTP client reads the system's CA

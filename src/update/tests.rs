@@ -832,3 +832,4 @@ fn keys_go_through_the_keymap_and_text_goes_to_inputs() {
 }
 
 mod actions;
+mod reload;

@@ -81,7 +81,7 @@ const SOURCE_TIMEOUT: DurationLimits = limits(
 /// The shortest `every`: polling faster only loads the systems being watched.
 pub const MIN_EVERY: Duration = Duration::from_secs(1);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SourceConfig {
     pub name: String,
     pub every: Duration,
@@ -112,7 +112,7 @@ impl SourceConfig {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SourceSpec {
     Local(LocalSource),
     Http(HttpSource),
