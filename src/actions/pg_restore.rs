@@ -18,7 +18,7 @@ use super::backups::{self, Depth, Listed, Manifest, Selection, manifest_path};
 use super::engine::{JobContext, Outcome, Stopped};
 use super::pg_backup::{KIND, blocking};
 use super::{DEFAULT_TIMEOUT, Plan, Refusal, Subject, Work, database_target, health_step};
-use crate::config::{ActionConfig, ActionSpec, Config, PgRestoreAction};
+use crate::config::{ActionConfig, ActionSpec, PgRestoreAction};
 use crate::process;
 use crate::store::Store;
 
@@ -608,9 +608,9 @@ pub fn compare_counts(
 /// What ondeck removes at start-up of what interrupted backups and drills left behind:
 /// temporary dump files of processes that are gone, and drill databases whose job has ended
 /// (or that name none the store knows). Returns a line for each thing removed.
-pub async fn remove_leftovers(config: &Config, store: &Store) -> Vec<String> {
+pub async fn remove_leftovers(actions: &[ActionConfig], store: &Store) -> Vec<String> {
     let mut removed = Vec::new();
-    for action in &config.actions {
+    for action in actions {
         match &action.spec {
             ActionSpec::PgBackup(_) | ActionSpec::FileBackup(_) => {
                 let Some(dir) = backup_dir(&action.spec) else {
