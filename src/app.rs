@@ -140,6 +140,7 @@ pub async fn run(console: Console) -> Result<()> {
                     published: store_tx,
                     store: None,
                     session_id: None,
+                    leftovers_of: Some(config.actions.clone()),
                 };
                 let (pollers, _) = started.insert((
                     Pollers::start(config.sources.clone(), tx.clone(), shutdown_rx.clone()),
@@ -438,6 +439,9 @@ struct StoreKeeper {
     published: watch::Sender<Option<Store>>,
     store: Option<Store>,
     session_id: Option<String>,
+    /// The actions whose leftovers (unfinished dumps, drill databases) are removed once the
+    /// store is open; taken then.
+    leftovers_of: Option<Vec<crate::config::ActionConfig>>,
 }
 
 /// What the keeper last told the loop, so that it repeats nothing.
@@ -523,6 +527,18 @@ impl StoreKeeper {
                     }
                     Ok(_) => {}
                     Err(error) => tracing::warn!(%error, "could not look for interrupted jobs"),
+                }
+                if let Some(actions) = self.leftovers_of.take() {
+                    // Once the jobs of dead processes are INTERRUPTED, what they left is
+                    // theirs to lose; in its own task, as dropping a database can take a while.
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        for line in
+                            crate::actions::pg_restore::remove_leftovers(&actions, &store).await
+                        {
+                            tracing::warn!("{line}");
+                        }
+                    });
                 }
                 self.store = Some(store.clone());
                 let _ = self.published.send(Some(store.clone()));

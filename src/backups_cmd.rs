@@ -1,6 +1,6 @@
-//! `ondeck backups ACTION [--verify]`: the backups of a `pg_backup` or `pg_restore` action,
-//! from their manifests, with whether each verifies, for a person or a cron job. `--verify`
-//! re-hashes every dump; without it the size is checked. Exit 1 when any is bad, or there is
+//! `ondeck backups ACTION [--verify]`: the backups of a backup or restore action (`pg_backup`,
+//! `pg_restore`, `file_backup`, `file_restore`), from their manifests, with whether each verifies, for a person or a cron job. `--verify`
+//! re-hashes every dump or archive; without it the size is checked. Exit 1 when any is bad, or there is
 //! none: no backup is not a good state to report as one.
 
 use std::io::Write;
@@ -8,8 +8,9 @@ use std::io::Write;
 use bytesize::ByteSize;
 
 use crate::actions::backups::postgres::PgDatabase;
-use crate::actions::backups::{self, Depth};
+use crate::actions::backups::{self, Depth, Selection};
 use crate::actions::pg_backup::KIND;
+use crate::actions::{file_backup, file_restore};
 use crate::config::{ActionSpec, Config};
 use crate::printable::printable;
 
@@ -20,30 +21,36 @@ pub async fn backups(config: &Config, action: &str, verify: bool) -> Result<bool
         .iter()
         .find(|a| a.name == action)
         .ok_or_else(|| format!("no action named `{action}` is configured"))?;
-    let (secret, dir) = match &configured.spec {
-        ActionSpec::PgBackup(spec) => (&spec.database, spec.dir.clone()),
-        ActionSpec::PgRestore(spec) => (&spec.database, spec.dir.clone()),
+    let (dir, selection) = match &configured.spec {
+        ActionSpec::PgBackup(spec) => (
+            spec.dir.clone(),
+            Selection::of_database(KIND, &PgDatabase::resolve(&spec.database)?.name),
+        ),
+        ActionSpec::PgRestore(spec) => (
+            spec.dir.clone(),
+            Selection::of_database(KIND, &PgDatabase::resolve(&spec.database)?.name),
+        ),
+        ActionSpec::FileBackup(spec) => (spec.dir.clone(), file_backup::selection(action, None)),
+        ActionSpec::FileRestore(spec) => (spec.dir.clone(), file_restore::selection(spec)),
         _ => {
             return Err(format!(
-                "`{action}` is a `{}` action; backups are listed for pg_backup and pg_restore actions",
+                "`{action}` is a `{}` action; backups are listed for backup and restore actions",
                 configured.kind
             ));
         }
     };
-    let database = PgDatabase::resolve(secret)?.name;
     let depth = if verify { Depth::Hash } else { Depth::Size };
     let listed_dir = dir.clone();
-    let listed_database = database.clone();
-    let listing = tokio::task::spawn_blocking(move || {
-        backups::list(&listed_dir, KIND, &listed_database, depth)
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let listed = selection.clone();
+    let listing =
+        tokio::task::spawn_blocking(move || backups::list_selected(&listed_dir, &listed, depth))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
 
     let checked = if verify { "sha256 ok" } else { "size ok" };
     let mut lines = vec![format!(
-        "backups of {database} in {} ({} checked)",
+        "backups ({selection}) in {} ({} checked)",
         dir.display(),
         if verify {
             "size and sha256"

@@ -72,12 +72,13 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// List a pg_backup or pg_restore action's backups from their manifests, with whether each
+    /// List a backup or restore action's backups from their manifests, with whether each
     /// verifies. Exit 1 when any is bad or there is none.
     Backups {
         /// The `[[action]]`'s name.
         action: String,
-        /// Re-hash every dump and compare its sha256 with its manifest (default: sizes only).
+        /// Re-hash every dump or archive and compare its sha256 with its manifest (default: sizes
+        /// only).
         #[arg(long)]
         verify: bool,
     },

@@ -78,7 +78,7 @@ pub async fn run(config: &Config, request: &RunRequest) -> Result<ActionState, R
     {
         tracing::warn!(%error, "could not look for interrupted jobs");
     }
-    for line in crate::actions::pg_restore::remove_leftovers(config, &store).await {
+    for line in crate::actions::pg_restore::remove_leftovers(&config.actions, &store).await {
         eprintln!("ondeck: {}", printable(&line));
     }
     let engine = Engine { store, identity };

@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use common::pty::Screen;
 use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection, Row};
+
+mod common;
 
 const NEEDS_SERVICES: &str = "needs services: scripts/test-all.sh";
 /// The password the tests put in the URL: it must never appear in what ondeck writes. The
@@ -642,12 +645,22 @@ async fn a_backup_killed_mid_dump_is_interrupted_unlisted_and_its_temporary_file
     lab.drop_all().await;
 }
 
-#[tokio::test]
-#[ignore = "needs services: scripts/test-all.sh"]
-async fn a_drill_killed_mid_restore_leaves_a_scratch_database_the_next_start_drops() {
-    let mut lab = Lab::new();
+/// The scratch databases of drills of `db` on the server.
+async fn scratch_databases(db: &str) -> Vec<String> {
+    sqlx::query_scalar::<_, String>(
+        "SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)",
+    )
+    .bind(format!("{db}_drill_"))
+    .fetch_all(&mut admin().await)
+    .await
+    .unwrap()
+}
+
+/// A backup of a new database, then a drill of it killed (`kill -9`, with its pg_restore)
+/// while it restores: its scratch database is left behind. Returns the database.
+async fn kill_a_drill(lab: &mut Lab) -> String {
     let db = lab.database(50).await;
-    lab.config(&backup_action(&lab, ""));
+    lab.config(&backup_action(lab, ""));
     let urls = [
         ("BACKUP_DB_URL", db.as_str()),
         ("RESTORE_DB_URL", db.as_str()),
@@ -657,9 +670,9 @@ async fn a_drill_killed_mid_restore_leaves_a_scratch_database_the_next_start_dro
     let bin = slow_tool(lab.dir.path(), "pg_restore", true);
     lab.config(&format!(
         "{}{}",
-        backup_action(&lab, ""),
+        backup_action(lab, ""),
         restore_action(
-            &lab,
+            lab,
             "drill",
             &format!("drill = true\nbin_dir = \"{}\"", bin.display())
         )
@@ -677,20 +690,27 @@ async fn a_drill_killed_mid_restore_leaves_a_scratch_database_the_next_start_dro
         .unwrap();
     // The restore into the scratch database has started, and stalls.
     wait_for(&bin.join("pg_restore.pid"));
-    let scratch = || async {
-        sqlx::query_scalar::<_, String>(
-            "SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)",
-        )
-        .bind(format!("{db}_drill_"))
-        .fetch_all(&mut admin().await)
-        .await
-        .unwrap()
-    };
-    assert_eq!(scratch().await.len(), 1);
+    assert_eq!(scratch_databases(&db).await.len(), 1);
     child.kill().unwrap();
     child.wait().unwrap();
     kill_group_of(&bin.join("pg_restore.pid"));
-    assert_eq!(scratch().await.len(), 1, "left behind by the killed drill");
+    assert_eq!(
+        scratch_databases(&db).await.len(),
+        1,
+        "left behind by the killed drill"
+    );
+    db
+}
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn a_drill_killed_mid_restore_leaves_a_scratch_database_the_next_start_drops() {
+    let mut lab = Lab::new();
+    let db = kill_a_drill(&mut lab).await;
+    let urls = [
+        ("BACKUP_DB_URL", db.as_str()),
+        ("RESTORE_DB_URL", db.as_str()),
+    ];
 
     // The next ondeck to start marks the job INTERRUPTED and drops the scratch database.
     let output = lab.ondeck(&["run", "drill", "--target", &db, "--dry-run"], &urls);
@@ -700,7 +720,45 @@ async fn a_drill_killed_mid_restore_leaves_a_scratch_database_the_next_start_dro
         "{}",
         text(&output)
     );
-    assert!(scratch().await.is_empty());
+    assert!(scratch_databases(&db).await.is_empty());
+    let interrupted = audit(&lab)
+        .iter()
+        .any(|r| r["action"] == "drill" && r["outcome"] == "INTERRUPTED");
+    assert!(interrupted, "the killed job is recorded INTERRUPTED");
+    lab.drop_all().await;
+}
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn the_console_drops_the_scratch_database_of_a_killed_drill_when_it_starts() {
+    let mut lab = Lab::new();
+    let db = kill_a_drill(&mut lab).await;
+    let config = lab.dir.path().join("config.toml");
+    let restore_url = url_of(&db);
+    let mut screen = Screen::start(
+        lab.dir.path(),
+        &["--config", config.to_str().unwrap()],
+        100,
+        30,
+        &[
+            ("RESTORE_DB_URL", &restore_url),
+            ("BACKUP_DB_URL", &restore_url),
+        ],
+    );
+    let mut gone = false;
+    for _ in 0..150 {
+        if scratch_databases(&db).await.is_empty() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screen.type_keys("q");
+    screen.wait_exit();
+    assert!(
+        gone,
+        "the console dropped the scratch database at its start"
+    );
     let interrupted = audit(&lab)
         .iter()
         .any(|r| r["action"] == "drill" && r["outcome"] == "INTERRUPTED");

@@ -16,7 +16,7 @@ use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 
 use super::health::{HealthFailed, wait_healthy};
-use super::{Plan, ProcessWork, Refusal, Work, pg_backup, pg_restore};
+use super::{Plan, ProcessWork, Refusal, Work, file_backup, file_restore, pg_backup, pg_restore};
 use crate::config::HealthCheck;
 use crate::identity::OperatorIdentity;
 use crate::model::JobRow;
@@ -147,6 +147,12 @@ impl Engine {
                         }
                         Work::PgRestore(work) => {
                             job.beating(pg_restore::execute(work, &context)).await
+                        }
+                        Work::FileBackup(work) => {
+                            job.beating(file_backup::execute(work, &context)).await
+                        }
+                        Work::FileRestore(work) => {
+                            job.beating(file_restore::execute(work, &context)).await
                         }
                     }
                 }

@@ -12,6 +12,8 @@
 pub mod backups;
 mod command;
 pub mod engine;
+pub mod file_backup;
+pub mod file_restore;
 mod health;
 pub mod pg_backup;
 pub mod pg_restore;
@@ -108,6 +110,10 @@ pub enum Work {
     PgBackup(pg_backup::PgBackupWork),
     /// A checked restore of a dump into its database, or a drill into a scratch one.
     PgRestore(pg_restore::PgRestoreWork),
+    /// An archive of paths into the backup directory, its manifest, then retention.
+    FileBackup(file_backup::FileBackupWork),
+    /// A checked archive extracted beside its destination and renamed into place.
+    FileRestore(file_restore::FileRestoreWork),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,9 +158,9 @@ pub fn plan(action: &ActionConfig, subject: Subject<'_>) -> Result<Plan, Refusal
         ActionSpec::Command(spec) => command::plan(action, spec, subject),
         ActionSpec::PgBackup(spec) => pg_backup::plan(action, spec, subject),
         ActionSpec::PgRestore(spec) => pg_restore::plan(action, spec, subject),
-        ActionSpec::FileBackup(_)
-        | ActionSpec::FileRestore(_)
-        | ActionSpec::Unseal(_)
+        ActionSpec::FileBackup(spec) => file_backup::plan(action, spec, subject),
+        ActionSpec::FileRestore(spec) => file_restore::plan(action, spec, subject),
+        ActionSpec::Unseal(_)
         | ActionSpec::Silence(_)
         | ActionSpec::TerminateSession(_)
         | ActionSpec::Approve(_)

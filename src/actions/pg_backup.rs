@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::backups::manifest::{self, Manifest, SENTINEL_TABLE};
 use super::backups::postgres::{self, PgDatabase};
 use super::backups::retention::{self, Candidate};
-use super::backups::{self, Depth, Partial};
+use super::backups::{self, Depth, Partial, Selection};
 use super::engine::{JobContext, Outcome, Stopped};
 use super::{DEFAULT_TIMEOUT, Plan, Refusal, Subject, Work, database_target};
 use crate::config::{ActionConfig, PgBackupAction, Retention};
@@ -95,7 +95,7 @@ pub(super) fn plan(
     })
 }
 
-fn retention_step(retention: &Retention) -> Option<String> {
+pub(super) fn retention_step(retention: &Retention) -> Option<String> {
     let limits: Vec<String> = retention
         .keep
         .map(|keep| format!("the newest {keep}"))
@@ -150,7 +150,14 @@ pub(super) async fn execute(work: &PgBackupWork, context: &JobContext<'_>) -> Ou
             made.duration_ms as f64 / 1000.0
         ))
         .await;
-    let applied = apply_retention(work, &database.name, context).await;
+    let applied = apply_retention(
+        &work.spec.dir,
+        Selection::of_database(KIND, &database.name),
+        &work.spec.retention,
+        &work.action,
+        context,
+    )
+    .await;
     let detail = json!({
         "file": made.file,
         "size": made.size,
@@ -189,41 +196,13 @@ async fn dump(
     context: &JobContext<'_>,
 ) -> Result<Manifest, String> {
     let spec = &work.spec;
-    let dir = spec.dir.clone();
-    let name = database.name.clone();
-    let (removed, listing) = blocking(move || {
-        backups::ensure_private_dir(&dir)?;
-        let removed = backups::remove_abandoned_partials(&dir)?;
-        let listing = backups::list(&dir, KIND, &name, Depth::Size)?;
-        Ok((removed, listing))
-    })
-    .await
-    .map_err(|e| format!("{}: {e}", spec.dir.display()))?;
-    for file in removed {
-        context
-            .log(format!(
-                "removed {file}, left by a backup that was interrupted"
-            ))
-            .await;
-    }
-    let last_size = listing
-        .backups
-        .iter()
-        .find(|b| b.problem.is_none())
-        .map(|b| b.manifest.size);
-    if let Some(last_size) = last_size {
-        let dir = spec.dir.clone();
-        let free = blocking(move || backups::free_bytes(&dir)).await?;
-        if free < last_size {
-            return Err(format!(
-                "not enough free space in {}: {} free, and the last backup of {} took {}",
-                spec.dir.display(),
-                ByteSize(free),
-                database.name,
-                ByteSize(last_size)
-            ));
-        }
-    }
+    let last_size = prepare(
+        &spec.dir,
+        Selection::of_database(KIND, &database.name),
+        &database.name,
+        context,
+    )
+    .await?;
 
     let pg_dump = postgres::tool(spec.bin_dir.as_deref(), "pg_dump");
     let tool_version = postgres::tool_version(&pg_dump).await?;
@@ -290,6 +269,7 @@ async fn dump(
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         tables,
         sentinel,
+        files: None,
     };
     let json = manifest.to_json();
     blocking(move || {
@@ -299,6 +279,51 @@ async fn dump(
     .await
     .map_err(|e| format!("putting {file} in place: {e}"))?;
     Ok(manifest)
+}
+
+/// Readies `dir` for a new backup of what `selection` picks (of `what`): creates it, removes
+/// what interrupted backups left there, and checks there is room for one as large as the
+/// newest good one, whose size it returns.
+pub(super) async fn prepare(
+    dir: &Path,
+    selection: Selection,
+    what: &str,
+    context: &JobContext<'_>,
+) -> Result<Option<u64>, String> {
+    let prepared_dir = dir.to_owned();
+    let (removed, listing) = blocking(move || {
+        backups::ensure_private_dir(&prepared_dir)?;
+        let removed = backups::remove_abandoned_partials(&prepared_dir)?;
+        let listing = backups::list_selected(&prepared_dir, &selection, Depth::Size)?;
+        Ok((removed, listing))
+    })
+    .await
+    .map_err(|e| format!("{}: {e}", dir.display()))?;
+    for file in removed {
+        context
+            .log(format!(
+                "removed {file}, left by a backup that was interrupted"
+            ))
+            .await;
+    }
+    let last_size = listing
+        .backups
+        .iter()
+        .find(|b| b.problem.is_none())
+        .map(|b| b.manifest.size);
+    if let Some(last_size) = last_size {
+        let free_dir = dir.to_owned();
+        let free = blocking(move || backups::free_bytes(&free_dir)).await?;
+        if free < last_size {
+            return Err(format!(
+                "not enough free space in {}: {} free, and the last backup of {what} took {}",
+                dir.display(),
+                ByteSize(free),
+                ByteSize(last_size)
+            ));
+        }
+    }
+    Ok(last_size)
 }
 
 /// Runs pg_dump into a temporary file beside `path`, hashing and counting the bytes as they
@@ -392,19 +417,29 @@ async fn stream_dump(
 
 /// What retention did.
 #[derive(Debug, Default)]
-struct Applied {
-    removed: Vec<String>,
-    reported: Vec<String>,
-    error: Option<String>,
+pub(super) struct Applied {
+    pub removed: Vec<String>,
+    pub reported: Vec<String>,
+    pub error: Option<String>,
 }
 
-/// Removes what retention says, each removal audited; reports the backups that do not verify.
-async fn apply_retention(work: &PgBackupWork, database: &str, context: &JobContext<'_>) -> Applied {
+/// Removes what retention says of the backups `selection` picks in `dir`, each removal
+/// audited as done `by` an action; reports the backups that do not verify.
+pub(super) async fn apply_retention(
+    dir: &Path,
+    selection: Selection,
+    retention: &Retention,
+    by: &str,
+    context: &JobContext<'_>,
+) -> Applied {
     let mut applied = Applied::default();
-    let retention_set = work.spec.retention != Retention::default();
-    let dir = work.spec.dir.clone();
-    let name = database.to_owned();
-    let listing = match blocking(move || backups::list(&dir, KIND, &name, Depth::Size)).await {
+    let retention_set = *retention != Retention::default();
+    let listed_dir = dir.to_owned();
+    let listing = match blocking(move || {
+        backups::list_selected(&listed_dir, &selection, Depth::Size)
+    })
+    .await
+    {
         Ok(listing) => listing,
         Err(error) => {
             applied.error = Some(error);
@@ -427,7 +462,7 @@ async fn apply_retention(work: &PgBackupWork, database: &str, context: &JobConte
             verifies: b.problem.is_none(),
         })
         .collect();
-    let decision = retention::decide(&candidates, &work.spec.retention, Utc::now());
+    let decision = retention::decide(&candidates, retention, Utc::now());
     for index in decision.reported {
         let backup = &listing.backups[index];
         let problem = backup.problem.clone().unwrap_or_default();
@@ -448,7 +483,7 @@ async fn apply_retention(work: &PgBackupWork, database: &str, context: &JobConte
         // Recorded before the files go, like every action's intent: a removal the audit log
         // does not know of never happens.
         let detail = json!({
-            "by": work.action,
+            "by": by,
             "file": manifest.file,
             "time": manifest.time,
             "size": manifest.size,

@@ -14,11 +14,11 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::backups::postgres::{self, PgDatabase};
-use super::backups::{self, Depth, Listed, Manifest, manifest_path};
+use super::backups::{self, Depth, Listed, Manifest, Selection, manifest_path};
 use super::engine::{JobContext, Outcome, Stopped};
 use super::pg_backup::{KIND, blocking};
 use super::{DEFAULT_TIMEOUT, Plan, Refusal, Subject, Work, database_target, health_step};
-use crate::config::{ActionConfig, ActionSpec, Config, PgRestoreAction};
+use crate::config::{ActionConfig, ActionSpec, PgRestoreAction};
 use crate::process;
 use crate::store::Store;
 
@@ -185,9 +185,10 @@ async fn choose(
     let name = source.clone();
     let configured = spec.backup.clone();
     let (chosen, skipped) = blocking(move || {
+        let selection = Selection::of_database(KIND, &name);
         Ok(match configured {
-            Some(file) => (named_backup(&dir, &file, &name), Vec::new()),
-            None => newest_verified(&dir, &name)?,
+            Some(file) => (named_backup(&dir, &file, &selection), Vec::new()),
+            None => newest_verified(&dir, &selection)?,
         })
     })
     .await?;
@@ -203,9 +204,13 @@ async fn choose(
     Ok(chosen)
 }
 
-/// The backup `file` in `dir`, if its manifest is there, names it, is of `database` and
-/// verifies.
-fn named_backup(dir: &std::path::Path, file: &str, database: &str) -> Result<Listed, String> {
+/// The backup `file` in `dir`, if its manifest is there, names it, is one `selection` picks
+/// and verifies.
+pub(super) fn named_backup(
+    dir: &std::path::Path,
+    file: &str,
+    selection: &Selection,
+) -> Result<Listed, String> {
     let dump = dir.join(file);
     let manifest_path = manifest_path(&dump);
     if !manifest_path.exists() {
@@ -221,9 +226,9 @@ fn named_backup(dir: &std::path::Path, file: &str, database: &str) -> Result<Lis
             manifest.file
         ));
     }
-    if manifest.kind != KIND || manifest.source.database != database {
+    if !selection.selects(&manifest) {
         return Err(format!(
-            "{file} is a {} backup of {}, not a {KIND} backup of {database}",
+            "{file} is a {} backup of {}, not {selection}",
             manifest.kind, manifest.source.database
         ));
     }
@@ -237,14 +242,14 @@ fn named_backup(dir: &std::path::Path, file: &str, database: &str) -> Result<Lis
     })
 }
 
-/// The newest backup of `database` whose dump matches its manifest, re-hashed; and the newer
-/// ones that did not, with why.
+/// The newest backup `selection` picks whose file matches its manifest, re-hashed; and the
+/// newer ones that did not, with why.
 #[allow(clippy::type_complexity)]
-fn newest_verified(
+pub(super) fn newest_verified(
     dir: &std::path::Path,
-    database: &str,
+    selection: &Selection,
 ) -> std::io::Result<(Result<Listed, String>, Vec<(String, String)>)> {
-    let listing = backups::list(dir, KIND, database, Depth::Size)?;
+    let listing = backups::list_selected(dir, selection, Depth::Size)?;
     let mut skipped = Vec::new();
     for mut backup in listing.backups {
         if backup.problem.is_none() {
@@ -257,12 +262,11 @@ fn newest_verified(
     }
     Ok((
         Err(format!(
-            "no backup of {database} in {} verifies{}",
+            "no backup in {} verifies ({selection}){}",
             dir.display(),
-            if skipped.is_empty() {
-                " (there are none)"
-            } else {
-                ""
+            match skipped.first() {
+                None => " (there are none)".to_owned(),
+                Some((file, problem)) => format!("; the newest, {file}: {problem}"),
             }
         )),
         skipped,
@@ -604,18 +608,18 @@ pub fn compare_counts(
 /// What ondeck removes at start-up of what interrupted backups and drills left behind:
 /// temporary dump files of processes that are gone, and drill databases whose job has ended
 /// (or that name none the store knows). Returns a line for each thing removed.
-pub async fn remove_leftovers(config: &Config, store: &Store) -> Vec<String> {
+pub async fn remove_leftovers(actions: &[ActionConfig], store: &Store) -> Vec<String> {
     let mut removed = Vec::new();
-    for action in &config.actions {
+    for action in actions {
         match &action.spec {
-            ActionSpec::PgBackup(spec) => {
-                let dir = spec.dir.clone();
+            ActionSpec::PgBackup(_) | ActionSpec::FileBackup(_) => {
+                let Some(dir) = backup_dir(&action.spec) else {
+                    continue;
+                };
+                let shown = dir.display().to_string();
                 match blocking(move || backups::remove_abandoned_partials(&dir)).await {
                     Ok(files) => removed.extend(files.into_iter().map(|file| {
-                        format!(
-                            "removed {file} in {}, of a backup that was interrupted",
-                            spec.dir.display()
-                        )
+                        format!("removed {file} in {shown}, of a backup that was interrupted")
                     })),
                     Err(error) => {
                         tracing::warn!(%error, action = action.name, "looking for unfinished dumps")
@@ -634,6 +638,14 @@ pub async fn remove_leftovers(config: &Config, store: &Store) -> Vec<String> {
         }
     }
     removed
+}
+
+fn backup_dir(spec: &ActionSpec) -> Option<std::path::PathBuf> {
+    match spec {
+        ActionSpec::PgBackup(spec) => Some(spec.dir.clone()),
+        ActionSpec::FileBackup(spec) => Some(spec.dir.clone()),
+        _ => None,
+    }
 }
 
 async fn remove_leftover_drills(

@@ -132,17 +132,44 @@ confirm = "{policy}"
 }
 
 #[test]
-fn kinds_not_built_yet_are_refused_by_name() {
+fn a_file_backup_targets_its_name_or_the_absolute_path_it_is_given() {
     let (_dir, config) = config(
         r#"
 [[action]]
-name = "backup-files"
+name = "backup-given"
 kind = "file_backup"
+dir = "/var/backups/app"
+
+[[action]]
+name = "backup-etc"
+kind = "file_backup"
+paths = ["/etc/app", "/srv/app/etc"]
+dir = "/var/backups/app"
+
+[[action]]
+name = "backup-two"
+kind = "file_backup"
+paths = ["/etc/app", "/srv/app"]
 dir = "/var/backups/app"
 "#,
     );
-    let refusal = plan(action(&config, "backup-files"), Subject::Named("app")).unwrap_err();
-    assert!(refusal.0.contains("`file_backup`"), "{refusal}");
+    let plan_of = |name, target| plan(action(&config, name), Subject::Named(target));
+    let given = plan_of("backup-given", "/srv/data").unwrap();
+    assert_eq!(given.target.name, "/srv/data");
+    assert!(
+        given.steps[1].contains("archive /srv/data"),
+        "{:?}",
+        given.steps
+    );
+    let refusal = plan_of("backup-given", "srv/data").unwrap_err();
+    assert!(refusal.0.contains("must be absolute"), "{refusal}");
+
+    let configured = plan_of("backup-etc", "backup-etc").unwrap();
+    assert_eq!(configured.target.name, "backup-etc");
+    let refusal = plan_of("backup-etc", "/etc/app").unwrap_err();
+    assert!(refusal.0.contains("must be its name"), "{refusal}");
+    let refusal = plan_of("backup-two", "backup-two").unwrap_err();
+    assert!(refusal.0.contains("would both be `app`"), "{refusal}");
 }
 
 #[test]

@@ -198,7 +198,7 @@ pub struct PgRestoreAction {
     pub health: Option<HealthCheck>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileBackupAction {
     /// Fixed paths to back up; empty means the target is given when run (`--target`).
     pub paths: Vec<PathBuf>,
@@ -207,12 +207,16 @@ pub struct FileBackupAction {
     pub retention: Retention,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRestoreAction {
     /// Where `file_backup` wrote archives and manifests. Default `<user data dir>/backups`.
     pub dir: PathBuf,
     /// Restore into this directory; `None` restores to the path recorded in the manifest.
     pub target: Option<PathBuf>,
+    /// The archive to restore, a file name in `dir`; default the newest one that verifies.
+    pub backup: Option<String>,
+    /// The `file_backup` action whose archives are restored; default any in `dir`.
+    pub backup_of: Option<String>,
     pub health: Option<HealthCheck>,
 }
 
@@ -387,11 +391,23 @@ pub(super) fn read_action(
         ActionKind::FileRestore => {
             let dir = optional_dir(table, problems, "dir").or_else(|| backups_dir(table, problems));
             let target = optional_dir(table, problems, "target");
+            let backup = table
+                .string(problems, "backup", "an archive's file name in `dir`")
+                .map(|(name, _)| name);
+            let backup_of = table
+                .string(
+                    problems,
+                    "backup_of",
+                    "the name of the file_backup action whose archives are restored",
+                )
+                .map(|(name, _)| name);
             let health = read_health(table, problems);
             dir.map(|dir| {
                 ActionSpec::FileRestore(FileRestoreAction {
                     dir,
                     target,
+                    backup,
+                    backup_of,
                     health,
                 })
             })

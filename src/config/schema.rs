@@ -291,7 +291,13 @@ fn actions() -> Value {
         variant(
             &common,
             &["file_restore"],
-            json!({"dir": dir(), "target": string("Where to restore to"), "health": health()}),
+            json!({
+                "dir": dir(),
+                "target": string("Where to restore to (default: where the backup was taken from)"),
+                "backup": string("An archive's file name in `dir` (default: the newest good one)"),
+                "backup_of": string("The file_backup action whose archives are restored"),
+                "health": health(),
+            }),
             &[],
         ),
         variant(

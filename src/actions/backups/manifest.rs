@@ -17,7 +17,7 @@ pub const SENTINEL_TABLE: &str = "ondeck_backup_sentinel";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub format: u32,
-    /// The action kind that wrote it (`pg_backup`).
+    /// The action kind that wrote it (`pg_backup`, `file_backup`).
     pub kind: String,
     /// The `[[action]]` that wrote it.
     pub action: String,
@@ -35,13 +35,55 @@ pub struct Manifest {
     pub tables: BTreeMap<String, i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sentinel: Option<Sentinel>,
+    /// What a `file_backup` archive holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<FileList>,
+}
+
+/// The paths a file backup was given and every entry of its archive, in archive order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileList {
+    pub roots: Vec<Root>,
+    pub entries: Vec<FileEntry>,
+}
+
+/// A path given to a file backup: its tree is in the archive under `name`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Root {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// In the archive: `ROOT/dir/file`.
+    pub path: String,
+    #[serde(flatten)]
+    pub kind: EntryKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EntryKind {
+    Dir,
+    File {
+        size: u64,
+        sha256: String,
+    },
+    /// Stored as a link, never followed.
+    Symlink {
+        link: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
+    /// The database dumped; for a file backup, the name its archives are listed under (its
+    /// action's, or the path it was given when it has no `paths` of its own).
     pub database: String,
-    /// The connection URL with its password masked.
+    /// The connection URL with its password masked; for a file backup, its paths.
     pub url: String,
+    /// Empty for a file backup.
     pub server_version: String,
 }
 

@@ -7,6 +7,7 @@
 //! is reported and never restored: a manifest whose dump is missing or differs, a dump without
 //! a manifest.
 
+pub mod archive;
 pub mod manifest;
 pub mod postgres;
 pub mod retention;
@@ -71,6 +72,67 @@ impl Listing {
 /// Lists the `kind` backups of `database` in `dir`, checking each to `depth`. A directory that
 /// does not exist yet has no backups. Blocking: call it off the async workers.
 pub fn list(dir: &Path, kind: &str, database: &str, depth: Depth) -> std::io::Result<Listing> {
+    list_selected(dir, &Selection::of_database(kind, database), depth)
+}
+
+/// Which backups of a directory a listing is about: several kinds and subjects share one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// The kind that wrote them (`pg_backup`, `file_backup`).
+    pub kind: String,
+    /// Only those written by this `[[action]]`.
+    pub action: Option<String>,
+    /// Only those of this database, or of these paths for a file backup.
+    pub subject: Option<String>,
+    /// Files named like this kind's backups (`app-…`, `….dump`) that no manifest describes are
+    /// reported as strays.
+    pub stray_prefix: String,
+    pub suffix: String,
+}
+
+impl Selection {
+    /// The dumps of one database.
+    pub fn of_database(kind: &str, database: &str) -> Selection {
+        Selection {
+            kind: kind.to_owned(),
+            action: None,
+            subject: Some(database.to_owned()),
+            stray_prefix: dump_prefix(database),
+            suffix: DUMP_SUFFIX.to_owned(),
+        }
+    }
+
+    pub fn selects(&self, manifest: &Manifest) -> bool {
+        manifest.kind == self.kind
+            && self.action.as_ref().is_none_or(|a| *a == manifest.action)
+            && self
+                .subject
+                .as_ref()
+                .is_none_or(|s| *s == manifest.source.database)
+    }
+
+    fn names_a_backup(&self, name: &str) -> bool {
+        name.starts_with(&self.stray_prefix) && name.ends_with(&self.suffix)
+    }
+}
+
+/// `a pg_backup backup of app`, `a file_backup backup by etc`.
+impl std::fmt::Display for Selection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a {} backup", self.kind)?;
+        if let Some(subject) = &self.subject {
+            write!(f, " of {subject}")?;
+        }
+        if let Some(action) = &self.action {
+            write!(f, " by {action}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Lists the backups of `dir` that `selection` picks, checking each to `depth`. A directory
+/// that does not exist yet has no backups. Blocking: call it off the async workers.
+pub fn list_selected(dir: &Path, selection: &Selection, depth: Depth) -> std::io::Result<Listing> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -91,22 +153,24 @@ pub fn list(dir: &Path, kind: &str, database: &str, depth: Depth) -> std::io::Re
         }
         if name.ends_with(MANIFEST_SUFFIX) {
             match Manifest::read(&path) {
-                Ok(manifest) if manifest.kind == kind && manifest.source.database == database => {
+                Ok(manifest) => {
+                    // Described by a manifest, of this selection or another: never a stray.
                     described.insert(manifest.file.clone());
-                    let problem = check(&path.with_file_name(&manifest.file), &manifest, depth);
-                    listing.backups.push(Listed {
-                        manifest_path: path,
-                        manifest,
-                        problem,
-                    });
+                    if selection.selects(&manifest) {
+                        let problem = check(&path.with_file_name(&manifest.file), &manifest, depth);
+                        listing.backups.push(Listed {
+                            manifest_path: path,
+                            manifest,
+                            problem,
+                        });
+                    }
                 }
-                Ok(_) => {}
-                Err(problem) if name.starts_with(&dump_prefix(database)) => {
+                Err(problem) if name.starts_with(&selection.stray_prefix) => {
                     listing.strays.push((path, problem));
                 }
                 Err(_) => {}
             }
-        } else if name.starts_with(&dump_prefix(database)) && name.ends_with(DUMP_SUFFIX) {
+        } else if selection.names_a_backup(name) {
             dumps.push((name.to_owned(), path));
         }
     }
@@ -206,6 +270,13 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     temp.rename_to(path)
 }
 
+/// `.NAME.PID.partial` beside `path`: hidden from listings, and recognisable as left by a
+/// process that is gone.
+pub fn partial_path(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{name}.{}{PARTIAL_SUFFIX}", std::process::id()))
+}
+
 /// A temporary file of this process, removed when dropped unless it was renamed into place.
 #[derive(Debug)]
 pub struct Partial {
@@ -214,12 +285,10 @@ pub struct Partial {
 }
 
 impl Partial {
-    /// `.NAME.PID.partial` beside `path`: hidden from listings, and recognisable as left by
-    /// a process that is gone.
+    /// A temporary file beside `path` ([`partial_path`]).
     pub fn beside(path: &Path) -> Partial {
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
         Partial {
-            path: path.with_file_name(format!(".{name}.{}{PARTIAL_SUFFIX}", std::process::id())),
+            path: partial_path(path),
             renamed: false,
         }
     }
@@ -245,8 +314,8 @@ impl Drop for Partial {
     }
 }
 
-/// Removes the temporary files in `dir` whose process is gone (killed while it wrote a dump),
-/// and returns their names. Those of a live process are left alone.
+/// Removes the temporary files and directories in `dir` whose process is gone (killed while it
+/// wrote a dump or extracted a restore), and returns their names. Those of a live process are left alone.
 pub fn remove_abandoned_partials(dir: &Path) -> std::io::Result<Vec<String>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -263,7 +332,12 @@ pub fn remove_abandoned_partials(dir: &Path) -> std::io::Result<Vec<String>> {
             continue;
         };
         if !process_alive(pid) {
-            std::fs::remove_file(&path)?;
+            // A restore extracts into a directory of that name.
+            if std::fs::symlink_metadata(&path)?.is_dir() {
+                std::fs::remove_dir_all(&path)?;
+            } else {
+                std::fs::remove_file(&path)?;
+            }
             removed.push(name.to_owned());
         }
     }

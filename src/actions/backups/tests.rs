@@ -26,6 +26,7 @@ fn manifest_for(file: &str, bytes: &[u8], database: &str, age_days: i64) -> Mani
         duration_ms: 12,
         tables: BTreeMap::from([("public.items".to_owned(), 3)]),
         sentinel: None,
+        files: None,
     }
 }
 
