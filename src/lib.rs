@@ -25,6 +25,7 @@ pub mod printable;
 pub mod process;
 pub mod row_identity;
 pub mod run_cmd;
+pub mod secret_text;
 pub mod snapshot;
 pub mod source_rows;
 pub mod sources;

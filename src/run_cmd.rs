@@ -11,10 +11,12 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
 use crate::actions::engine::{Engine, HEARTBEAT_STALE, JobEvent};
-use crate::actions::{Plan, Subject, plan};
+use crate::actions::unseal::{self, UnsealWork};
+use crate::actions::{Plan, Subject, Work, plan};
 use crate::config::{ActionConfig, Config, ConfirmPolicy};
 use crate::identity::OperatorIdentity;
 use crate::printable::printable;
+use crate::secret_text::{MASKED_FIELD_CAPACITY, SecretText};
 use crate::sources::poll_once_all;
 use crate::store::{ActionState, Store};
 
@@ -96,7 +98,10 @@ pub async fn run(config: &Config, request: &RunRequest) -> Result<ActionState, R
         }
         return Err(Refused(why));
     }
-    execute(&engine, &plan).await
+    match &plan.work {
+        Work::Unseal(work) => unseal_at_terminal(&engine, &plan, work).await,
+        _ => execute(&engine, &plan).await,
+    }
 }
 
 fn find_action<'a>(config: &'a Config, name: &str) -> Result<&'a ActionConfig, Refused> {
@@ -287,4 +292,74 @@ fn report(event: &JobEvent) {
     for line in lines {
         let _ = writeln!(err, "{}", printable(&line));
     }
+}
+
+/// Asks for the key shares one at a time — typed unechoed at a terminal, or one per line from a
+/// pipe for scripted recovery — and submits each, until the node is unsealed or the shares end.
+async fn unseal_at_terminal(
+    engine: &Engine,
+    plan: &Plan,
+    work: &UnsealWork,
+) -> Result<ActionState, Refused> {
+    let status = unseal::read_status(work).await.map_err(|error| {
+        Refused(format!(
+            "the seal status of {} could not be read ({error}); nothing was sent",
+            work.node
+        ))
+    })?;
+    say(&printable(&unseal::describe(&work.node, &status)));
+    if !status.sealed {
+        say("it is not sealed: nothing to do");
+        return Ok(ActionState::Succeeded);
+    }
+    let at_terminal = std::io::stdin().is_terminal();
+    let mut seen = status;
+    loop {
+        let prompt = format!(
+            "key share {} of {} for {} (not shown; an empty line stops): ",
+            seen.progress + 1,
+            seen.t,
+            work.node
+        );
+        let share = tokio::task::spawn_blocking(move || read_share(&prompt, at_terminal))
+            .await
+            .map_err(|error| Refused(format!("reading the key share failed: {error}")))??;
+        let Some(share) = share else {
+            return Err(Refused(format!(
+                "no more key shares: {} is still sealed (progress {}/{}); the shares given stay \
+                 counted until the attempt is reset or the node restarts",
+                work.node, seen.progress, seen.t
+            )));
+        };
+        let submitted = unseal::submit(engine, plan, share, Some(&seen.nonce))
+            .await
+            .map_err(|refusal| Refused(refusal.0))?;
+        say(&printable(&submitted.message()));
+        if let Some(status) = submitted.status {
+            if !status.sealed {
+                return Ok(ActionState::Succeeded);
+            }
+            seen = status;
+        }
+    }
+}
+
+/// One key share: unechoed from the terminal, or the next line of standard input. `None` at
+/// the end of the input or an empty line.
+fn read_share(prompt: &str, at_terminal: bool) -> Result<Option<SecretText>, Refused> {
+    let failed = |error: std::io::Error| Refused(format!("reading the key share failed: {error}"));
+    let typed = if at_terminal {
+        zeroize::Zeroizing::new(rpassword::prompt_password(prompt).map_err(failed)?)
+    } else {
+        // Sized for any share, so that the line is read without the buffer growing (and
+        // leaving a copy behind in freed memory).
+        let mut line = zeroize::Zeroizing::new(String::with_capacity(MASKED_FIELD_CAPACITY));
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(failed)?;
+        line
+    };
+    let share = SecretText::new(typed.trim());
+    Ok((!share.is_empty()).then_some(share))
 }

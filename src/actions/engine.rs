@@ -86,6 +86,12 @@ impl Engine {
         events: &mpsc::UnboundedSender<JobEvent>,
         mut cancel: watch::Receiver<bool>,
     ) -> Result<Finished, Refusal> {
+        if let Work::Unseal(_) = plan.work {
+            return Err(Refusal(format!(
+                "`{}` is given its key shares one at a time, from its dialog or `ondeck run`",
+                plan.action
+            )));
+        }
         let request_id = uuid::Uuid::new_v4().to_string();
         let owner = JobOwner::this_process(&self.identity);
         let (job_id, intent) = self
@@ -154,6 +160,10 @@ impl Engine {
                         Work::FileRestore(work) => {
                             job.beating(file_restore::execute(work, &context)).await
                         }
+                        // Refused before its intent was recorded, above.
+                        Work::Unseal(_) => {
+                            Outcome::failed("an unseal is not run as one job".to_owned())
+                        }
                     }
                 }
             }
@@ -175,7 +185,7 @@ impl Engine {
         self.store.append_audit(record).await.map(|_| ())
     }
 
-    fn record(&self, plan: &Plan, outcome: ActionState, request_id: &str) -> NewAudit {
+    pub(super) fn record(&self, plan: &Plan, outcome: ActionState, request_id: &str) -> NewAudit {
         NewAudit {
             identity: self.identity.clone(),
             action: plan.action.clone(),
@@ -194,7 +204,7 @@ impl Engine {
 }
 
 /// Why the intent could not be recorded, as the operator reads it.
-fn refusal_for(error: &StoreError) -> Refusal {
+pub(super) fn refusal_for(error: &StoreError) -> Refusal {
     match error {
         StoreError::TargetBusy { .. } => Refusal(error.to_string()),
         _ => Refusal(format!(

@@ -19,6 +19,7 @@ pub mod pg_backup;
 pub mod pg_restore;
 mod rollback;
 pub mod runner;
+pub mod unseal;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -114,6 +115,8 @@ pub enum Work {
     FileBackup(file_backup::FileBackupWork),
     /// A checked archive extracted beside its destination and renamed into place.
     FileRestore(file_restore::FileRestoreWork),
+    /// Key shares to an OpenBao node, one at a time as they are typed ([`unseal::submit`]).
+    Unseal(unseal::UnsealWork),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,8 +163,8 @@ pub fn plan(action: &ActionConfig, subject: Subject<'_>) -> Result<Plan, Refusal
         ActionSpec::PgRestore(spec) => pg_restore::plan(action, spec, subject),
         ActionSpec::FileBackup(spec) => file_backup::plan(action, spec, subject),
         ActionSpec::FileRestore(spec) => file_restore::plan(action, spec, subject),
-        ActionSpec::Unseal(_)
-        | ActionSpec::Silence(_)
+        ActionSpec::Unseal(spec) => unseal::plan(action, spec, subject),
+        ActionSpec::Silence(_)
         | ActionSpec::TerminateSession(_)
         | ActionSpec::Approve(_)
         | ActionSpec::Deny(_) => Err(Refusal(format!(

@@ -12,6 +12,7 @@ use super::values::{
     DAY, HOUR, LONGER_THAN_ZERO, MINUTE, database_url, http_status, http_url, limits, read_kind,
     read_name,
 };
+use super::{OpenBaoNode, SourceSpec};
 use super::{SourceConfig, expand_tilde, user_data_dir};
 
 /// Every action kind; the configuration names them in snake_case. A new kind is a variant
@@ -224,6 +225,8 @@ pub struct FileRestoreAction {
 pub struct UnsealAction {
     /// An `openbao` source; `--target` picks one of its nodes.
     pub source: String,
+    /// The source's nodes, filled in once every source is read ([`resolve_unseal_nodes`]).
+    pub nodes: Vec<OpenBaoNode>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -412,8 +415,12 @@ pub(super) fn read_action(
                 })
             })
         }
-        ActionKind::Unseal => source(table, problems, &["openbao"])
-            .map(|source| ActionSpec::Unseal(UnsealAction { source })),
+        ActionKind::Unseal => source(table, problems, &["openbao"]).map(|source| {
+            ActionSpec::Unseal(UnsealAction {
+                source,
+                nodes: Vec::new(),
+            })
+        }),
         ActionKind::Rollback => {
             let source = source(table, problems, &["release"]);
             let argv = argv(table, problems);
@@ -637,5 +644,19 @@ pub(super) fn check_reference(
             ),
         ),
         Some(_) => {}
+    }
+}
+
+/// Gives each `unseal` action the nodes of its OpenBao source: where the key shares go.
+pub(super) fn resolve_unseal_nodes(actions: &mut [ActionConfig], sources: &[SourceConfig]) {
+    for action in actions {
+        if let ActionSpec::Unseal(unseal) = &mut action.spec
+            && let Some(SourceSpec::OpenBao(bao)) = sources
+                .iter()
+                .find(|s| s.name == unseal.source)
+                .map(|s| &s.spec)
+        {
+            unseal.nodes = bao.nodes(&unseal.source);
+        }
     }
 }

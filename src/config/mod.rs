@@ -42,9 +42,9 @@ pub use console::ConsoleConfig;
 pub use diagnostics::Diagnostic;
 pub use secret::{Secret, SecretError, SecretKind, mask_url};
 pub use source::{
-    AlertmanagerSource, HttpSource, KasmSource, LocalSource, MIN_EVERY, OpenBaoSource, PgQuery,
-    PostgresSource, PrometheusSource, ProxmoxSource, QueryTarget, ReleaseFrom, ReleaseSource,
-    SourceConfig, SourceSpec,
+    AlertmanagerSource, HttpSource, KasmSource, LocalSource, MIN_EVERY, OpenBaoNode, OpenBaoSource,
+    PgQuery, PostgresSource, PrometheusSource, ProxmoxSource, QueryTarget, ReleaseFrom,
+    ReleaseSource, SourceConfig, SourceSpec,
 };
 pub use store::StoreConfig;
 pub use summary::summary;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use toml::de::DeTable;
 
-use super::action::{check_reference, read_action};
+use super::action::{check_reference, read_action, resolve_unseal_nodes};
 use super::console::{default_console, read_console};
 use super::diagnostics::{Diagnostic, Problems, Table};
 use super::source::read_source;
@@ -87,6 +87,7 @@ pub(super) fn parse(
     for reference in references {
         check_reference(&reference, &sources, &mut problems);
     }
+    resolve_unseal_nodes(&mut actions, &sources);
     if let Some(dir) = path.and_then(Path::parent) {
         anchor_programs(&mut sources, &mut actions, dir);
     }

@@ -32,7 +32,7 @@ use serde_json::json;
 use super::alerting::{self, FirstSeen};
 use super::fetch::{self, Fetched};
 use super::{Poller, SourceError};
-use crate::config::{OpenBaoSource, mask_url};
+use crate::config::{OpenBaoNode, OpenBaoSource, mask_url};
 use crate::model::{AlertRow, HostRow, HostStatus, Observation, Severity, host_fields};
 
 pub const OPENBAO_SEALED: &str = "OpenBaoSealed";
@@ -44,18 +44,10 @@ pub const OPENBAO_STANDBY_DISCONNECTED: &str = "OpenBaoStandbyDisconnected";
 #[derive(Debug)]
 pub struct OpenBaoPoller {
     source: String,
-    nodes: Vec<Node>,
+    nodes: Vec<OpenBaoNode>,
     standby_ok: bool,
     client: reqwest::Client,
     first_seen: FirstSeen,
-}
-
-/// One configured node and the name its row goes by.
-#[derive(Debug)]
-struct Node {
-    /// Without a trailing slash.
-    url: String,
-    name: String,
 }
 
 impl OpenBaoPoller {
@@ -65,28 +57,10 @@ impl OpenBaoPoller {
         spec: &OpenBaoSource,
         timeout: Duration,
     ) -> Result<OpenBaoPoller, SourceError> {
-        let mut urls: Vec<String> = Vec::with_capacity(spec.urls.len());
-        for url in &spec.urls {
-            let url = url.trim_end_matches('/').to_owned();
-            if !urls.contains(&url) {
-                urls.push(url);
-            }
+        let nodes = spec.nodes(source);
+        if nodes.is_empty() {
+            return Err(SourceError::Setup("no OpenBao URL configured".into()));
         }
-        let nodes = match urls.as_slice() {
-            [] => return Err(SourceError::Setup("no OpenBao URL configured".into())),
-            // A single node is best known by the source's name ("bao").
-            [url] => vec![Node {
-                url: url.clone(),
-                name: source.to_owned(),
-            }],
-            _ => urls
-                .into_iter()
-                .map(|url| Node {
-                    name: host_and_port(&url),
-                    url,
-                })
-                .collect(),
-        };
         Ok(OpenBaoPoller {
             source: source.to_owned(),
             nodes,
@@ -100,7 +74,7 @@ impl OpenBaoPoller {
         })
     }
 
-    async fn read_node(&self, node: &Node) -> Result<NodeState, SourceError> {
+    async fn read_node(&self, node: &OpenBaoNode) -> Result<NodeState, SourceError> {
         let seal_url = format!("{}/v1/sys/seal-status", node.url);
         let health_url = format!("{}/v1/sys/health", node.url);
         let no_headers = Default::default();
@@ -164,20 +138,27 @@ impl Poller for OpenBaoPoller {
     }
 }
 
-/// `GET /v1/sys/seal-status`.
-#[derive(Debug, Clone, Deserialize)]
-struct SealStatus {
+/// `GET /v1/sys/seal-status`, and the answer to `PUT /v1/sys/unseal`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SealStatus {
     #[serde(rename = "type", default)]
-    seal_type: String,
-    initialized: bool,
-    sealed: bool,
-    t: u32,
-    n: u32,
-    progress: u32,
+    pub seal_type: String,
+    pub initialized: bool,
+    pub sealed: bool,
+    /// The threshold: how many shares unseal it.
+    pub t: u32,
+    /// How many shares there are.
+    pub n: u32,
+    /// Shares counted so far in this unseal attempt.
+    pub progress: u32,
+    /// The attempt the counted shares belong to; empty when none is under way. A reset or a
+    /// restart starts a new one.
     #[serde(default)]
-    version: String,
-    cluster_name: Option<String>,
-    storage_type: Option<String>,
+    pub nonce: String,
+    #[serde(default)]
+    pub version: String,
+    pub cluster_name: Option<String>,
+    pub storage_type: Option<String>,
 }
 
 /// `GET /v1/sys/health`; the fields Vault added later are optional.
@@ -307,7 +288,7 @@ fn assess(state: &NodeState, standby_ok: bool) -> Assessment {
 }
 
 fn node_rows(
-    node: &Node,
+    node: &OpenBaoNode,
     state: &NodeState,
     standby_ok: bool,
     source: &str,
@@ -372,7 +353,7 @@ fn node_rows(
 }
 
 fn unreachable_rows(
-    node: &Node,
+    node: &OpenBaoNode,
     error: &SourceError,
     source: &str,
     now: DateTime<Utc>,
@@ -394,7 +375,7 @@ fn unreachable_rows(
     (host, Some(alert))
 }
 
-fn alert_row(node: &Node, raised: Raised, source: &str, now: DateTime<Utc>) -> AlertRow {
+fn alert_row(node: &OpenBaoNode, raised: Raised, source: &str, now: DateTime<Utc>) -> AlertRow {
     let Raised {
         name,
         severity,
@@ -412,17 +393,6 @@ fn alert_row(node: &Node, raised: Raised, source: &str, now: DateTime<Utc>) -> A
 }
 
 /// "bao1.example.com:8200" for "https://bao1.example.com:8200/": what tells nodes apart.
-fn host_and_port(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(parsed) => match (parsed.host_str(), parsed.port_or_known_default()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_owned(),
-            (None, _) => mask_url(url),
-        },
-        Err(_) => mask_url(url),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,8 +450,8 @@ mod tests {
         }
     }
 
-    fn node() -> Node {
-        Node {
+    fn node() -> OpenBaoNode {
+        OpenBaoNode {
             url: "http://bao1.example.com:8200".into(),
             name: "bao1.example.com:8200".into(),
         }

@@ -24,7 +24,7 @@ pub use alertmanager::AlertmanagerSource;
 pub use http::HttpSource;
 pub use kasm::KasmSource;
 pub use local::LocalSource;
-pub use openbao::OpenBaoSource;
+pub use openbao::{OpenBaoNode, OpenBaoSource};
 pub use postgres::{PgQuery, PostgresSource, QueryTarget};
 pub use prometheus::PrometheusSource;
 pub use proxmox::ProxmoxSource;
