@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::actions::Plan;
 use crate::actions::engine::JobEvent;
 use crate::model::{Observation, StoreRows};
+use crate::secret_text::SecretText;
 
 /// The keymap vocabulary: what a key (or the command palette) can ask for.
 ///
@@ -181,6 +182,11 @@ pub enum Effect {
     LoadConfig,
     /// Run a confirmed plan: its target was checked again just now.
     StartAction(Box<Plan>),
+    /// Run a plan confirmed by a TOTP code, once the store has taken the code.
+    StartActionWithCode {
+        plan: Box<Plan>,
+        code: SecretText,
+    },
     /// Cancel a job this console runs, at its next safe point.
     CancelJob {
         job_id: String,

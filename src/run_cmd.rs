@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::actions::engine::{Engine, HEARTBEAT_STALE, JobEvent};
 use crate::actions::unseal::{self, UnsealWork};
-use crate::actions::{Plan, Subject, Work, plan};
+use crate::actions::{Plan, Subject, Work, plan, totp};
 use crate::config::{ActionConfig, Config, ConfirmPolicy};
 use crate::identity::OperatorIdentity;
 use crate::printable::printable;
@@ -92,7 +92,11 @@ pub async fn run(config: &Config, request: &RunRequest) -> Result<ActionState, R
         say("dry run: nothing was done (recorded in the audit log)");
         return Ok(ActionState::DryRun);
     }
-    if let Err(why) = confirm(&plan, request) {
+    let confirmed = match plan.confirm {
+        ConfirmPolicy::Totp => confirm_by_code(&engine, config).await,
+        _ => confirm(&plan, request),
+    };
+    if let Err(why) = confirmed {
         if let Err(error) = engine.record_refusal(&plan, &why).await {
             tracing::warn!(%error, "refusal not recorded");
         }
@@ -178,7 +182,8 @@ fn confirm(plan: &Plan, request: &RunRequest) -> Result<(), String> {
             "Type the target's name ({}) to run it: ",
             plan.target.name
         ))?,
-        // `plan` refuses these already; never confirmed with less.
+        // `confirm_by_code` takes TOTP codes; `plan` refuses two-person actions already. Never
+        // confirmed with less.
         (ConfirmPolicy::Totp | ConfirmPolicy::TwoPerson, _) => {
             return Err(format!(
                 "confirmation `{}` cannot be given here",
@@ -198,6 +203,23 @@ fn confirm(plan: &Plan, request: &RunRequest) -> Result<(), String> {
             printable(answer.trim())
         ))
     }
+}
+
+/// The operator's TOTP code, unechoed at a terminal or the next line from a pipe, checked and
+/// taken by the store. `--yes` does not stand in for it.
+async fn confirm_by_code(engine: &Engine, config: &Config) -> Result<(), String> {
+    let at_terminal = std::io::stdin().is_terminal();
+    let code = tokio::task::spawn_blocking(move || {
+        read_secret_line("Your TOTP code (not shown): ", at_terminal)
+    })
+    .await
+    .map_err(|error| format!("refused: reading the TOTP code failed: {error}"))?
+    .map_err(|error| format!("refused: reading the TOTP code failed: {error}"))?
+    .ok_or_else(|| "refused: no TOTP code was given; nothing was done".to_owned())?;
+    let secret = config.totp_secret(&engine.identity.os_user);
+    totp::check(engine, secret, &code)
+        .await
+        .map_err(|why| format!("refused: {why}; nothing was done"))
 }
 
 /// One line typed at the terminal, after `prompt` on standard error.
@@ -321,9 +343,11 @@ async fn unseal_at_terminal(
             seen.t,
             work.node
         );
-        let share = tokio::task::spawn_blocking(move || read_share(&prompt, at_terminal))
+        let failed = |error: String| Refused(format!("reading the key share failed: {error}"));
+        let share = tokio::task::spawn_blocking(move || read_secret_line(&prompt, at_terminal))
             .await
-            .map_err(|error| Refused(format!("reading the key share failed: {error}")))??;
+            .map_err(|error| failed(error.to_string()))?
+            .map_err(|error| failed(error.to_string()))?;
         let Some(share) = share else {
             return Err(Refused(format!(
                 "no more key shares: {} is still sealed (progress {}/{}); the shares given stay \
@@ -344,20 +368,16 @@ async fn unseal_at_terminal(
     }
 }
 
-/// One key share: unechoed from the terminal, or the next line of standard input. `None` at
-/// the end of the input or an empty line.
-fn read_share(prompt: &str, at_terminal: bool) -> Result<Option<SecretText>, Refused> {
-    let failed = |error: std::io::Error| Refused(format!("reading the key share failed: {error}"));
+/// A secret (a key share, a TOTP code): unechoed from the terminal, or the next line of
+/// standard input. `None` at the end of the input or an empty line.
+fn read_secret_line(prompt: &str, at_terminal: bool) -> std::io::Result<Option<SecretText>> {
     let typed = if at_terminal {
-        zeroize::Zeroizing::new(rpassword::prompt_password(prompt).map_err(failed)?)
+        zeroize::Zeroizing::new(rpassword::prompt_password(prompt)?)
     } else {
         // Sized for any share, so that the line is read without the buffer growing (and
         // leaving a copy behind in freed memory).
         let mut line = zeroize::Zeroizing::new(String::with_capacity(MASKED_FIELD_CAPACITY));
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(failed)?;
+        std::io::stdin().lock().read_line(&mut line)?;
         line
     };
     let share = SecretText::new(typed.trim());

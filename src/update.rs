@@ -26,7 +26,7 @@ pub fn key_contexts(state: &AppState) -> &'static [KeyContext] {
     match &state.overlay {
         Overlay::Filter(_) | Overlay::Palette { .. } => &[KeyContext::Input],
         // Every letter of a typed confirmation goes into its field: `y` types a y.
-        Overlay::Confirm(confirm) if confirm.typed.is_some() => &[KeyContext::Input],
+        Overlay::Confirm(confirm) if confirm.has_field() => &[KeyContext::Input],
         Overlay::Help { .. }
         | Overlay::Detail { .. }
         | Overlay::Sources { .. }
@@ -509,6 +509,9 @@ fn on_text_key(state: &mut AppState, key: KeyEvent) {
         Overlay::Confirm(confirm) => {
             if let Some(input) = confirm.typed.as_mut() {
                 state.dirty |= input.input(key);
+            }
+            if let Some(code) = confirm.code.as_mut() {
+                state.dirty |= code.input(key);
             }
         }
         Overlay::Filter(input) => {

@@ -19,6 +19,7 @@ pub mod pg_backup;
 pub mod pg_restore;
 mod rollback;
 pub mod runner;
+pub mod totp;
 pub mod unseal;
 
 use std::path::PathBuf;
@@ -174,12 +175,12 @@ pub fn plan(action: &ActionConfig, subject: Subject<'_>) -> Result<Plan, Refusal
     }
 }
 
-/// TOTP codes and a second operator's approval are confirmations this version cannot take:
-/// such an action is refused, never confirmed with a mere Enter instead.
+/// A second operator's approval is a confirmation this version cannot take: such an action is
+/// refused, never confirmed with a mere Enter instead.
 fn refuse_unsupported_confirmation(action: &ActionConfig) -> Result<(), Refusal> {
     match action.confirm {
-        ConfirmPolicy::Enter | ConfirmPolicy::TypeTarget => Ok(()),
-        ConfirmPolicy::Totp | ConfirmPolicy::TwoPerson => Err(Refusal(format!(
+        ConfirmPolicy::Enter | ConfirmPolicy::TypeTarget | ConfirmPolicy::Totp => Ok(()),
+        ConfirmPolicy::TwoPerson => Err(Refusal(format!(
             "`{}` is to be confirmed by `{}`, which this version of ondeck cannot check; it is \
              refused rather than confirmed with less",
             action.name,

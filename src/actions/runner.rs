@@ -7,10 +7,12 @@ use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::Plan;
 use super::engine::{Engine, JobEvent};
+use super::{Plan, totp};
+use crate::config::Secret;
 use crate::identity::OperatorIdentity;
 use crate::msg::{Effect, Msg};
+use crate::secret_text::SecretText;
 use crate::store::Store;
 
 /// Lines of a job's log read from the store at once, for the log view's paging.
@@ -31,6 +33,8 @@ pub struct ActionRunner {
     /// The store as the console's store keeper last opened it; `None` while it is unavailable.
     store: watch::Receiver<Option<Store>>,
     identity: OperatorIdentity,
+    /// The operator's `[[operator]] totp_secret`, for actions confirmed by `totp`.
+    totp_secret: Option<Secret>,
     tx: mpsc::Sender<Msg>,
     running: Vec<Running>,
 }
@@ -39,11 +43,13 @@ impl ActionRunner {
     pub fn new(
         store: watch::Receiver<Option<Store>>,
         identity: OperatorIdentity,
+        totp_secret: Option<Secret>,
         tx: mpsc::Sender<Msg>,
     ) -> ActionRunner {
         ActionRunner {
             store,
             identity,
+            totp_secret,
             tx,
             running: Vec::new(),
         }
@@ -55,7 +61,8 @@ impl ActionRunner {
         match effect {
             // The console's loop answers these itself.
             Effect::Quit | Effect::Bell | Effect::LoadConfig => {}
-            Effect::StartAction(plan) => self.start(*plan),
+            Effect::StartAction(plan) => self.start(*plan, None),
+            Effect::StartActionWithCode { plan, code } => self.start(*plan, Some(code)),
             Effect::CancelJob { job_id } => {
                 for job in &self.running {
                     if job.job_id.get() == Some(&job_id) {
@@ -105,7 +112,9 @@ impl ActionRunner {
         })
     }
 
-    fn start(&mut self, plan: Plan) {
+    /// Runs `plan` as a job of its own; with a TOTP `code`, once the store has taken it, or
+    /// else it is refused and audited as such.
+    fn start(&mut self, plan: Plan, code: Option<SecretText>) {
         let (action, target) = (plan.action.clone(), plan.target.ledger_name());
         let refused = move |reason: String| Msg::ActionRefused {
             action,
@@ -134,7 +143,17 @@ impl ActionRunner {
             }
         });
         let tx = self.tx.clone();
+        let totp_secret = self.totp_secret.clone();
         let task = tokio::spawn(async move {
+            if let Some(code) = code
+                && let Err(why) = totp::check(&engine, totp_secret.as_ref(), &code).await
+            {
+                if let Err(error) = engine.record_refusal(&plan, &why).await {
+                    tracing::warn!(%error, action = plan.action, "refusal not recorded");
+                }
+                let _ = tx.send(refused(why)).await;
+                return;
+            }
             if let Err(refusal) = engine.run(&plan, &events_tx, cancelled).await {
                 let _ = tx.send(refused(refusal.0)).await;
             }

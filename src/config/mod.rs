@@ -19,6 +19,7 @@ pub mod duration;
 #[cfg(test)]
 mod fuzz;
 pub mod keymap;
+mod operator;
 mod parse;
 pub mod schema;
 pub mod secret;
@@ -40,6 +41,7 @@ pub use action::{
 pub use assets::AssetError;
 pub use console::ConsoleConfig;
 pub use diagnostics::Diagnostic;
+pub use operator::OperatorConfig;
 pub use secret::{Secret, SecretError, SecretKind, mask_url};
 pub use source::{
     AlertmanagerSource, HttpSource, KasmSource, LocalSource, MIN_EVERY, OpenBaoNode, OpenBaoSource,
@@ -61,6 +63,8 @@ pub struct Config {
     pub wall: WallConfig,
     pub sources: Vec<SourceConfig>,
     pub actions: Vec<ActionConfig>,
+    /// `[[operator]]`: the TOTP secrets, by OS account.
+    pub operators: Vec<OperatorConfig>,
 }
 
 impl Config {
@@ -70,6 +74,14 @@ impl Config {
 
     pub fn action(&self, name: &str) -> Option<&ActionConfig> {
         self.actions.iter().find(|a| a.name == name)
+    }
+
+    /// The TOTP secret of the operator logged in as the OS account `account`.
+    pub fn totp_secret(&self, account: &str) -> Option<&Secret> {
+        self.operators
+            .iter()
+            .find(|o| o.name == account)
+            .map(|o| &o.totp_secret)
     }
 
     /// Every secret reference with where it is configured (`source \`pg\` url`).
@@ -103,6 +115,12 @@ impl Config {
                 ActionSpec::PgRestore(restore) => found.push((label, &restore.database)),
                 _ => {}
             }
+        }
+        for operator in &self.operators {
+            found.push((
+                format!("operator `{}` totp_secret", operator.name),
+                &operator.totp_secret,
+            ));
         }
         found
     }

@@ -10,6 +10,7 @@ use toml::de::DeTable;
 use super::action::{check_reference, read_action, resolve_unseal_nodes};
 use super::console::{default_console, read_console};
 use super::diagnostics::{Diagnostic, Problems, Table};
+use super::operator::read_operator;
 use super::source::read_source;
 use super::store::{default_store, read_store};
 use super::wall::read_wall;
@@ -79,9 +80,16 @@ pub(super) fn parse(
             actions.push(action);
         }
     }
+    let mut operators = Vec::new();
+    let mut operator_names: BTreeMap<String, usize> = BTreeMap::new();
+    for mut table in root.array_of_tables(&mut problems, "operator") {
+        if let Some(operator) = read_operator(&mut table, &mut problems, &mut operator_names) {
+            operators.push(operator);
+        }
+    }
     root.finish(
         &mut problems,
-        "the configuration (top level: [console], [store], [wall], [[source]], [[action]])",
+        "the configuration (top level: [console], [store], [wall], [[source]], [[action]], [[operator]])",
     );
 
     for reference in references {
@@ -100,6 +108,7 @@ pub(super) fn parse(
         wall,
         sources,
         actions,
+        operators,
     })
 }
 

@@ -375,6 +375,10 @@ pub fn json_schema() -> Value {
             }), &[]),
             "source": sources(),
             "action": actions(),
+            "operator": {"type": "array", "items": table(json!({
+                "name": string("The operator's OS account (login name)"),
+                "totp_secret": string("env:NAME or file:PATH: the base32 secret of the operator's authenticator, for actions confirmed by totp"),
+            }), &["name", "totp_secret"])},
         },
     })
 }
@@ -557,6 +561,11 @@ url = "postgres://ondeck@127.0.0.1/ondeck"
         let properties = &schema["properties"];
         let root = as_json("");
         check("[console]\n", Some("[console]"), &properties["console"]);
+        check(
+            "[[operator]]\nname = \"alice\"\ntotp_secret = \"env:ALICE_TOTP\"\n",
+            Some("[[operator]]"),
+            &properties["operator"]["items"],
+        );
         // `ca_file` is read for PostgreSQL only.
         check(
             "[store]\nurl = \"postgres://ondeck@127.0.0.1/ondeck\"\n",

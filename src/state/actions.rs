@@ -12,6 +12,7 @@ use crate::job_log::JobLog;
 use crate::model::{HostRow, JobRow};
 use crate::msg::Command;
 use crate::row_identity::{Identified, RowIdentity};
+use crate::secret_text::MaskedField;
 use crate::store::ActionState;
 
 /// Jobs of this console whose rows and logs are kept; beyond it the oldest finished ones go.
@@ -81,15 +82,19 @@ pub struct Confirm {
     pub focus: Button,
     /// Where the target's name is typed, for a `type-target` action.
     pub typed: Option<Box<TextArea<'static>>>,
+    /// Where the operator's TOTP code is typed, masked, for a `totp` action.
+    pub code: Option<MaskedField>,
 }
 
 impl Confirm {
     pub fn action(plan: Plan) -> Confirm {
         let typed = (plan.confirm == ConfirmPolicy::TypeTarget).then(Box::default);
+        let code = (plan.confirm == ConfirmPolicy::Totp).then(MaskedField::default);
         Confirm {
             confirming: Confirming::Action(Box::new(plan)),
             focus: Button::Cancel,
             typed,
+            code,
         }
     }
 
@@ -98,7 +103,13 @@ impl Confirm {
             confirming: Confirming::CancelJob(Box::new(row)),
             focus: Button::Cancel,
             typed: None,
+            code: None,
         }
+    }
+
+    /// Whether the dialog has a field that takes every key typed (the target's name, a code).
+    pub fn has_field(&self) -> bool {
+        self.typed.is_some() || self.code.is_some()
     }
 
     /// What has been typed into the field, as it is compared with the target's name.

@@ -14,6 +14,7 @@
 mod audit;
 mod jobs;
 mod sessions;
+mod totp;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ use crate::config::transport::pg_connect_options;
 pub use audit::{BreakKind, ChainBreak, ChainHead, NewAudit, VerifyReport};
 pub use jobs::{HEALTH_ALERT, JobOwner};
 pub use sessions::SESSION_TTL;
+pub use totp::{FREE_TOTP_FAILURES, TotpVerdict};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

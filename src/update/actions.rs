@@ -77,7 +77,7 @@ pub(super) fn on_confirm_command(state: &mut AppState, command: Command) -> Vec<
     match command {
         // The typed field is focused throughout; Enter runs once the name matches.
         Command::FocusNext | Command::FocusPrev | Command::MoveUp | Command::MoveDown
-            if confirm.typed.is_none() =>
+            if !confirm.has_field() =>
         {
             confirm.focus = confirm.focus.other();
         }
@@ -89,6 +89,9 @@ pub(super) fn on_confirm_command(state: &mut AppState, command: Command) -> Vec<
                 ),
                 Confirming::CancelJob(_) => "press Esc to cancel".to_owned(),
             });
+        }
+        Command::Submit if confirm.code.as_ref().is_some_and(|code| code.chars() == 0) => {
+            state.notice = Some("type your TOTP code, or press Esc to cancel".to_owned());
         }
         Command::Submit => {
             if let Overlay::Confirm(confirm) = std::mem::take(&mut state.overlay) {
@@ -102,8 +105,21 @@ pub(super) fn on_confirm_command(state: &mut AppState, command: Command) -> Vec<
 }
 
 /// Enter in a dialog, which is closed by now: the focused button, or the typed name.
-fn confirmed(state: &mut AppState, confirm: Confirm) -> Vec<Effect> {
+fn confirmed(state: &mut AppState, mut confirm: Confirm) -> Vec<Effect> {
     let typed = confirm.typed_text();
+    if let (Confirming::Action(plan), Some(code)) = (&confirm.confirming, confirm.code.as_mut()) {
+        let code = code.take();
+        return start(state, plan.clone())
+            .into_iter()
+            .map(|effect| match effect {
+                Effect::StartAction(plan) => Effect::StartActionWithCode {
+                    plan,
+                    code: code.clone(),
+                },
+                other => other,
+            })
+            .collect();
+    }
     match (confirm.confirming, typed) {
         (Confirming::Action(plan), Some(typed)) if typed != plan.target.name => {
             let reason = format!("typed \"{typed}\", expected \"{}\"", plan.target.name);

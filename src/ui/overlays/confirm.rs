@@ -60,7 +60,7 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
         .map_or(0, |d| rows(d, content_width).saturating_add(1));
     let field_rows: Vec<u16> = values.iter().map(|(_, p)| rows(p, value_width)).collect();
     let warning_rows = u16::from(warning.is_some());
-    let typed_rows = u16::from(confirm.typed.is_some());
+    let typed_rows = u16::from(confirm.has_field());
     // A blank line under the plan, the warning, the field with a blank line under it, the
     // buttons.
     let fixed_rows = 1 + warning_rows + 2 * typed_rows + 1;
@@ -76,7 +76,7 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
         height,
     };
 
-    let close_context = if confirm.typed.is_some() {
+    let close_context = if confirm.has_field() {
         KeyContext::Input
     } else {
         KeyContext::Dialog
@@ -147,6 +147,19 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
         );
         frame.render_widget(input.as_ref(), field_area);
     }
+    if let Some(code) = &confirm.code {
+        let prompt = "Your TOTP code: ";
+        let [prompt_area, field_area] =
+            Layout::horizontal([Constraint::Length(16), Constraint::Fill(1)]).areas(typed_area);
+        frame.render_widget(
+            Paragraph::new(prompt).style(theme.style(Role::Header)),
+            prompt_area,
+        );
+        frame.render_widget(
+            Paragraph::new("•".repeat(code.chars())).style(theme.style(Role::Input)),
+            field_area,
+        );
+    }
     draw_buttons(frame, buttons_area, ui, confirm);
 }
 
@@ -154,7 +167,7 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
 /// focus, and each says its key.
 fn draw_buttons(frame: &mut Frame, area: Rect, ui: &Ui, confirm: &Confirm) {
     let theme = ui.theme;
-    let labels: [(Button, String); 2] = if confirm.typed.is_some() {
+    let labels: [(Button, String); 2] = if confirm.has_field() {
         let key = |command| text::keys(ui.keymap, &[KeyContext::Input], command);
         [
             (
@@ -175,7 +188,7 @@ fn draw_buttons(frame: &mut Frame, area: Rect, ui: &Ui, confirm: &Confirm) {
     let spans: Vec<(Span, u16)> = labels
         .into_iter()
         .map(|(button, label)| {
-            let focused = confirm.typed.is_none() && confirm.focus == button;
+            let focused = !confirm.has_field() && confirm.focus == button;
             let (text, style): (String, Style) = if focused {
                 (format!("▶ {label} ◀"), theme.style(Role::Selected))
             } else {

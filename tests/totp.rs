@@ -1,0 +1,195 @@
+//! The `totp` confirmation through `ondeck run`, the code on standard input as a script gives
+//! it: a right code runs the action; a replay in the same step, a code from two steps ago, a
+//! wrong code, and a right code after five wrong ones are refused, audited as refused, and
+//! nothing runs. The code is found nowhere afterwards.
+
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ondeck::identity::OperatorIdentity;
+use ondeck::store::Store;
+use totp_rs::{Algorithm, TOTP};
+
+/// An authenticator's secret, base32 (RFC 4648, no padding), as an app shows it.
+const SECRET_BASE32: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+struct Lab {
+    home: tempfile::TempDir,
+    config: PathBuf,
+    marker: PathBuf,
+}
+
+fn lab() -> Lab {
+    let home = tempfile::tempdir().unwrap();
+    let marker = home.path().join("ran");
+    let config = home.path().join("config.toml");
+    let account = OperatorIdentity::current("alice").os_user;
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[store]
+url = "sqlite://{}"
+
+[[action]]
+name = "rotate"
+kind = "command"
+argv = ["touch", "{}"]
+confirm = "totp"
+
+[[operator]]
+name = "{account}"
+totp_secret = "env:ONDECK_TEST_TOTP"
+"#,
+            home.path().join("ondeck.db").display(),
+            marker.display()
+        ),
+    )
+    .unwrap();
+    Lab {
+        home,
+        config,
+        marker,
+    }
+}
+
+/// The code of the step `steps_from_now` away.
+fn code(steps_from_now: i64) -> String {
+    let secret = totp_rs::Secret::Encoded(SECRET_BASE32.to_owned())
+        .to_bytes()
+        .unwrap();
+    let totp = TOTP::new(Algorithm::SHA1, 6, 0, 30, secret).unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    totp.generate(now.checked_add_signed(steps_from_now * 30).unwrap())
+}
+
+impl Lab {
+    /// `ondeck run rotate --target x --yes` with `code` on standard input.
+    fn run(&self, code: &str) -> Output {
+        let home = self.home.path();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ondeck"))
+            .args(["--config", self.config.to_str().unwrap()])
+            .args(["run", "rotate", "--target", "x", "--yes"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_STATE_HOME", home.join("state"))
+            .env("RUST_LOG", "debug")
+            .env("ONDECK_TEST_TOTP", SECRET_BASE32)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{code}").unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs with `code`, which must be refused with `why`, audited as refused, nothing run.
+    async fn refused(&self, code: &str, why: &str) {
+        let _ = std::fs::remove_file(&self.marker);
+        let refusals_before = self.refusals().await.len();
+        let out = self.run(code);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(err.contains(why), "{err}");
+        assert!(!self.marker.exists(), "a refused action ran");
+        let refusals = self.refusals().await;
+        assert_eq!(refusals.len(), refusals_before + 1, "{refusals:?}");
+        assert!(refusals.last().unwrap().contains(why), "{refusals:?}");
+    }
+
+    /// The errors of the audit's REFUSED records, oldest first.
+    async fn refusals(&self) -> Vec<String> {
+        let url = format!("sqlite://{}", self.home.path().join("ondeck.db").display());
+        let Ok(store) = Store::open(&url).await else {
+            return Vec::new();
+        };
+        store
+            .audit_tail(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|row| row.outcome == "REFUSED")
+            .map(|row| row.error.unwrap_or_default())
+            .collect()
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+#[tokio::test]
+async fn a_right_code_runs_the_action_once_and_is_kept_nowhere() {
+    let lab = lab();
+    let code = code(0);
+    let out = lab.run(&code);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(lab.marker.exists(), "the confirmed action did not run");
+    assert!(!err.contains(&code) && !String::from_utf8_lossy(&out.stdout).contains(&code));
+
+    lab.refused(&code, "that TOTP code was used already").await;
+
+    for file in files_under(lab.home.path()) {
+        if file == lab.config {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        // Unix milliseconds and hashes are digits too: a code is looked for where it would be
+        // written as one, as a word of its own.
+        let as_word = text
+            .split(|c: char| !c.is_ascii_digit())
+            .any(|word| word == code);
+        assert!(!as_word, "{} holds the TOTP code", file.display());
+    }
+}
+
+#[tokio::test]
+async fn a_code_from_two_steps_ago_is_refused() {
+    let lab = lab();
+    lab.refused(&code(-2), "wrong TOTP code").await;
+}
+
+#[tokio::test]
+async fn a_wrong_code_is_refused() {
+    let lab = lab();
+    let right = code(0);
+    // The same digits turned: not the code of this step or its neighbours.
+    let wrong: String = right
+        .chars()
+        .map(|c| char::from(b'0' + (c as u8 - b'0' + 5) % 10))
+        .collect();
+    lab.refused(&wrong, "wrong TOTP code").await;
+    lab.refused("not-a-code", "wrong TOTP code").await;
+}
+
+#[tokio::test]
+async fn after_five_wrong_codes_a_right_one_is_refused_too() {
+    let lab = lab();
+    for _ in 0..5 {
+        lab.refused("000000x", "wrong TOTP code").await;
+    }
+    lab.refused(&code(0), "too many wrong TOTP codes").await;
+}
