@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::actions::Plan;
 use crate::actions::engine::JobEvent;
+use crate::actions::unseal::{UnsealReply, UnsealRequest};
 use crate::model::{Observation, StoreRows};
 use crate::secret_text::SecretText;
 
@@ -163,6 +164,8 @@ pub enum Msg {
         target: String,
         reason: String,
     },
+    /// What the unseal dialog's node answered.
+    Unseal(UnsealReply),
     /// Lines of a job's log read from the store, oldest first, each with its number; `before`
     /// is what was asked for (`None`: the newest).
     JobLogLoaded {
@@ -196,6 +199,8 @@ pub enum Effect {
         plan: Box<Plan>,
         reason: String,
     },
+    /// The unseal dialog's reads and writes of its node.
+    Unseal(UnsealRequest),
     /// Read up to a page of a job's log lines before line `before` (the newest for `None`).
     LoadJobLog {
         job_id: String,

@@ -13,6 +13,7 @@
 //! first, and rows arriving late never scroll the view away from them.
 
 mod actions;
+mod unseal;
 mod wall;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -25,6 +26,7 @@ pub use actions::{
     ActionMenu, ActionSubject, Button, Confirm, Confirming, JobLogView, LiveJob, PaletteEntry,
     palette_label,
 };
+pub use unseal::UnsealDialog;
 pub use wall::{
     AlertGroup, Freshness, JobCounts, Seal, SealTile, WALL_PAGES, WallState, alert_groups,
     data_stale, freshness, job_counts, seal_tiles,
@@ -168,6 +170,8 @@ pub enum Overlay {
     Confirm(Box<Confirm>),
     /// A job's log, live or paged from the store.
     JobLog(Box<JobLogView>),
+    /// Key shares for the nodes of an OpenBao source, one at a time.
+    Unseal(Box<UnsealDialog>),
 }
 
 /// One group of the `?` help: a heading, and the keys with what they do.

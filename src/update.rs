@@ -17,6 +17,7 @@ use crate::state::{AppState, Overlay, PaletteEntry, Pane};
 
 mod actions;
 mod jobs;
+mod unseal;
 
 /// Lines a page key scrolls the help and detail popups by.
 const POPUP_PAGE: u16 = 10;
@@ -24,7 +25,7 @@ const POPUP_PAGE: u16 = 10;
 /// The keymap contexts that apply in the state's current overlay, most specific first.
 pub fn key_contexts(state: &AppState) -> &'static [KeyContext] {
     match &state.overlay {
-        Overlay::Filter(_) | Overlay::Palette { .. } => &[KeyContext::Input],
+        Overlay::Filter(_) | Overlay::Palette { .. } | Overlay::Unseal(_) => &[KeyContext::Input],
         // Every letter of a typed confirmation goes into its field: `y` types a y.
         Overlay::Confirm(confirm) if confirm.has_field() => &[KeyContext::Input],
         Overlay::Help { .. }
@@ -191,6 +192,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             reconfigure(state, *config, &restarted);
             Vec::new()
         }
+        Msg::Unseal(reply) => unseal::on_reply(state, reply),
         Msg::Job(event) => {
             jobs::on_job_event(state, event);
             Vec::new()
@@ -320,6 +322,7 @@ fn on_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Overlay::Actions(_) => return actions::on_menu_command(state, command),
         Overlay::Confirm(_) => return actions::on_confirm_command(state, command),
         Overlay::JobLog(_) => return jobs::on_log_command(state, command),
+        Overlay::Unseal(_) => return unseal::on_command(state, command),
         _ => {}
     }
     // Where the help or detail ends, from the state: scrolling stops there, so "up" always
@@ -395,7 +398,7 @@ fn on_command(state: &mut AppState, command: Command) -> Vec<Effect> {
                         Some(&PaletteEntry::Command(chosen)) => return on_command(state, chosen),
                         Some(&PaletteEntry::Action(action)) => {
                             let subject = state.action_subject();
-                            actions::pick(state, action, &subject);
+                            return actions::pick(state, action, &subject);
                         }
                         None => {}
                     }
@@ -406,7 +409,9 @@ fn on_command(state: &mut AppState, command: Command) -> Vec<Effect> {
             Vec::new()
         }
         // Handled above, before the borrow of the overlay.
-        Overlay::Actions(_) | Overlay::Confirm(_) | Overlay::JobLog(_) => Vec::new(),
+        Overlay::Actions(_) | Overlay::Confirm(_) | Overlay::JobLog(_) | Overlay::Unseal(_) => {
+            Vec::new()
+        }
     }
 }
 
@@ -505,6 +510,9 @@ fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
 
 /// A key typed into the filter, the palette or a confirmation's field.
 fn on_text_key(state: &mut AppState, key: KeyEvent) {
+    if let Overlay::Unseal(_) = state.overlay {
+        return unseal::on_key(state, key);
+    }
     match &mut state.overlay {
         Overlay::Confirm(confirm) => {
             if let Some(input) = confirm.typed.as_mut() {

@@ -8,7 +8,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::engine::{Engine, JobEvent};
-use super::{Plan, totp};
+use super::unseal::{self, UnsealReply, UnsealRequest};
+use super::{Plan, Work, totp};
 use crate::config::Secret;
 use crate::identity::OperatorIdentity;
 use crate::msg::{Effect, Msg};
@@ -37,6 +38,8 @@ pub struct ActionRunner {
     totp_secret: Option<Secret>,
     tx: mpsc::Sender<Msg>,
     running: Vec<Running>,
+    /// The open unseal dialog's watch on its node; aborted when it closes.
+    unseal_watch: Option<JoinHandle<()>>,
 }
 
 impl ActionRunner {
@@ -52,6 +55,7 @@ impl ActionRunner {
             totp_secret,
             tx,
             running: Vec::new(),
+            unseal_watch: None,
         }
     }
 
@@ -81,6 +85,7 @@ impl ActionRunner {
                     }
                 });
             }
+            Effect::Unseal(request) => self.unseal(request),
             Effect::LoadJobLog { job_id, before } => {
                 let Some(store) = self.store.borrow().clone() else {
                     return;
@@ -101,6 +106,76 @@ impl ActionRunner {
                     }
                 });
             }
+        }
+    }
+
+    /// The unseal dialog's requests, each a task of its own that answers with a message.
+    fn unseal(&mut self, request: UnsealRequest) {
+        let tx = self.tx.clone();
+        match request {
+            UnsealRequest::Watch(plan) => {
+                self.stop_unseal_watch();
+                let Work::Unseal(work) = plan.work else {
+                    return;
+                };
+                self.unseal_watch = Some(tokio::spawn(async move {
+                    let node = work.node.clone();
+                    unseal::watch(work, move |status| {
+                        let reply = UnsealReply::Status {
+                            node: node.clone(),
+                            status,
+                        };
+                        !matches!(
+                            tx.try_send(Msg::Unseal(reply)),
+                            Err(mpsc::error::TrySendError::Closed(_))
+                        )
+                    })
+                    .await;
+                }));
+            }
+            UnsealRequest::StopWatching => self.stop_unseal_watch(),
+            UnsealRequest::Submit {
+                plan,
+                share,
+                seen_nonce,
+            } => {
+                let engine = self.engine();
+                tokio::spawn(async move {
+                    let node = unseal_node(&plan);
+                    let result = match engine {
+                        None => Err(STORE_UNAVAILABLE.to_owned()),
+                        Some(engine) => {
+                            unseal::submit(&engine, &plan, share, seen_nonce.as_deref())
+                                .await
+                                .map_err(|refusal| refusal.0)
+                        }
+                    };
+                    let _ = tx
+                        .send(Msg::Unseal(UnsealReply::Submitted { node, result }))
+                        .await;
+                });
+            }
+            UnsealRequest::Reset(plan) => {
+                let engine = self.engine();
+                tokio::spawn(async move {
+                    let node = unseal_node(&plan);
+                    let result = match engine {
+                        None => Err(STORE_UNAVAILABLE.to_owned()),
+                        Some(engine) => unseal::reset(&engine, &plan)
+                            .await
+                            .map_err(|refusal| refusal.0),
+                    };
+                    let _ = tx
+                        .send(Msg::Unseal(UnsealReply::Reset { node, result }))
+                        .await;
+                });
+            }
+        }
+    }
+
+    fn stop_unseal_watch(&mut self) {
+        if let Some(watch) = self.unseal_watch.take() {
+            watch.abort();
         }
     }
 
@@ -186,5 +261,13 @@ impl ActionRunner {
                 let _ = (&mut job.task).await;
             }
         }
+    }
+}
+
+/// The node an unseal plan is for, as the dialog's replies name it.
+fn unseal_node(plan: &Plan) -> String {
+    match &plan.work {
+        Work::Unseal(work) => work.node.clone(),
+        _ => String::new(),
     }
 }

@@ -198,6 +198,60 @@ pub fn describe(node: &str, status: &SealStatus) -> String {
     )
 }
 
+/// What the console's unseal dialog asks of the runner; the HTTP calls happen off the UI task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnsealRequest {
+    /// Read the node's seal status now and every [`WATCH_EVERY`] while the dialog is open,
+    /// reporting each change: other keyholders' progress shows live.
+    Watch(Box<Plan>),
+    /// The dialog closed.
+    StopWatching,
+    Submit {
+        plan: Box<Plan>,
+        share: SecretText,
+        /// The attempt the dialog showed when the share was typed.
+        seen_nonce: Option<String>,
+    },
+    /// The operator asked for a reset and confirmed it.
+    Reset(Box<Plan>),
+}
+
+/// What the runner tells the dialog, by node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnsealReply {
+    Status {
+        node: String,
+        status: Result<SealStatus, String>,
+    },
+    Submitted {
+        node: String,
+        result: Result<Submitted, String>,
+    },
+    Reset {
+        node: String,
+        result: Result<SealStatus, String>,
+    },
+}
+
+/// How often an open dialog reads its node's seal status.
+pub const WATCH_EVERY: Duration = Duration::from_secs(2);
+
+/// Reads the node's seal status until dropped or `report` says no one listens (`false`),
+/// reporting the first answer and each one that differs from the last.
+pub async fn watch(work: UnsealWork, mut report: impl FnMut(Result<SealStatus, String>) -> bool) {
+    let mut last = None;
+    loop {
+        let status = read_status(&work).await;
+        if last.as_ref() != Some(&status) {
+            if !report(status.clone()) {
+                return;
+            }
+            last = Some(status);
+        }
+        tokio::time::sleep(WATCH_EVERY).await;
+    }
+}
+
 /// A client that never follows a redirect: a share goes to the configured node or nowhere.
 fn client() -> Result<reqwest::Client, Refusal> {
     fetch::client(REQUEST_TIMEOUT, &Default::default(), Redirects::Never)
@@ -222,7 +276,7 @@ async fn status_with(
 }
 
 #[derive(Serialize)]
-struct UnsealRequest<'a> {
+struct UnsealBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<&'a str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -262,7 +316,7 @@ pub async fn submit(
             error: None,
         });
     }
-    let body = UnsealRequest {
+    let body = UnsealBody {
         key: Some(share.expose()),
         reset: false,
     };
@@ -314,7 +368,7 @@ pub async fn reset(engine: &Engine, plan: &Plan) -> Result<SealStatus, Refusal> 
         "unseal attempt of {} reset by {}",
         work.node, engine.identity.os_user
     );
-    let body = UnsealRequest {
+    let body = UnsealBody {
         key: None,
         reset: true,
     };
@@ -372,7 +426,7 @@ async fn written_ahead(
     plan: &Plan,
     step: &str,
     client: &reqwest::Client,
-    body: UnsealRequest<'_>,
+    body: UnsealBody<'_>,
 ) -> Result<Opened, Refusal> {
     let work = unseal_work(plan)?;
     let request_id = uuid::Uuid::new_v4().to_string();

@@ -2,7 +2,7 @@
 //! and the checks made before `Effect::StartAction` — the console's mode, the store, and the
 //! target as it is now.
 
-use crate::actions::Plan;
+use crate::actions::{Plan, Work};
 use crate::msg::{Command, Effect};
 use crate::state::{ActionMenu, ActionSubject, AppState, Button, Confirm, Confirming, Overlay};
 
@@ -48,7 +48,7 @@ pub(super) fn on_menu_command(state: &mut AppState, command: Command) -> Vec<Eff
             let subject = menu.subject.clone();
             state.overlay = Overlay::None;
             if let Some(action) = chosen {
-                pick(state, action, &subject);
+                return pick(state, action, &subject);
             }
         }
         Command::Close | Command::Cancel | Command::Action => state.overlay = Overlay::None,
@@ -58,15 +58,24 @@ pub(super) fn on_menu_command(state: &mut AppState, command: Command) -> Vec<Eff
 }
 
 /// The operator picked an action (from the menu or the palette): its plan goes into a
-/// confirmation dialog, or why there is none into the status bar.
-pub(super) fn pick(state: &mut AppState, action: usize, subject: &ActionSubject) {
+/// confirmation dialog (an unseal into its own), or why there is none into the status bar.
+pub(super) fn pick(state: &mut AppState, action: usize, subject: &ActionSubject) -> Vec<Effect> {
     if let Some(why) = state.read_only_refusal() {
         state.notice = Some(why);
-        return;
+        return Vec::new();
     }
     match state.plan_action(action, subject) {
-        Ok(plan) => state.overlay = Overlay::Confirm(Box::new(Confirm::action(plan))),
-        Err(refusal) => state.notice = Some(format!("refused: {refusal}")),
+        Ok(plan) if matches!(plan.work, Work::Unseal(_)) => {
+            super::unseal::open(state, action, Box::new(plan))
+        }
+        Ok(plan) => {
+            state.overlay = Overlay::Confirm(Box::new(Confirm::action(plan)));
+            Vec::new()
+        }
+        Err(refusal) => {
+            state.notice = Some(format!("refused: {refusal}"));
+            Vec::new()
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub(super) mod help;
 pub(super) mod job_log;
 mod palette;
 mod sources;
+mod unseal;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -33,6 +34,7 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, focused_pane: Rect, ui: &Ui) {
         Overlay::Actions(menu) => actions::draw(frame, body, ui, menu),
         Overlay::Confirm(confirm) => confirm::draw(frame, body, ui, confirm),
         Overlay::JobLog(view) => job_log::draw(frame, body, ui, view),
+        Overlay::Unseal(dialog) => unseal::draw(frame, body, ui, dialog),
     }
 }
 
