@@ -61,7 +61,7 @@ async fn three_shares_typed_in_the_dialog_unseal_the_node() {
     screen.type_keys("a");
     screen.wait_for_text("Actions — bao/bao");
     screen.type_keys("\r");
-    screen.wait_for_text("bao: sealed, 0/3 shares (of 5)");
+    screen.wait_for_text("sealed, 0/3 shares (of 5)");
 
     screen.type_keys(&format!("{}\r", bao.keys[0]));
     screen.wait_for_text("(progress 1/3)");
@@ -73,7 +73,7 @@ async fn three_shares_typed_in_the_dialog_unseal_the_node() {
         .put("/v1/sys/unseal", serde_json::json!({"key": bao.keys[1]}))
         .await;
     assert_eq!(status, 200);
-    screen.wait_for_text("bao: sealed, 2/3 shares (of 5)");
+    screen.wait_for_text("sealed, 2/3 shares (of 5)");
 
     screen.type_keys(&format!("{}\r", bao.keys[2]));
     screen.wait_for_text("share 3 of 3 submitted by");

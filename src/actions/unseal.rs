@@ -181,6 +181,11 @@ impl Submitted {
 /// A node's seal status in a line: `bao: sealed, 1/3 shares (of 5), version 2.7.2, attempt
 /// 3f2a9c1b…`.
 pub fn describe(node: &str, status: &SealStatus) -> String {
+    format!("{node}: {}", seal_summary(status))
+}
+
+/// [`describe`] without the node's name.
+pub fn seal_summary(status: &SealStatus) -> String {
     let state = if status.sealed { "sealed" } else { "unsealed" };
     let attempt = match status.nonce.get(..NONCE_SHOWN) {
         Some(prefix) => format!(", attempt {prefix}…"),
@@ -193,7 +198,7 @@ pub fn describe(node: &str, status: &SealStatus) -> String {
         format!(", version {}", status.version)
     };
     format!(
-        "{node}: {state}, {}/{} shares (of {}){version}{attempt}",
+        "{state}, {}/{} shares (of {}){version}{attempt}",
         status.progress, status.t, status.n
     )
 }

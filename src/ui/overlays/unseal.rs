@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::popup_closed_by;
-use crate::actions::unseal::describe;
+use crate::actions::unseal::seal_summary;
 use crate::config::keymap::KeyContext;
 use crate::config::mask_url;
 use crate::config::theme::Role;
@@ -24,7 +24,7 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, dialog: &UnsealDialog
     let url = dialog.work().map(|w| mask_url(&w.url)).unwrap_or_default();
     let seal = match &dialog.status {
         None => "reading the seal status…".to_owned(),
-        Some(Ok(status)) => describe(node, status),
+        Some(Ok(status)) => seal_summary(status),
         Some(Err(why)) => format!("unknown: {why}"),
     };
     let label = |name: &str| Span::styled(format!("{name:<LABEL$}"), theme.style(Role::Header));
@@ -65,7 +65,7 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, dialog: &UnsealDialog
         ));
     }
     lines.push(Line::styled(
-        "Enter sends the share · ctrl-r resets the attempt · closing keeps the shares given",
+        "Enter sends · ctrl-r resets the attempt · closing keeps the shares given",
         theme.style(Role::Dim),
     ));
 
