@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ondeck::identity::OperatorIdentity;
-use ondeck::store::Store;
+use ondeck::store::{Store, TotpVerdict};
 use totp_rs::{Algorithm, TOTP};
 
 /// An authenticator's secret, base32 (RFC 4648, no padding), as an app shows it.
@@ -21,9 +21,12 @@ struct Lab {
     home: tempfile::TempDir,
     config: PathBuf,
     marker: PathBuf,
+    /// The store as the test reads it, open throughout: a pool closed while ondeck writes
+    /// would checkpoint the WAL under it.
+    store: Store,
 }
 
-fn lab() -> Lab {
+async fn lab() -> Lab {
     let home = tempfile::tempdir().unwrap();
     let marker = home.path().join("ran");
     let config = home.path().join("config.toml");
@@ -50,10 +53,17 @@ totp_secret = "env:ONDECK_TEST_TOTP"
         ),
     )
     .unwrap();
+    let store = Store::open(&format!(
+        "sqlite://{}",
+        home.path().join("ondeck.db").display()
+    ))
+    .await
+    .unwrap();
     Lab {
         home,
         config,
         marker,
+        store,
     }
 }
 
@@ -103,17 +113,22 @@ impl Lab {
         assert!(err.contains(why), "{err}");
         assert!(!self.marker.exists(), "a refused action ran");
         let refusals = self.refusals().await;
-        assert_eq!(refusals.len(), refusals_before + 1, "{refusals:?}");
+        let logs: Vec<String> = files_under(&self.home.path().join("state"))
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+            .collect();
+        assert_eq!(
+            refusals.len(),
+            refusals_before + 1,
+            "{refusals:?}\n{err}\n{}",
+            logs.join("\n")
+        );
         assert!(refusals.last().unwrap().contains(why), "{refusals:?}");
     }
 
     /// The errors of the audit's REFUSED records, oldest first.
     async fn refusals(&self) -> Vec<String> {
-        let url = format!("sqlite://{}", self.home.path().join("ondeck.db").display());
-        let Ok(store) = Store::open(&url).await else {
-            return Vec::new();
-        };
-        store
+        self.store
             .audit_tail(100)
             .await
             .unwrap()
@@ -142,7 +157,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 #[tokio::test]
 async fn a_right_code_runs_the_action_once_and_is_kept_nowhere() {
-    let lab = lab();
+    let lab = lab().await;
     let code = code(0);
     let out = lab.run(&code);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -168,13 +183,13 @@ async fn a_right_code_runs_the_action_once_and_is_kept_nowhere() {
 
 #[tokio::test]
 async fn a_code_from_two_steps_ago_is_refused() {
-    let lab = lab();
+    let lab = lab().await;
     lab.refused(&code(-2), "wrong TOTP code").await;
 }
 
 #[tokio::test]
 async fn a_wrong_code_is_refused() {
-    let lab = lab();
+    let lab = lab().await;
     let right = code(0);
     // The same digits turned: not the code of this step or its neighbours.
     let wrong: String = right
@@ -187,9 +202,84 @@ async fn a_wrong_code_is_refused() {
 
 #[tokio::test]
 async fn after_five_wrong_codes_a_right_one_is_refused_too() {
-    let lab = lab();
+    let lab = lab().await;
     for _ in 0..5 {
         lab.refused("000000x", "wrong TOTP code").await;
     }
     lab.refused(&code(0), "too many wrong TOTP codes").await;
+}
+
+/// The store's side, on `url`: a step is taken once, by one of two consoles given it at the
+/// same moment, and a fifth wrong code holds the operator back.
+async fn the_store_takes_a_step_once(url: &str) {
+    let store = Store::open(url).await.unwrap();
+    let other_console = Store::open(url).await.unwrap();
+    let now = 1_000_000;
+    let (first, second) = tokio::join!(
+        store.take_totp("alice", Some(100), now),
+        other_console.take_totp("alice", Some(100), now),
+    );
+    let mut verdicts = [first.unwrap(), second.unwrap()];
+    verdicts.sort_by_key(|v| format!("{v:?}"));
+    assert_eq!(verdicts, [TotpVerdict::Accepted, TotpVerdict::Replayed]);
+    assert_eq!(
+        store.take_totp("alice", Some(99), now).await.unwrap(),
+        TotpVerdict::Replayed,
+        "an older step"
+    );
+    assert_eq!(
+        store.take_totp("bob", Some(100), now).await.unwrap(),
+        TotpVerdict::Accepted,
+        "each operator has steps of their own"
+    );
+    // Two replays so far; two more wrong codes are free, the fifth holds alice back.
+    for _ in 0..3 {
+        assert_eq!(
+            store.take_totp("alice", None, now).await.unwrap(),
+            TotpVerdict::Wrong
+        );
+    }
+    assert_eq!(
+        other_console
+            .take_totp("alice", Some(101), now + 1)
+            .await
+            .unwrap(),
+        TotpVerdict::Blocked(std::time::Duration::from_millis(29_999))
+    );
+    assert_eq!(
+        store
+            .take_totp("alice", Some(101), now + 30_000)
+            .await
+            .unwrap(),
+        TotpVerdict::Accepted,
+        "after the wait a right code is taken"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_takes_a_step_once() {
+    let dir = tempfile::tempdir().unwrap();
+    the_store_takes_a_step_once(&format!(
+        "sqlite://{}",
+        dir.path().join("totp.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn postgresql_takes_a_step_once() {
+    use sqlx::Executor;
+    let admin = std::env::var("ONDECK_TEST_PG_URL").expect("ONDECK_TEST_PG_URL");
+    let name = format!("ondeck_totp_{}", uuid::Uuid::new_v4().simple());
+    let pool = sqlx::PgPool::connect(&admin).await.unwrap();
+    pool.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_path(&name);
+    the_store_takes_a_step_once(url.as_str()).await;
+    pool.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
 }
