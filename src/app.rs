@@ -136,6 +136,7 @@ pub async fn run(console: Console) -> Result<()> {
                     label: store_label,
                     identity,
                     terminal: tty,
+                    read_only: mode.read_only,
                     tx: tx.clone(),
                     published: store_tx,
                     store: None,
@@ -434,6 +435,8 @@ struct StoreKeeper {
     identity: OperatorIdentity,
     /// This console's terminal, recorded with its session.
     terminal: String,
+    /// Recorded with the session, for the other operators to see.
+    read_only: bool,
     tx: mpsc::Sender<Msg>,
     /// Where the action runner finds the store once it is open.
     published: watch::Sender<Option<Store>>,
@@ -549,7 +552,7 @@ impl StoreKeeper {
             Some(id) => store.touch_operator_session(id).await?,
             None => {
                 let id = store
-                    .open_operator_session(&self.identity, &self.terminal)
+                    .open_operator_session(&self.identity, &self.terminal, self.read_only)
                     .await?;
                 self.session_id = Some(id);
             }
