@@ -258,6 +258,9 @@ pub struct SilenceAction {
 pub struct TerminateSessionAction {
     /// A `postgres` (backend) or `kasm` (session) source.
     pub source: String,
+    /// Also end sessions of a PostgreSQL superuser role; default false, because one may be a
+    /// DBA's own or the server's maintenance.
+    pub allow_superuser: bool,
 }
 
 /// `approve` / `deny` of a REQUESTED job in a SQL-backed job table.
@@ -458,8 +461,16 @@ pub(super) fn read_action(
                 })
             })
         }
-        ActionKind::TerminateSession => source(table, problems, &["postgres", "kasm"])
-            .map(|source| ActionSpec::TerminateSession(TerminateSessionAction { source })),
+        ActionKind::TerminateSession => {
+            let source = source(table, problems, &["postgres", "kasm"]);
+            let allow_superuser = table.bool(problems, "allow_superuser").unwrap_or(false);
+            source.map(|source| {
+                ActionSpec::TerminateSession(TerminateSessionAction {
+                    source,
+                    allow_superuser,
+                })
+            })
+        }
         ActionKind::Approve | ActionKind::Deny => {
             let source = source(table, problems, &["postgres"]);
             let sql = table.required_string(

@@ -336,7 +336,10 @@ fn actions() -> Value {
         variant(
             &common,
             &["terminate_session"],
-            json!({"source": source()}),
+            json!({
+                "source": source(),
+                "allow_superuser": boolean("Also end sessions of PostgreSQL superuser roles (default false)"),
+            }),
             &["source"],
         ),
         variant(

@@ -1,0 +1,184 @@
+//! `approve` / `deny`: a REQUESTED job of a team's own job table (the certificate hub's
+//! `install_jobs`), shown in the Jobs pane by a `postgres` source's named query, moved on by
+//! the configured statement — `$1` the job id, `$2` the operator, both bound, never formatted
+//! into the SQL.
+//!
+//! The statement runs in a transaction and must itself require the REQUESTED state
+//! (`… WHERE id = $1 AND status = 'REQUESTED'`), so that of two operators deciding at once
+//! exactly one changes the row: the other's statement changes none, and is told the job was
+//! already handled by someone else. A statement that would change more than one row is rolled
+//! back.
+
+use serde_json::json;
+use sqlx::{Connection, PgConnection};
+
+use super::engine::{JobContext, Outcome};
+use super::{Decision, Plan, Refusal, Subject, Target, Work, wrong_row};
+use crate::config::transport::pg_connect_options;
+use crate::config::{ActionConfig, JobDecisionAction, SourceSpec, mask_url};
+use crate::model::JobRow;
+use crate::row_identity::Identified;
+use crate::sources::postgres::APPLICATION_NAME;
+
+/// The state a job waits for a decision in.
+pub const REQUESTED: &str = "REQUESTED";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobDecisionWork {
+    pub source: String,
+    pub sql: String,
+    pub job_id: String,
+    pub decision: Decision,
+}
+
+/// Whether the job waits for a decision.
+pub fn is_requested(row: &JobRow) -> bool {
+    row.state.trim().eq_ignore_ascii_case(REQUESTED)
+}
+
+impl Decision {
+    fn verb(self) -> &'static str {
+        match self {
+            Decision::Approve => "approved",
+            Decision::Deny => "denied",
+        }
+    }
+}
+
+pub(super) fn plan(
+    action: &ActionConfig,
+    spec: &JobDecisionAction,
+    decision: Decision,
+    subject: Subject<'_>,
+) -> Result<Plan, Refusal> {
+    let Subject::Job(row) = subject else {
+        return Err(wrong_row(action, &spec.source, "the jobs"));
+    };
+    if !is_requested(row) {
+        return Err(Refusal(format!(
+            "job {} is {}, not {REQUESTED}: it was already handled",
+            row.id, row.state
+        )));
+    }
+    // Without the state in its WHERE clause, a second decision would overwrite the first.
+    if !spec.sql.contains(REQUESTED) {
+        return Err(Refusal(format!(
+            "`{}`'s statement does not require the job to be {REQUESTED} (… AND status = \
+             '{REQUESTED}'): two operators could both decide the same job",
+            action.name
+        )));
+    }
+    let target = Target {
+        name: row.id.clone(),
+        row: Some(row.identity()),
+    };
+    let work = Work::JobDecision(JobDecisionWork {
+        source: spec.source.clone(),
+        sql: spec.sql.clone(),
+        job_id: row.id.clone(),
+        decision,
+    });
+    Ok(Plan {
+        steps: vec![
+            format!(
+                "in one transaction on `{}`: {} — with $1 = {} and $2 = the operator",
+                spec.source,
+                one_line(&spec.sql),
+                row.id
+            ),
+            "commit if it changed exactly this job; if it changed none, the job was already \
+             handled by someone else"
+                .to_owned(),
+        ],
+        changes: format!(
+            "job {} ({} on {}, requested by {}) is {}",
+            row.id,
+            row.action,
+            row.target,
+            row.operator,
+            decision.verb()
+        ),
+        detail: json!({ "job_id": row.id, "decision": decision.verb(), "sql": spec.sql }),
+        ..Plan::new(action, target, work)
+    })
+}
+
+fn one_line(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Runs the statement; see the module's documentation.
+pub(super) async fn execute(work: &JobDecisionWork, context: &JobContext<'_>) -> Outcome {
+    match decide(work, context).await {
+        Ok(detail) => Outcome::succeeded(detail),
+        Err(error) => Outcome::failed(error),
+    }
+}
+
+async fn decide(
+    work: &JobDecisionWork,
+    context: &JobContext<'_>,
+) -> Result<serde_json::Value, String> {
+    let source = context.source(&work.source)?;
+    let SourceSpec::Postgres(spec) = &source.spec else {
+        return Err(format!(
+            "the source `{}` is no longer a PostgreSQL one",
+            work.source
+        ));
+    };
+    let url = spec
+        .url
+        .resolve()
+        .map_err(|_| format!("the source's URL ({}) cannot be read", spec.url))?;
+    let shown = mask_url(&url);
+    let options = pg_connect_options(&url, spec.ca_file.as_deref())
+        .map_err(|_| format!("the source's URL ({shown}) is not a PostgreSQL URL"))?
+        .application_name(APPLICATION_NAME);
+    let mut connection = PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| format!("connecting to {shown}: {e}"))?;
+    let operator = &context.identity().os_user;
+    let mut transaction = connection
+        .begin()
+        .await
+        .map_err(|e| format!("{shown}: {e}"))?;
+    let changed = sqlx::query(&work.sql)
+        .bind(&work.job_id)
+        .bind(operator)
+        .execute(&mut *transaction)
+        .await
+        .map_err(|e| format!("the statement failed, nothing was changed: {e}"))?
+        .rows_affected();
+    match changed {
+        0 => {
+            let _ = transaction.rollback().await;
+            Err(format!(
+                "job {} was already handled by someone else: it is no longer {REQUESTED}; \
+                 nothing was changed",
+                work.job_id
+            ))
+        }
+        1 => {
+            transaction
+                .commit()
+                .await
+                .map_err(|e| format!("the decision was not committed: {e}"))?;
+            context
+                .log(format!(
+                    "job {} {} by {operator}",
+                    work.job_id,
+                    work.decision.verb()
+                ))
+                .await;
+            Ok(json!({ "job_id": work.job_id, "decision": work.decision.verb() }))
+        }
+        many => {
+            let _ = transaction.rollback().await;
+            Err(format!(
+                "the statement would change {many} rows, not only job {}: rolled back, \
+                 nothing was changed; its WHERE clause must name one job ($1)",
+                work.job_id
+            ))
+        }
+    }
+}
