@@ -65,7 +65,8 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
     let comment_rows = u16::from(confirm.comment.is_some());
     // A blank line under the plan, the warning, the comment, the field with a blank line
     // under it, the buttons.
-    let fixed_rows = 1 + warning_rows + comment_rows + 2 * typed_rows.max(comment_rows) + 1;
+    let fixed_rows =
+        1 + warning_rows + comment_rows + typed_rows + typed_rows.max(comment_rows) + 1;
     let wanted = description_rows
         .saturating_add(field_rows.iter().sum())
         .saturating_add(fixed_rows)
