@@ -174,9 +174,10 @@ struct Matcher<'a> {
     is_equal: bool,
 }
 
+/// The answer to a created silence; Alertmanager spells it `silenceID`.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct Created {
+    #[serde(rename = "silenceID")]
     silence_id: String,
 }
 
