@@ -628,3 +628,67 @@ async fn a_refused_kasm_destroy_fails_with_kasms_reason_and_no_secret() {
     assert!(!said.contains("secret-for-the-test"), "{said}");
     assert_eq!(lab::with_outcome(&lab.audit(&config), "FAILED").len(), 1);
 }
+
+/// A connection of ondeck's own is not in the Sessions pane; a plan made for one all the same
+/// (a row from before it was reconnected) is refused on the server, and the backend lives on.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn ondecks_own_connection_is_never_terminated() {
+    use ondeck::actions::Subject;
+    use ondeck::actions::engine::Engine;
+    use ondeck::identity::OperatorIdentity;
+    use ondeck::store::{ActionState, Store};
+
+    let admin = pg_admin_url();
+    let database = unique_name("ondeck_ops_own");
+    sql(&admin, &format!("CREATE DATABASE {database}")).await;
+    let role = PgRole::create(&database).await;
+    let own_url = format!("{}?application_name=ondeck", role.url());
+    let (pid, sleeping) = sleeping_backend(&own_url).await;
+    let lab = Lab::sqlite();
+    let config = lab.config(
+        "ondeck.toml",
+        &format!(
+            r#"
+[[source]]
+name = "pg"
+kind = "postgres"
+url = {}
+
+[[action]]
+name = "kill-backend"
+kind = "terminate_session"
+source = "pg"
+allow_superuser = true
+"#,
+            toml_string(&pg_url_for(&admin, &database, None))
+        ),
+    );
+    let config = ondeck::config::load(Some(&config)).unwrap();
+    let row = ondeck::model::SessionRow {
+        source: "pg".to_owned(),
+        user: role.name.clone(),
+        client: "local socket".to_owned(),
+        state: "active".to_owned(),
+        detail: String::new(),
+        since: None,
+        observed_at: chrono::Utc::now(),
+        fields: [("pid".to_owned(), json!(pid))].into(),
+    };
+    let plan = ondeck::actions::plan(&config.actions[0], Subject::Session(&row)).unwrap();
+    std::fs::create_dir_all(lab.path("store")).unwrap();
+    let engine = Engine {
+        store: Store::open(&lab.store.url).await.unwrap(),
+        identity: OperatorIdentity::current("oncall"),
+        sources: config.sources.clone().into(),
+    };
+    let (events, _) = tokio::sync::mpsc::unbounded_channel();
+    let (_cancel, cancelled) = tokio::sync::watch::channel(false);
+    let finished = engine.run(&plan, &events, cancelled).await.unwrap();
+    assert_eq!(finished.state, ActionState::Failed, "{finished:?}");
+    let error = finished.error.unwrap();
+    assert!(error.contains("ondeck's own connection"), "{error}");
+    assert!(!sleeping.is_finished(), "the backend lives on");
+    sql(&admin, &format!("SELECT pg_terminate_backend({pid})")).await;
+    let _ = sleeping.await;
+}

@@ -182,3 +182,92 @@ async fn decide(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::config::{ActionKind, ActionSpec, ConfirmPolicy};
+
+    const SQL: &str =
+        "UPDATE install_jobs SET status = 'PENDING' WHERE id::text = $1 AND status = 'REQUESTED'";
+
+    fn configured(sql: &str) -> (ActionConfig, JobDecisionAction) {
+        let spec = JobDecisionAction {
+            source: "certhub-db".to_owned(),
+            sql: sql.to_owned(),
+        };
+        let action = ActionConfig {
+            name: "approve-install".to_owned(),
+            kind: ActionKind::Approve,
+            description: None,
+            confirm: ConfirmPolicy::Enter,
+            spec: ActionSpec::Approve(spec.clone()),
+        };
+        (action, spec)
+    }
+
+    fn job(state: &str) -> JobRow {
+        JobRow {
+            source: "certhub-db".to_owned(),
+            id: "10000000-0000-0000-0000-000000000001".to_owned(),
+            action: "install 7".to_owned(),
+            target: "PC-01".to_owned(),
+            operator: "42".to_owned(),
+            state: state.to_owned(),
+            progress: None,
+            started: None,
+            finished: None,
+            observed_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_requested_job_is_decided_by_its_id() {
+        let (action, spec) = configured(SQL);
+        let plan = super::plan(
+            &action,
+            &spec,
+            Decision::Approve,
+            Subject::Job(&job("requested")),
+        )
+        .unwrap();
+        assert_eq!(
+            plan.work,
+            Work::JobDecision(JobDecisionWork {
+                source: "certhub-db".to_owned(),
+                sql: SQL.to_owned(),
+                job_id: "10000000-0000-0000-0000-000000000001".to_owned(),
+                decision: Decision::Approve,
+            })
+        );
+        assert_eq!(
+            plan.target.ledger_name(),
+            "certhub-db/10000000-0000-0000-0000-000000000001"
+        );
+    }
+
+    #[test]
+    fn a_decided_job_and_a_statement_that_does_not_require_requested_are_refused() {
+        let (action, spec) = configured(SQL);
+        let refused = super::plan(
+            &action,
+            &spec,
+            Decision::Deny,
+            Subject::Job(&job("PENDING")),
+        )
+        .unwrap_err();
+        assert!(refused.0.contains("already handled"), "{refused}");
+        let (action, spec) =
+            configured("UPDATE install_jobs SET status = 'PENDING' WHERE id::text = $1");
+        let refused = super::plan(
+            &action,
+            &spec,
+            Decision::Approve,
+            Subject::Job(&job("REQUESTED")),
+        )
+        .unwrap_err();
+        assert!(refused.0.contains("two operators"), "{refused}");
+    }
+}

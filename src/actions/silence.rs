@@ -435,3 +435,106 @@ async fn expire(instances: &Instances, fingerprint: &str, context: &JobContext<'
         errors.join("; ")
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ActionKind, ConfirmPolicy};
+    use crate::model::{AlertRow, HostRow, HostStatus, Severity};
+
+    fn configured(comment: Option<&str>) -> (ActionConfig, SilenceAction) {
+        let spec = SilenceAction {
+            source: "am".to_owned(),
+            duration: Duration::from_secs(3600),
+            comment: comment.map(str::to_owned),
+        };
+        let action = ActionConfig {
+            name: "silence-am".to_owned(),
+            kind: ActionKind::Silence,
+            description: None,
+            confirm: ConfirmPolicy::Enter,
+            spec: crate::config::ActionSpec::Silence(spec.clone()),
+        };
+        (action, spec)
+    }
+
+    fn alert(silenced: bool) -> AlertRow {
+        AlertRow {
+            silenced,
+            fingerprint: "f00d".to_owned(),
+            labels: BTreeMap::from([
+                ("alertname".to_owned(), "HighLatency".to_owned()),
+                ("instance".to_owned(), "web-01".to_owned()),
+            ]),
+            ..AlertRow::raised(
+                "am",
+                "HighLatency",
+                Severity::Warning,
+                "web-01",
+                "",
+                Utc::now(),
+            )
+        }
+    }
+
+    #[test]
+    fn an_alert_is_silenced_by_its_labels_and_a_silenced_one_expired() {
+        let (action, spec) = configured(None);
+        let plan = super::plan(&action, &spec, Subject::Alert(&alert(false))).unwrap();
+        let Work::Silence(SilenceWork {
+            change:
+                SilenceChange::Create {
+                    labels,
+                    duration,
+                    comment: written,
+                },
+            ..
+        }) = &plan.work
+        else {
+            panic!("{:?}", plan.work)
+        };
+        assert_eq!(labels, &alert(false).labels);
+        assert_eq!(*duration, Duration::from_secs(3600));
+        assert_eq!(written, DEFAULT_COMMENT);
+        assert_eq!(plan.target.name, "HighLatency");
+
+        let plan = super::plan(&action, &spec, Subject::Alert(&alert(true))).unwrap();
+        assert_eq!(
+            plan.work,
+            Work::Silence(SilenceWork {
+                source: "am".to_owned(),
+                change: SilenceChange::Expire {
+                    fingerprint: "f00d".to_owned()
+                },
+            })
+        );
+        assert_eq!(comment(&plan), None, "an expiry asks for no comment");
+    }
+
+    #[test]
+    fn the_comment_written_replaces_the_configured_one() {
+        let (action, spec) = configured(Some("planned maintenance"));
+        let mut plan = super::plan(&action, &spec, Subject::Alert(&alert(false))).unwrap();
+        assert_eq!(comment(&plan), Some("planned maintenance"));
+        set_comment(&mut plan, "  INC-4711 being worked on ");
+        assert_eq!(comment(&plan), Some("INC-4711 being worked on"));
+    }
+
+    #[test]
+    fn what_alertmanager_did_not_raise_is_not_silenced() {
+        let (action, spec) = configured(None);
+        let unreachable = AlertRow::raised(
+            "am",
+            ALERTMANAGER_UNREACHABLE,
+            Severity::Warning,
+            "http://127.0.0.1:9093",
+            "refused",
+            Utc::now(),
+        );
+        let refused = super::plan(&action, &spec, Subject::Alert(&unreachable)).unwrap_err();
+        assert!(refused.0.contains("raised by ondeck"), "{refused}");
+        let host = HostRow::checked("am", "am", "alertmanager", HostStatus::Up, Utc::now());
+        let refused = super::plan(&action, &spec, Subject::Host(&host)).unwrap_err();
+        assert!(refused.0.contains("acts on the alerts"), "{refused}");
+    }
+}

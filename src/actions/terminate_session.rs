@@ -332,3 +332,85 @@ async fn destroy_kasm(
         .await;
     Ok(json!({ "kasm_id": kasm_id }))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::config::{ActionKind, ActionSpec, ConfirmPolicy};
+
+    fn configured(allow_superuser: bool) -> (ActionConfig, TerminateSessionAction) {
+        let spec = TerminateSessionAction {
+            source: "pg".to_owned(),
+            allow_superuser,
+        };
+        let action = ActionConfig {
+            name: "kill-backend".to_owned(),
+            kind: ActionKind::TerminateSession,
+            description: None,
+            confirm: ConfirmPolicy::Enter,
+            spec: ActionSpec::TerminateSession(spec.clone()),
+        };
+        (action, spec)
+    }
+
+    fn session(fields: serde_json::Value) -> SessionRow {
+        SessionRow {
+            source: "pg".to_owned(),
+            user: "certhub_api".to_owned(),
+            client: "10.0.0.7".to_owned(),
+            state: "idle".to_owned(),
+            detail: String::new(),
+            since: None,
+            observed_at: Utc::now(),
+            fields: serde_json::from_value::<BTreeMap<String, serde_json::Value>>(fields).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_backend_is_named_by_its_pid_and_a_kasm_session_by_its_ids() {
+        let (action, spec) = configured(false);
+        let backend = session(json!({"pid": 4242}));
+        assert_eq!(session_key(&backend).as_deref(), Some("4242"));
+        let plan = super::plan(&action, &spec, Subject::Session(&backend)).unwrap();
+        assert_eq!(plan.target.name, "4242");
+        assert!(
+            plan.steps[0].contains("not a superuser's"),
+            "{:?}",
+            plan.steps
+        );
+        let Work::TerminateSession(work) = &plan.work else {
+            panic!("{:?}", plan.work)
+        };
+        assert!(matches!(work.session, Session::Backend { pid: 4242, .. }));
+
+        let (action, spec) = configured(true);
+        let plan = super::plan(&action, &spec, Subject::Session(&backend)).unwrap();
+        assert!(!plan.steps[0].contains("superuser"), "{:?}", plan.steps);
+
+        let kasm = session(json!({"kasm_id": "a1b2", "user_id": "u-17"}));
+        assert_eq!(session_key(&kasm).as_deref(), Some("a1b2"));
+        let plan = super::plan(&action, &spec, Subject::Session(&kasm)).unwrap();
+        let Work::TerminateSession(work) = &plan.work else {
+            panic!("{:?}", plan.work)
+        };
+        assert_eq!(
+            work.session,
+            Session::Kasm {
+                kasm_id: "a1b2".to_owned(),
+                user_id: Some("u-17".to_owned())
+            }
+        );
+    }
+
+    #[test]
+    fn a_session_with_nothing_to_end_it_by_is_refused() {
+        let (action, spec) = configured(false);
+        let refused =
+            super::plan(&action, &spec, Subject::Session(&session(json!({})))).unwrap_err();
+        assert!(refused.0.contains("no backend pid or Kasm id"), "{refused}");
+    }
+}

@@ -118,6 +118,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ondeck_knows_its_own_sessions_by_their_application_name() {
+        assert!(is_ondeck_application("ondeck"));
+        assert!(is_ondeck_application("ondeck req=0f6c"));
+        assert!(!is_ondeck_application("ondeck-fork"));
+        assert!(!is_ondeck_application("certhub-api"));
+        assert!(!is_ondeck_application(""));
+    }
+
+    #[test]
     fn connection_errors_show_the_masked_url() {
         let error = database_error(
             "postgres://ondeck:***@127.0.0.1:1/db",
