@@ -397,7 +397,8 @@ INSERT INTO install_jobs (id, cert_id, requested_by_user_id, status, created_at,
 const FIRST_JOB: &str = "10000000-0000-0000-0000-000000000001";
 const SECOND_JOB: &str = "10000000-0000-0000-0000-000000000002";
 
-fn certhub_config(lab: &Lab, url: &str) -> std::path::PathBuf {
+/// The certificate hub's jobs read through `url`, decided as the role of `writer`.
+fn certhub_config(lab: &Lab, url: &str, writer: &str) -> std::path::PathBuf {
     lab.config(
         "ondeck.toml",
         &format!(
@@ -421,15 +422,18 @@ columns = {{ state = "status", started = "created_at" }}
 name = "approve-install"
 kind = "approve"
 source = "certhub-db"
+database = {writer}
 sql = "UPDATE install_jobs SET status = 'PENDING', approved_by = $2, updated_at = now() WHERE id::text = $1 AND status = 'REQUESTED'"
 
 [[action]]
 name = "deny-install"
 kind = "deny"
 source = "certhub-db"
+database = {writer}
 sql = "UPDATE install_jobs SET status = 'DENIED', approved_by = $2, updated_at = now() WHERE id::text = $1 AND status = 'REQUESTED'"
 "#,
-            toml_string(url)
+            toml_string(url),
+            writer = toml_string(writer)
         ),
     )
 }
@@ -453,8 +457,22 @@ async fn install_jobs_are_approved_and_denied_once() {
     sql(&admin, &format!("CREATE DATABASE {database}")).await;
     let url = pg_url_for(&admin, &database, None);
     sql(&url, INSTALL_JOBS).await;
-    let lab = Lab::sqlite();
-    let config = certhub_config(&lab, &url);
+    // The source reads as a role that can do nothing else, as the example configures it; the
+    // decisions are made as a role that may write. Dropped with the database.
+    let reader = PgRole::create(&database).await;
+    sql(
+        &url,
+        &format!(
+            "GRANT SELECT ON install_jobs TO {0}; \
+             ALTER ROLE {0} SET default_transaction_read_only = on",
+            reader.name
+        ),
+    )
+    .await;
+    let mut lab = Lab::sqlite();
+    // A URL with a password is read from the environment, never from the file.
+    lab.set_env("CERTHUB_RO_URL", &reader.url());
+    let config = certhub_config(&lab, "env:CERTHUB_RO_URL", &url);
 
     let out = run_action(&lab, &config, "approve-install", FIRST_JOB);
     assert!(out.status.success(), "{}", describe(&out));
@@ -480,7 +498,6 @@ async fn install_jobs_are_approved_and_denied_once() {
     assert_eq!(succeeded[0]["target"], format!("certhub-db/{FIRST_JOB}"));
     assert_eq!(detail(succeeded[0])["job_id"], FIRST_JOB);
     assert_eq!(detail(succeeded[1])["decision"], "denied");
-    sql(&admin, &format!("DROP DATABASE {database} WITH (FORCE)")).await;
 }
 
 /// Two operators decide the same job: the one whose statement comes second changes no row and
@@ -499,7 +516,7 @@ async fn the_second_of_two_decisions_is_told_the_job_was_handled_by_someone_else
     let url = pg_url_for(&admin, &database, None);
     sql(&url, INSTALL_JOBS).await;
     let lab = Lab::sqlite();
-    let config = ondeck::config::load(Some(&certhub_config(&lab, &url))).unwrap();
+    let config = ondeck::config::load(Some(&certhub_config(&lab, &url, &url))).unwrap();
     let requested = ondeck::model::JobRow {
         source: "certhub-db".to_owned(),
         id: FIRST_JOB.to_owned(),

@@ -15,7 +15,7 @@ use sqlx::{Connection, PgConnection};
 use super::engine::{JobContext, Outcome};
 use super::{Decision, Plan, Refusal, Subject, Target, Work, wrong_row};
 use crate::config::transport::pg_connect_options;
-use crate::config::{ActionConfig, JobDecisionAction, SourceSpec, mask_url};
+use crate::config::{ActionConfig, JobDecisionAction, Secret, SourceSpec, mask_url};
 use crate::model::JobRow;
 use crate::row_identity::Identified;
 use crate::sources::postgres::APPLICATION_NAME;
@@ -26,6 +26,8 @@ pub const REQUESTED: &str = "REQUESTED";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobDecisionWork {
     pub source: String,
+    /// The role that runs the statement, when not the source's own.
+    pub database: Option<Secret>,
     pub sql: String,
     pub job_id: String,
     pub decision: Decision,
@@ -74,6 +76,7 @@ pub(super) fn plan(
     };
     let work = Work::JobDecision(JobDecisionWork {
         source: spec.source.clone(),
+        database: spec.database.clone(),
         sql: spec.sql.clone(),
         job_id: row.id.clone(),
         decision,
@@ -81,8 +84,12 @@ pub(super) fn plan(
     Ok(Plan {
         steps: vec![
             format!(
-                "in one transaction on `{}`: {} — with $1 = {} and $2 = the operator",
+                "in one transaction on `{}`{}: {} — with $1 = {} and $2 = the operator",
                 spec.source,
+                spec.database
+                    .as_ref()
+                    .map(|url| format!(" as {url}"))
+                    .unwrap_or_default(),
                 one_line(&spec.sql),
                 row.id
             ),
@@ -126,13 +133,13 @@ async fn decide(
             work.source
         ));
     };
-    let url = spec
-        .url
+    let configured = work.database.as_ref().unwrap_or(&spec.url);
+    let url = configured
         .resolve()
-        .map_err(|_| format!("the source's URL ({}) cannot be read", spec.url))?;
+        .map_err(|_| format!("the database URL ({configured}) cannot be read"))?;
     let shown = mask_url(&url);
     let options = pg_connect_options(&url, spec.ca_file.as_deref())
-        .map_err(|_| format!("the source's URL ({shown}) is not a PostgreSQL URL"))?
+        .map_err(|_| format!("the database URL ({shown}) is not a PostgreSQL URL"))?
         .application_name(APPLICATION_NAME);
     let mut connection = PgConnection::connect_with(&options)
         .await
@@ -197,6 +204,7 @@ mod tests {
         let spec = JobDecisionAction {
             source: "certhub-db".to_owned(),
             sql: sql.to_owned(),
+            database: None,
         };
         let action = ActionConfig {
             name: "approve-install".to_owned(),
@@ -237,6 +245,7 @@ mod tests {
             plan.work,
             Work::JobDecision(JobDecisionWork {
                 source: "certhub-db".to_owned(),
+                database: None,
                 sql: SQL.to_owned(),
                 job_id: "10000000-0000-0000-0000-000000000001".to_owned(),
                 decision: Decision::Approve,

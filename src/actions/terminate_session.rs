@@ -13,7 +13,7 @@ use sqlx::{Connection, PgConnection, Row};
 use super::engine::{JobContext, Outcome};
 use super::{Plan, Refusal, Subject, Target, Work, wrong_row};
 use crate::config::transport::pg_connect_options;
-use crate::config::{ActionConfig, SourceSpec, TerminateSessionAction, mask_url};
+use crate::config::{ActionConfig, Secret, SourceSpec, TerminateSessionAction, mask_url};
 use crate::model::SessionRow;
 use crate::row_identity::Identified;
 use crate::sources::fetch;
@@ -33,6 +33,8 @@ pub struct TerminateWork {
     pub source: String,
     pub session: Session,
     pub allow_superuser: bool,
+    /// The role that ends a backend, when not the source's own.
+    pub database: Option<Secret>,
 }
 
 /// The session to end, as its row named it when the plan was made.
@@ -100,7 +102,13 @@ pub(super) fn plan(
                         " and is not a superuser's"
                     }
                 ),
-                format!("SELECT pg_terminate_backend($1) with $1 = {pid}"),
+                format!(
+                    "SELECT pg_terminate_backend($1) with $1 = {pid}{}",
+                    spec.database
+                        .as_ref()
+                        .map(|url| format!(", as {url}"))
+                        .unwrap_or_default()
+                ),
                 format!(
                     "wait up to {} for it to leave pg_stat_activity",
                     humantime::format_duration(GONE_WITHIN)
@@ -143,6 +151,7 @@ pub(super) fn plan(
         source: spec.source.clone(),
         session,
         allow_superuser: spec.allow_superuser,
+        database: spec.database.clone(),
     });
     Ok(Plan {
         steps,
@@ -161,8 +170,9 @@ pub(super) async fn execute(work: &TerminateWork, context: &JobContext<'_>) -> O
     };
     let result = match (&work.session, &source.spec) {
         (Session::Backend { pid, user, since }, SourceSpec::Postgres(spec)) => {
-            let Ok(url) = spec.url.resolve() else {
-                return Outcome::failed(format!("the source's URL ({}) cannot be read", spec.url));
+            let configured = work.database.as_ref().unwrap_or(&spec.url);
+            let Ok(url) = configured.resolve() else {
+                return Outcome::failed(format!("the database URL ({configured}) cannot be read"));
             };
             let backend = Backend {
                 pid: *pid,
@@ -207,7 +217,7 @@ async fn terminate_backend(
 ) -> Result<serde_json::Value, String> {
     let shown = mask_url(url);
     let options = pg_connect_options(url, ca_file)
-        .map_err(|_| format!("the source's URL ({shown}) is not a PostgreSQL URL"))?
+        .map_err(|_| format!("the database URL ({shown}) is not a PostgreSQL URL"))?
         .application_name(APPLICATION_NAME);
     let mut connection = PgConnection::connect_with(&options)
         .await
@@ -296,7 +306,7 @@ async fn destroy_kasm(
 ) -> Result<serde_json::Value, String> {
     let endpoint = format!("{}/api/public/destroy_kasm", spec.url.trim_end_matches('/'));
     let shown = mask_url(&endpoint);
-    let resolve = |secret: &crate::config::Secret| {
+    let resolve = |secret: &Secret| {
         secret
             .resolve()
             .map_err(|e| format!("the Kasm API key cannot be read: {e}"))
@@ -346,6 +356,7 @@ mod tests {
         let spec = TerminateSessionAction {
             source: "pg".to_owned(),
             allow_superuser,
+            database: None,
         };
         let action = ActionConfig {
             name: "kill-backend".to_owned(),
