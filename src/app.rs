@@ -129,8 +129,12 @@ pub async fn run(console: Console) -> Result<()> {
                 // The sources and the store start once the first frame is out, so that none of
                 // their work (a local poll, the store's open and migrations) competes with it.
                 let (tx, mut rx) = mpsc::channel::<Msg>(1024);
-                let actions =
-                    runner.insert(ActionRunner::new(store_rx, identity.clone(), tx.clone()));
+                let actions = runner.insert(ActionRunner::new(
+                    store_rx,
+                    identity.clone(),
+                    config.sources.clone().into(),
+                    tx.clone(),
+                ));
                 let keeper = StoreKeeper {
                     url: config.store.url.clone(),
                     label: store_label,

@@ -26,7 +26,7 @@ pub fn key_contexts(state: &AppState) -> &'static [KeyContext] {
     match &state.overlay {
         Overlay::Filter(_) | Overlay::Palette { .. } => &[KeyContext::Input],
         // Every letter of a typed confirmation goes into its field: `y` types a y.
-        Overlay::Confirm(confirm) if confirm.typed.is_some() => &[KeyContext::Input],
+        Overlay::Confirm(confirm) if confirm.takes_text() => &[KeyContext::Input],
         Overlay::Help { .. }
         | Overlay::Detail { .. }
         | Overlay::Sources { .. }
@@ -507,7 +507,7 @@ fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
 fn on_text_key(state: &mut AppState, key: KeyEvent) {
     match &mut state.overlay {
         Overlay::Confirm(confirm) => {
-            if let Some(input) = confirm.typed.as_mut() {
+            if let Some(input) = confirm.focused_field() {
                 state.dirty |= input.input(key);
             }
         }

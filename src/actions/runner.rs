@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use super::Plan;
 use super::engine::{Engine, JobEvent};
+use crate::config::SourceConfig;
 use crate::identity::OperatorIdentity;
 use crate::msg::{Effect, Msg};
 use crate::store::Store;
@@ -31,6 +32,7 @@ pub struct ActionRunner {
     /// The store as the console's store keeper last opened it; `None` while it is unavailable.
     store: watch::Receiver<Option<Store>>,
     identity: OperatorIdentity,
+    sources: Arc<[SourceConfig]>,
     tx: mpsc::Sender<Msg>,
     running: Vec<Running>,
 }
@@ -39,11 +41,13 @@ impl ActionRunner {
     pub fn new(
         store: watch::Receiver<Option<Store>>,
         identity: OperatorIdentity,
+        sources: Arc<[SourceConfig]>,
         tx: mpsc::Sender<Msg>,
     ) -> ActionRunner {
         ActionRunner {
             store,
             identity,
+            sources,
             tx,
             running: Vec::new(),
         }
@@ -102,6 +106,7 @@ impl ActionRunner {
         Some(Engine {
             store,
             identity: self.identity.clone(),
+            sources: Arc::clone(&self.sources),
         })
     }
 

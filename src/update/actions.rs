@@ -2,7 +2,7 @@
 //! and the checks made before `Effect::StartAction` — the console's mode, the store, and the
 //! target as it is now.
 
-use crate::actions::Plan;
+use crate::actions::{Plan, silence};
 use crate::msg::{Command, Effect};
 use crate::state::{ActionMenu, ActionSubject, AppState, Button, Confirm, Confirming, Overlay};
 
@@ -77,9 +77,22 @@ pub(super) fn on_confirm_command(state: &mut AppState, command: Command) -> Vec<
     match command {
         // The typed field is focused throughout; Enter runs once the name matches.
         Command::FocusNext | Command::FocusPrev | Command::MoveUp | Command::MoveDown
-            if confirm.typed.is_none() =>
+            if !confirm.takes_text() =>
         {
             confirm.focus = confirm.focus.other();
+        }
+        // A silence's comment and the target's name: the arrows move between them.
+        Command::MoveUp | Command::MoveDown
+            if confirm.typed.is_some() && confirm.comment.is_some() =>
+        {
+            confirm.comment_focused = !confirm.comment_focused;
+        }
+        Command::Submit if confirm.comment_text().is_some_and(|c| c.trim().is_empty()) => {
+            state.notice = Some(
+                "write a comment for the silence: Alertmanager keeps it with \
+                                 the silence"
+                    .to_owned(),
+            );
         }
         Command::Submit if confirm.typed_text().is_some_and(|t| t.trim().is_empty()) => {
             state.notice = Some(match &confirm.confirming {
@@ -104,13 +117,17 @@ pub(super) fn on_confirm_command(state: &mut AppState, command: Command) -> Vec<
 /// Enter in a dialog, which is closed by now: the focused button, or the typed name.
 fn confirmed(state: &mut AppState, confirm: Confirm) -> Vec<Effect> {
     let typed = confirm.typed_text();
+    let comment = confirm.comment_text();
     match (confirm.confirming, typed) {
         (Confirming::Action(plan), Some(typed)) if typed != plan.target.name => {
             let reason = format!("typed \"{typed}\", expected \"{}\"", plan.target.name);
             refuse(state, plan, reason)
         }
-        (Confirming::Action(plan), Some(_)) => start(state, plan),
-        (Confirming::Action(plan), None) if confirm.focus == Button::Run => start(state, plan),
+        (Confirming::Action(plan), Some(_)) => start(state, plan, comment),
+        // A field takes Enter: it runs, as the dialog's key hints say.
+        (Confirming::Action(plan), None) if comment.is_some() || confirm.focus == Button::Run => {
+            start(state, plan, comment)
+        }
         (Confirming::CancelJob(job), _) if confirm.focus == Button::Run => {
             state.notice = Some(format!(
                 "cancelling {} on {}: it stops at its next safe point",
@@ -122,15 +139,19 @@ fn confirmed(state: &mut AppState, confirm: Confirm) -> Vec<Effect> {
     }
 }
 
-/// Runs a confirmed plan, unless this console may not act, the store could not record it, or
-/// its target is no longer what the dialog showed.
-fn start(state: &mut AppState, plan: Box<Plan>) -> Vec<Effect> {
+/// Runs a confirmed plan, with the comment written in the dialog, unless this console may not
+/// act, the store could not record it, or its target is no longer what the dialog showed.
+fn start(state: &mut AppState, mut plan: Box<Plan>, comment: Option<String>) -> Vec<Effect> {
     if let Some(why) = state.read_only_refusal().or_else(|| state.store_refusal()) {
         state.notice = Some(why);
         return Vec::new();
     }
     if let Err(refusal) = state.recheck(&plan) {
         return refuse(state, plan, refusal.0);
+    }
+    // After the check: the plan as made has the configured comment, not the one written.
+    if let Some(comment) = comment {
+        silence::set_comment(&mut plan, &comment);
     }
     state.notice = Some(format!(
         "starting {} on {}",
