@@ -127,10 +127,10 @@ async fn two_consoles_on_one_store_see_each_other_a_job_and_the_store_coming_bac
         &[],
     );
 
-    // Each sees the other: the acting console lists a read-only one, and counts it.
+    // Each sees the other: the acting console lists a read-only one (watching), and counts it.
     acting.type_keys("2");
     let seen = acting.wait_for("the watcher in Sessions and counted", |s| {
-        s.contains("read-only") && status_bar(s).contains("1 other console")
+        s.contains("watching") && status_bar(s).contains("1 other console")
     });
     assert!(seen.contains("active"), "{seen}");
     watching.type_keys("2");

@@ -837,7 +837,7 @@ async fn operator_sessions_open_and_close(db: &TestDb) {
     assert_eq!(users, [me_at.as_str(), "bob@ops-02.example.com"]);
     // A console that can act, and a watcher (a wall, --read-only), each said to the others.
     let states: Vec<&str> = sessions.iter().map(|s| s.state.as_str()).collect();
-    assert_eq!(states, ["active", "read-only"]);
+    assert_eq!(states, ["active", "watching"]);
     assert_eq!(sessions[1].fields["read_only"], true);
     for s in &sessions {
         assert_eq!(s.source.as_str(), "ondeck");

@@ -26,7 +26,7 @@ impl Table for SessionRow {
         ),
         Column::new(
             "STATE",
-            Width::fixed(9, 6),
+            Width::fixed(8, 6),
             |_, s| Field::plain(s.state.as_str()),
             |_, a, b| a.state.cmp(&b.state),
         ),

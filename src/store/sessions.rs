@@ -188,9 +188,10 @@ fn session_row(
         source: super::OPERATOR_SESSIONS_SOURCE.to_string(),
         user: format!("{}@{}", r.operator, r.host),
         client,
-        // A wall or a watcher cannot act: worth telling before asking it for an approval.
+        // A wall or a read-only console cannot act: worth telling before asking it for an
+        // approval. One word that fits the STATE column.
         state: match r.read_only {
-            Some(true) => "read-only",
+            Some(true) => "watching",
             _ => "active",
         }
         .to_string(),
