@@ -132,6 +132,7 @@ pub async fn run(console: Console) -> Result<()> {
                 let actions = runner.insert(ActionRunner::new(
                     store_rx,
                     identity.clone(),
+                    config.sources.clone().into(),
                     config.totp_secret(&identity.os_user).cloned(),
                     tx.clone(),
                 ));
@@ -140,6 +141,7 @@ pub async fn run(console: Console) -> Result<()> {
                     label: store_label,
                     identity,
                     terminal: tty,
+                    read_only: mode.read_only,
                     tx: tx.clone(),
                     published: store_tx,
                     store: None,
@@ -438,6 +440,8 @@ struct StoreKeeper {
     identity: OperatorIdentity,
     /// This console's terminal, recorded with its session.
     terminal: String,
+    /// Recorded with the session, for the other operators to see.
+    read_only: bool,
     tx: mpsc::Sender<Msg>,
     /// Where the action runner finds the store once it is open.
     published: watch::Sender<Option<Store>>,
@@ -553,7 +557,7 @@ impl StoreKeeper {
             Some(id) => store.touch_operator_session(id).await?,
             None => {
                 let id = store
-                    .open_operator_session(&self.identity, &self.terminal)
+                    .open_operator_session(&self.identity, &self.terminal, self.read_only)
                     .await?;
                 self.session_id = Some(id);
             }

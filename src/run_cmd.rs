@@ -13,8 +13,9 @@ use tokio::sync::{mpsc, watch};
 use crate::actions::engine::{Engine, HEARTBEAT_STALE, JobEvent};
 use crate::actions::unseal::{self, UnsealWork};
 use crate::actions::{Plan, Subject, Work, plan, totp};
-use crate::config::{ActionConfig, Config, ConfirmPolicy};
+use crate::config::{ActionConfig, ActionSpec, Config, ConfirmPolicy};
 use crate::identity::OperatorIdentity;
+use crate::model::Observation;
 use crate::printable::printable;
 use crate::secret_text::{MASKED_FIELD_CAPACITY, SecretText};
 use crate::sources::poll_once_all;
@@ -40,27 +41,12 @@ pub struct Refused(String);
 /// Runs the request to its end; `Ok` is the final state of the job (or `DryRun`).
 pub async fn run(config: &Config, request: &RunRequest) -> Result<ActionState, Refused> {
     let action = find_action(config, &request.action)?;
-    let subject_rows;
+    let observation;
     let subject = match action.source() {
         None => Subject::Named(&request.target),
         Some(source) => {
-            subject_rows = read_rows(config, source).await?;
-            let row = subject_rows
-                .iter()
-                .find(|row| row.name == request.target)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = subject_rows.iter().map(|r| r.name.as_str()).collect();
-                    Refused(format!(
-                        "the source `{source}` has no row named `{}`; it has: {}",
-                        request.target,
-                        if names.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            names.join(", ")
-                        }
-                    ))
-                })?;
-            Subject::Host(row)
+            observation = read_rows(config, source).await?;
+            find_row(&observation, action, source, &request.target)?
         }
     };
     let plan = plan(action, subject).map_err(|refusal| Refused(refusal.0))?;
@@ -83,7 +69,11 @@ pub async fn run(config: &Config, request: &RunRequest) -> Result<ActionState, R
     for line in crate::actions::pg_restore::remove_leftovers(&config.actions, &store).await {
         eprintln!("ondeck: {}", printable(&line));
     }
-    let engine = Engine { store, identity };
+    let engine = Engine {
+        store,
+        identity,
+        sources: config.sources.clone().into(),
+    };
     if request.dry_run {
         engine
             .record_dry_run(&plan)
@@ -127,8 +117,40 @@ fn find_action<'a>(config: &'a Config, name: &str) -> Result<&'a ActionConfig, R
         })
 }
 
+/// The row of `observation` that `target` names, among the rows of the pane the action's kind
+/// acts on (a silence's alerts, a job decision's jobs); several is refused as ambiguous.
+fn find_row<'a>(
+    observation: &'a Observation,
+    action: &ActionConfig,
+    source: &str,
+    target: &str,
+) -> Result<Subject<'a>, Refused> {
+    let rows: Vec<Subject<'a>> = match &action.spec {
+        ActionSpec::Silence(_) => observation.alerts.iter().map(Subject::Alert).collect(),
+        ActionSpec::TerminateSession(_) => {
+            observation.sessions.iter().map(Subject::Session).collect()
+        }
+        ActionSpec::Approve(_) | ActionSpec::Deny(_) => {
+            observation.jobs.iter().map(Subject::Job).collect()
+        }
+        _ => observation.hosts.iter().map(Subject::Host).collect(),
+    };
+    let mut named = rows.into_iter().filter(|row| row.answers_to(target));
+    match (named.next(), named.next()) {
+        (Some(row), None) => Ok(row),
+        (Some(_), Some(_)) => Err(Refused(format!(
+            "`{target}` names more than one row of the source `{source}`; name one by its id \
+             (an alert by its fingerprint)"
+        ))),
+        (None, _) => Err(Refused(format!(
+            "the source `{source}` has no row named `{target}` for `{}`",
+            action.name
+        ))),
+    }
+}
+
 /// The rows of `source`, polled once now: a plan is made from what is there, not from what was.
-async fn read_rows(config: &Config, source: &str) -> Result<Vec<crate::model::HostRow>, Refused> {
+async fn read_rows(config: &Config, source: &str) -> Result<Observation, Refused> {
     let sources: Vec<_> = config
         .sources
         .iter()
@@ -140,7 +162,7 @@ async fn read_rows(config: &Config, source: &str) -> Result<Vec<crate::model::Ho
         .pop()
         .ok_or_else(|| Refused(format!("the source `{source}` is not configured")))?;
     match report.result {
-        Ok(observation) => Ok(observation.hosts),
+        Ok(observation) => Ok(observation),
         Err(error) => Err(Refused(format!(
             "the source `{source}` did not answer ({error}); what it would act on is unknown, so \
              nothing was done"

@@ -27,7 +27,7 @@ pub fn key_contexts(state: &AppState) -> &'static [KeyContext] {
     match &state.overlay {
         Overlay::Filter(_) | Overlay::Palette { .. } | Overlay::Unseal(_) => &[KeyContext::Input],
         // Every letter of a typed confirmation goes into its field: `y` types a y.
-        Overlay::Confirm(confirm) if confirm.has_field() => &[KeyContext::Input],
+        Overlay::Confirm(confirm) if confirm.takes_text() => &[KeyContext::Input],
         Overlay::Help { .. }
         | Overlay::Detail { .. }
         | Overlay::Sources { .. }
@@ -515,12 +515,7 @@ fn on_text_key(state: &mut AppState, key: KeyEvent) {
     }
     match &mut state.overlay {
         Overlay::Confirm(confirm) => {
-            if let Some(input) = confirm.typed.as_mut() {
-                state.dirty |= input.input(key);
-            }
-            if let Some(code) = confirm.code.as_mut() {
-                state.dirty |= code.input(key);
-            }
+            state.dirty |= confirm.input(key);
         }
         Overlay::Filter(input) => {
             // Keys the text field ignores (function keys, …) change nothing.

@@ -820,9 +820,12 @@ on_both_backends!(one_running_job_per_target);
 async fn operator_sessions_open_and_close(db: &TestDb) {
     let store = db.open().await;
     let me = OperatorIdentity::current("oncall");
-    let alice = store.open_operator_session(&me, "pts/3").await.unwrap();
+    let alice = store
+        .open_operator_session(&me, "pts/3", false)
+        .await
+        .unwrap();
     let bob = store
-        .open_operator_session(&operator("bob"), "pts/0")
+        .open_operator_session(&operator("bob"), "pts/0", true)
         .await
         .unwrap();
     let mut sessions = store.operator_sessions().await.unwrap();
@@ -832,8 +835,12 @@ async fn operator_sessions_open_and_close(db: &TestDb) {
     sessions.sort_by_key(|s| s.user != me_at);
     let users: Vec<&str> = sessions.iter().map(|s| s.user.as_str()).collect();
     assert_eq!(users, [me_at.as_str(), "bob@ops-02.example.com"]);
+    // A console that can act, and a watcher (a wall, --read-only), each said to the others.
+    let states: Vec<&str> = sessions.iter().map(|s| s.state.as_str()).collect();
+    assert_eq!(states, ["active", "watching"]);
+    assert_eq!(sessions[1].fields["read_only"], true);
     for s in &sessions {
-        assert_eq!((s.source.as_str(), s.state.as_str()), ("ondeck", "active"));
+        assert_eq!(s.source.as_str(), "ondeck");
         assert!(s.since.is_some());
         assert_eq!(
             s.fields["pid"],

@@ -287,6 +287,36 @@ fn status_bar_shows_a_store_error() {
 }
 
 #[test]
+fn status_bar_counts_the_other_consoles_on_the_store_once_it_is_read() {
+    let mut state = fixture(160, 48);
+    let console = |user: &str| session("ondeck", user, "pts/1", "active", 60);
+    let others = vec![
+        console("alice@ops-01"),
+        console("bob@ops-02"),
+        console("carol@ops-03"),
+    ];
+    state.data.sessions.replace("ondeck", others);
+    let status = |state: &AppState| {
+        screen_text(&render(state))
+            .lines()
+            .last()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        status(&state).contains("alice · 2 other consoles"),
+        "{}",
+        status(&state)
+    );
+    state.store_error = Some("connection refused".to_owned());
+    assert!(
+        !status(&state).contains("other console"),
+        "{}",
+        status(&state)
+    );
+}
+
+#[test]
 fn only_the_rows_around_the_selection_are_drawn() {
     let mut state = fixture(80, 24);
     state.data.audit = (0..100_000)

@@ -228,6 +228,7 @@ async fn another_keyholders_reset_is_seen_through_the_nonce() {
     let engine = Engine {
         store: store(home.path()).await,
         identity: OperatorIdentity::current("alice"),
+        sources: config.sources.clone().into(),
     };
 
     let first = unseal::submit(&engine, &plan, SecretText::new(&bao.keys[0]), None)

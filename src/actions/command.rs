@@ -12,15 +12,24 @@ pub(super) fn plan(
     spec: &CommandAction,
     subject: Subject<'_>,
 ) -> Result<Plan, Refusal> {
+    // Picked on a row of another pane, a command is run for the name that row acts on: a
+    // session's user, a job's or an alert's target.
+    let name = match subject {
+        Subject::Host(_) => "",
+        Subject::Session(row) => row.user.as_str(),
+        Subject::Job(row) => row.target.as_str(),
+        Subject::Alert(row) => row.target.as_str(),
+        Subject::Named(name) => name,
+    };
     let target = match subject {
         Subject::Host(row) => row_target(row),
-        Subject::Named(name) if name.trim().is_empty() => {
+        _ if name.trim().is_empty() => {
             return Err(Refusal(format!(
                 "`{}` needs a target to be recorded in the audit log: name one with --target",
                 action.name
             )));
         }
-        Subject::Named(name) => Target {
+        _ => Target {
             name: name.trim().to_owned(),
             row: None,
         },

@@ -10,14 +10,18 @@
 //! 4. The outcome record (SUCCEEDED / FAILED / CANCELLED, with the error) and the job's end
 //!    commit together ([`Store::finish_action`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 
 use super::health::{HealthFailed, wait_healthy};
-use super::{Plan, ProcessWork, Refusal, Work, file_backup, file_restore, pg_backup, pg_restore};
-use crate::config::HealthCheck;
+use super::{
+    Plan, ProcessWork, Refusal, Work, file_backup, file_restore, job_decision, pg_backup,
+    pg_restore, silence, terminate_session,
+};
+use crate::config::{HealthCheck, SourceConfig};
 use crate::identity::OperatorIdentity;
 use crate::model::JobRow;
 use crate::process;
@@ -70,11 +74,14 @@ pub struct Finished {
     pub error: Option<String>,
 }
 
-/// Who acts, through which store.
+/// Who acts, through which store, on which configured sources.
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub store: Store,
     pub identity: OperatorIdentity,
+    /// The sources as configured: the kinds that act on a source's rows (a silence, a
+    /// terminated session) reach it the way its poller does.
+    pub sources: Arc<[SourceConfig]>,
 }
 
 impl Engine {
@@ -159,6 +166,14 @@ impl Engine {
                         }
                         Work::FileRestore(work) => {
                             job.beating(file_restore::execute(work, &context)).await
+                        }
+                        Work::Silence(work) => job.beating(silence::execute(work, &context)).await,
+                        Work::TerminateSession(work) => {
+                            job.beating(terminate_session::execute(work, &context))
+                                .await
+                        }
+                        Work::JobDecision(work) => {
+                            job.beating(job_decision::execute(work, &context)).await
                         }
                         // Refused before its intent was recorded, above.
                         Work::Unseal(_) => {
@@ -465,6 +480,26 @@ pub struct JobContext<'a> {
 impl JobContext<'_> {
     pub fn job_id(&self) -> &str {
         self.job.job_id
+    }
+
+    /// The request id of the job, which its records and requests carry.
+    pub fn request_id(&self) -> &str {
+        self.job.request_id
+    }
+
+    /// Who runs the job.
+    pub fn identity(&self) -> &OperatorIdentity {
+        &self.job.engine.identity
+    }
+
+    /// The configured source named `name`.
+    pub fn source(&self, name: &str) -> Result<&SourceConfig, String> {
+        self.job
+            .engine
+            .sources
+            .iter()
+            .find(|source| source.name == name)
+            .ok_or_else(|| format!("the source `{name}` is no longer configured"))
     }
 
     /// One line of the job's log, stored and shown at once (the kinds log a few lines a

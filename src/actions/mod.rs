@@ -15,10 +15,13 @@ pub mod engine;
 pub mod file_backup;
 pub mod file_restore;
 mod health;
+pub mod job_decision;
 pub mod pg_backup;
 pub mod pg_restore;
 mod rollback;
 pub mod runner;
+pub mod silence;
+pub mod terminate_session;
 pub mod totp;
 pub mod unseal;
 
@@ -26,7 +29,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{ActionConfig, ActionKind, ActionSpec, ConfirmPolicy, HealthCheck};
-use crate::model::HostRow;
+use crate::model::{AlertRow, HostRow, JobRow, SessionRow};
 use crate::row_identity::{Identified, RowIdentity};
 
 /// How long an action without a `timeout` of its own may run before it is stopped.
@@ -59,9 +62,52 @@ impl Target {
 pub enum Subject<'a> {
     /// A row of the Hosts pane (a release's environment, a node).
     Host(&'a HostRow),
+    /// A row of the Sessions pane (a PostgreSQL backend, a Kasm session).
+    Session(&'a SessionRow),
+    /// A row of the Alerts pane.
+    Alert(&'a AlertRow),
+    /// A row of the Jobs pane (a job of a team's own job table).
+    Job(&'a JobRow),
     /// Free text: `ondeck run … --target T` for an action without a source, or the name a
     /// `command` is run for.
     Named(&'a str),
+}
+
+impl Subject<'_> {
+    /// The source of the row, for a row.
+    fn source(&self) -> Option<&str> {
+        match self {
+            Subject::Host(row) => Some(&row.source),
+            Subject::Session(row) => Some(&row.source),
+            Subject::Alert(row) => Some(&row.source),
+            Subject::Job(row) => Some(&row.source),
+            Subject::Named(_) => None,
+        }
+    }
+
+    /// How the operator names the row, in the dialog and in the refusals.
+    fn name(&self) -> &str {
+        match self {
+            Subject::Host(row) => &row.name,
+            Subject::Session(row) => &row.user,
+            Subject::Alert(row) => &row.name,
+            Subject::Job(row) => &row.id,
+            Subject::Named(name) => name,
+        }
+    }
+
+    /// Whether `ondeck run … --target TEXT` names this row: a host by its name, a session by
+    /// its PostgreSQL pid or Kasm id, an alert by its name or fingerprint, a job by its id.
+    pub fn answers_to(&self, text: &str) -> bool {
+        let text = text.trim();
+        match self {
+            Subject::Host(row) => row.name == text,
+            Subject::Session(row) => terminate_session::session_key(row).is_some_and(|k| k == text),
+            Subject::Alert(row) => row.name == text || row.fingerprint == text,
+            Subject::Job(row) => row.id == text,
+            Subject::Named(name) => *name == text,
+        }
+    }
 }
 
 /// Exactly what an action will do, decided before it is confirmed.
@@ -118,6 +164,12 @@ pub enum Work {
     FileRestore(file_restore::FileRestoreWork),
     /// Key shares to an OpenBao node, one at a time as they are typed ([`unseal::submit`]).
     Unseal(unseal::UnsealWork),
+    /// An Alertmanager silence created for an alert's labels, or the alert's silences expired.
+    Silence(silence::SilenceWork),
+    /// A PostgreSQL backend or a Kasm session ended.
+    TerminateSession(terminate_session::TerminateWork),
+    /// A REQUESTED job of a team's job table approved or denied.
+    JobDecision(job_decision::JobDecisionWork),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,24 +188,36 @@ pub struct ProcessWork {
 pub struct Refusal(pub String);
 
 /// Whether `action` is one the operator can pick for `subject`: an action with a source
-/// applies to that source's rows; one without (`command`) to anything.
+/// applies to that source's rows of the pane its kind acts on (a silence to alerts, approve
+/// to REQUESTED jobs); one without (`command`) to anything.
 pub fn applies_to(action: &ActionConfig, subject: Subject<'_>) -> bool {
-    match (action.source(), subject) {
-        (None, _) => true,
-        (Some(source), Subject::Host(row)) => row.source == source,
-        (Some(_), Subject::Named(_)) => false,
+    let Some(source) = action.source() else {
+        return true;
+    };
+    if subject.source() != Some(source) {
+        return false;
+    }
+    match (&action.spec, subject) {
+        (ActionSpec::Silence(_), Subject::Alert(_))
+        | (ActionSpec::TerminateSession(_), Subject::Session(_)) => true,
+        (ActionSpec::Approve(_) | ActionSpec::Deny(_), Subject::Job(row)) => {
+            job_decision::is_requested(row)
+        }
+        (ActionSpec::Unseal(_) | ActionSpec::Rollback(_), Subject::Host(_)) => true,
+        _ => false,
     }
 }
 
 /// The plan of `action` for `subject`, or why there is none.
 pub fn plan(action: &ActionConfig, subject: Subject<'_>) -> Result<Plan, Refusal> {
     if let Some(source) = action.source()
-        && let Subject::Host(row) = subject
-        && row.source != source
+        && let Some(row_source) = subject.source()
+        && row_source != source
     {
         return Err(Refusal(format!(
-            "`{}` acts on rows of the source `{source}`, and {} is from `{}`",
-            action.name, row.name, row.source
+            "`{}` acts on rows of the source `{source}`, and {} is from `{row_source}`",
+            action.name,
+            subject.name()
         )));
     }
     refuse_unsupported_confirmation(action)?;
@@ -165,13 +229,10 @@ pub fn plan(action: &ActionConfig, subject: Subject<'_>) -> Result<Plan, Refusal
         ActionSpec::FileBackup(spec) => file_backup::plan(action, spec, subject),
         ActionSpec::FileRestore(spec) => file_restore::plan(action, spec, subject),
         ActionSpec::Unseal(spec) => unseal::plan(action, spec, subject),
-        ActionSpec::Silence(_)
-        | ActionSpec::TerminateSession(_)
-        | ActionSpec::Approve(_)
-        | ActionSpec::Deny(_) => Err(Refusal(format!(
-            "`{}` is a `{}` action, which this version of ondeck cannot run yet",
-            action.name, action.kind
-        ))),
+        ActionSpec::Silence(spec) => silence::plan(action, spec, subject),
+        ActionSpec::TerminateSession(spec) => terminate_session::plan(action, spec, subject),
+        ActionSpec::Approve(spec) => job_decision::plan(action, spec, Decision::Approve, subject),
+        ActionSpec::Deny(spec) => job_decision::plan(action, spec, Decision::Deny, subject),
     }
 }
 
@@ -195,6 +256,21 @@ fn row_target(row: &HostRow) -> Target {
         name: row.name.clone(),
         row: Some(row.identity()),
     }
+}
+
+/// What an approve or deny action records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Deny,
+}
+
+/// The refusal for a kind picked on a row of the wrong pane.
+fn wrong_row(action: &ActionConfig, source: &str, what: &str) -> Refusal {
+    Refusal(format!(
+        "`{}` acts on {what} of the source `{source}`: pick one of them",
+        action.name
+    ))
 }
 
 /// The `ONDECK_*` variables every action's program gets, besides the kind's own.

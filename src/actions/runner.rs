@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use super::engine::{Engine, JobEvent};
 use super::unseal::{self, UnsealReply, UnsealRequest};
 use super::{Plan, Work, totp};
-use crate::config::Secret;
+use crate::config::{Secret, SourceConfig};
 use crate::identity::OperatorIdentity;
 use crate::msg::{Effect, Msg};
 use crate::secret_text::SecretText;
@@ -34,6 +34,7 @@ pub struct ActionRunner {
     /// The store as the console's store keeper last opened it; `None` while it is unavailable.
     store: watch::Receiver<Option<Store>>,
     identity: OperatorIdentity,
+    sources: Arc<[SourceConfig]>,
     /// The operator's `[[operator]] totp_secret`, for actions confirmed by `totp`.
     totp_secret: Option<Secret>,
     tx: mpsc::Sender<Msg>,
@@ -46,12 +47,14 @@ impl ActionRunner {
     pub fn new(
         store: watch::Receiver<Option<Store>>,
         identity: OperatorIdentity,
+        sources: Arc<[SourceConfig]>,
         totp_secret: Option<Secret>,
         tx: mpsc::Sender<Msg>,
     ) -> ActionRunner {
         ActionRunner {
             store,
             identity,
+            sources,
             totp_secret,
             tx,
             running: Vec::new(),
@@ -184,6 +187,7 @@ impl ActionRunner {
         Some(Engine {
             store,
             identity: self.identity.clone(),
+            sources: Arc::clone(&self.sources),
         })
     }
 

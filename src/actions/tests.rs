@@ -302,6 +302,7 @@ async fn engine(dir: &tempfile::TempDir) -> Engine {
     Engine {
         store: Store::open(&url).await.unwrap(),
         identity: OperatorIdentity::current("oncall"),
+        sources: Vec::new().into(),
     }
 }
 

@@ -57,6 +57,12 @@ pub(super) fn plan(
                 row: None,
             },
         ),
+        Subject::Session(_) | Subject::Alert(_) | Subject::Job(_) => {
+            return Err(Refusal(format!(
+                "`{}` unseals a node of the OpenBao source `{}`: pick one of its hosts",
+                action.name, spec.source
+            )));
+        }
     };
     let node = find_node(action, spec, name)?;
     refuse_clear_text(&node.url)?;

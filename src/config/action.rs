@@ -261,6 +261,11 @@ pub struct SilenceAction {
 pub struct TerminateSessionAction {
     /// A `postgres` (backend) or `kasm` (session) source.
     pub source: String,
+    /// Also end sessions of a PostgreSQL superuser role; default false, because one may be a
+    /// DBA's own or the server's maintenance.
+    pub allow_superuser: bool,
+    /// A `postgres` source: who ends the backend, when the source's own role may only read.
+    pub database: Option<Secret>,
 }
 
 /// `approve` / `deny` of a REQUESTED job in a SQL-backed job table.
@@ -270,6 +275,8 @@ pub struct JobDecisionAction {
     pub source: String,
     /// The statement that records the decision; `$1` is the job id, `$2` the operator.
     pub sql: String,
+    /// Who runs the statement, when the source's own role may only read.
+    pub database: Option<Secret>,
 }
 
 pub(super) fn read_action(
@@ -465,8 +472,18 @@ pub(super) fn read_action(
                 })
             })
         }
-        ActionKind::TerminateSession => source(table, problems, &["postgres", "kasm"])
-            .map(|source| ActionSpec::TerminateSession(TerminateSessionAction { source })),
+        ActionKind::TerminateSession => {
+            let source = source(table, problems, &["postgres", "kasm"]);
+            let allow_superuser = table.bool(problems, "allow_superuser").unwrap_or(false);
+            let database = optional_database(table, problems);
+            (|| {
+                Some(ActionSpec::TerminateSession(TerminateSessionAction {
+                    source: source?,
+                    allow_superuser,
+                    database: database?,
+                }))
+            })()
+        }
         ActionKind::Approve | ActionKind::Deny => {
             let source = source(table, problems, &["postgres"]);
             let sql = table.required_string(
@@ -474,10 +491,12 @@ pub(super) fn read_action(
                 "sql",
                 "\"UPDATE install_jobs SET status = 'APPROVED', approved_by = $2 WHERE id = $1 AND status = 'REQUESTED'\"",
             );
+            let database = optional_database(table, problems);
             (|| {
                 let decision = JobDecisionAction {
                     source: source?,
                     sql: sql?.0,
+                    database: database?,
                 };
                 Some(if kind == ActionKind::Approve {
                     ActionSpec::Approve(decision)
@@ -524,6 +543,20 @@ fn hook(
         "a command as a list, e.g. [\"systemctl\", \"stop\", \"app\"] (no shell)",
         true,
     )
+}
+
+/// An optional `database` URL: `Some(None)` when absent, `None` when given and wrong.
+fn optional_database(
+    table: &mut Table<'_, '_>,
+    problems: &mut Problems<'_>,
+) -> Option<Option<Secret>> {
+    if table.has("database") {
+        database_url(table, problems, "database").map(Some)
+    } else {
+        // Known to the table, so that a misspelt key is told what it may be.
+        table.value("database");
+        Some(None)
+    }
 }
 
 fn required_dir(

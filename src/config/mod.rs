@@ -113,6 +113,18 @@ impl Config {
             match &action.spec {
                 ActionSpec::PgBackup(backup) => found.push((label, &backup.database)),
                 ActionSpec::PgRestore(restore) => found.push((label, &restore.database)),
+                ActionSpec::TerminateSession(TerminateSessionAction {
+                    database: Some(database),
+                    ..
+                })
+                | ActionSpec::Approve(JobDecisionAction {
+                    database: Some(database),
+                    ..
+                })
+                | ActionSpec::Deny(JobDecisionAction {
+                    database: Some(database),
+                    ..
+                }) => found.push((label, database)),
                 _ => {}
             }
         }

@@ -336,13 +336,21 @@ fn actions() -> Value {
         variant(
             &common,
             &["terminate_session"],
-            json!({"source": source()}),
+            json!({
+                "source": source(),
+                "allow_superuser": boolean("Also end sessions of PostgreSQL superuser roles (default false)"),
+                "database": secret("A postgres source: the database URL of a role allowed to end backends, when the source's may only read"),
+            }),
             &["source"],
         ),
         variant(
             &common,
             &["approve", "deny"],
-            json!({"source": source(), "sql": string("The UPDATE that approves or denies; $1 is the job id, $2 the operator")}),
+            json!({
+                "source": source(),
+                "sql": string("The UPDATE that approves or denies; $1 is the job id, $2 the operator"),
+                "database": secret("The database URL of a role allowed to run `sql`, when the source's may only read"),
+            }),
             &["source"],
         ),
     ];

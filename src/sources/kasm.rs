@@ -286,6 +286,10 @@ fn session_row(
             .map(|server| format!("on {server}")),
     ]);
     let mut fields = BTreeMap::from([("kasm_id".to_owned(), json!(kasm.kasm_id))]);
+    // `destroy_kasm` names the session by both.
+    if let Some(user_id) = non_empty(kasm.user_id.as_ref()) {
+        fields.insert("user_id".to_owned(), json!(user_id));
+    }
     if let Some(server) = &server {
         fields.insert("server".to_owned(), json!(server));
     }

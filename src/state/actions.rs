@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 
+use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
 use super::{AppState, Pane};
@@ -11,7 +12,7 @@ use crate::config::ConfirmPolicy;
 use crate::job_log::JobLog;
 use crate::model::{HostRow, JobRow};
 use crate::msg::Command;
-use crate::row_identity::{Identified, RowIdentity};
+use crate::row_identity::{Identified, RowIdentity, RowKey};
 use crate::secret_text::MaskedField;
 use crate::store::ActionState;
 
@@ -21,9 +22,10 @@ pub const LIVE_JOBS_KEPT: usize = 32;
 /// What the action menu, or the palette's actions, were opened for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionSubject {
-    /// A row of the Hosts pane, by identity: looked up again when an action is picked.
-    Host { identity: RowIdentity, name: String },
-    /// The selected row of another pane, by the name it acts on (a job's or alert's target).
+    /// A row of the Hosts, Sessions, Jobs or Alerts pane, by identity: looked up again when an
+    /// action is picked.
+    Row { identity: RowIdentity, name: String },
+    /// An audit record, by the name it acts on (its target).
     Named(String),
     /// Nothing selected: an action without a source is run for its own name.
     Nothing,
@@ -34,7 +36,7 @@ impl ActionSubject {
     pub fn describe(&self) -> String {
         match self {
             // As the job ledger names it.
-            ActionSubject::Host { identity, name } => format!("{}/{name}", identity.source),
+            ActionSubject::Row { identity, name } => format!("{}/{name}", identity.source),
             ActionSubject::Named(name) => name.clone(),
             ActionSubject::Nothing => "nothing selected".to_owned(),
         }
@@ -84,17 +86,29 @@ pub struct Confirm {
     pub typed: Option<Box<TextArea<'static>>>,
     /// Where the operator's TOTP code is typed, masked, for a `totp` action.
     pub code: Option<MaskedField>,
+    /// Where the operator writes a new silence's comment, filled with the configured one.
+    pub comment: Option<Box<TextArea<'static>>>,
+    /// Whether keys go to the comment rather than the target's name or the code, when there
+    /// are both.
+    pub comment_focused: bool,
 }
 
 impl Confirm {
     pub fn action(plan: Plan) -> Confirm {
         let typed = (plan.confirm == ConfirmPolicy::TypeTarget).then(Box::default);
         let code = (plan.confirm == ConfirmPolicy::Totp).then(MaskedField::default);
+        let comment = actions::silence::comment(&plan).map(|text| {
+            let mut input = TextArea::new(vec![text.to_owned()]);
+            input.move_cursor(ratatui_textarea::CursorMove::End);
+            Box::new(input)
+        });
         Confirm {
             confirming: Confirming::Action(Box::new(plan)),
             focus: Button::Cancel,
             typed,
             code,
+            comment_focused: comment.is_some(),
+            comment,
         }
     }
 
@@ -104,17 +118,42 @@ impl Confirm {
             focus: Button::Cancel,
             typed: None,
             code: None,
+            comment: None,
+            comment_focused: false,
         }
-    }
-
-    /// Whether the dialog has a field that takes every key typed (the target's name, a code).
-    pub fn has_field(&self) -> bool {
-        self.typed.is_some() || self.code.is_some()
     }
 
     /// What has been typed into the field, as it is compared with the target's name.
     pub fn typed_text(&self) -> Option<String> {
         self.typed.as_ref().map(|input| input.lines().join(" "))
+    }
+
+    /// The silence's comment as written so far.
+    pub fn comment_text(&self) -> Option<String> {
+        self.comment.as_ref().map(|input| input.lines().join(" "))
+    }
+
+    /// Whether the dialog has a text field (the target's name, a code, a comment), which
+    /// takes every letter and Enter.
+    pub fn takes_text(&self) -> bool {
+        self.has_confirming_field() || self.comment.is_some()
+    }
+
+    /// Whether the action is confirmed in a field: the target's name or a TOTP code (an
+    /// action has one confirmation, so never both).
+    pub fn has_confirming_field(&self) -> bool {
+        self.typed.is_some() || self.code.is_some()
+    }
+
+    /// A key typed into the focused field; whether it changed anything.
+    pub fn input(&mut self, key: KeyEvent) -> bool {
+        if self.comment_focused {
+            self.comment.as_mut().is_some_and(|input| input.input(key))
+        } else if let Some(input) = self.typed.as_mut() {
+            input.input(key)
+        } else {
+            self.code.as_mut().is_some_and(|code| code.input(key))
+        }
     }
 }
 
@@ -153,20 +192,17 @@ impl AppState {
             return ActionSubject::Nothing;
         };
         let d = &self.data;
-        let name = match pane {
-            Pane::Hosts => {
-                let host = &d.hosts[row];
-                return ActionSubject::Host {
-                    identity: host.identity(),
-                    name: host.name.clone(),
-                };
-            }
-            Pane::Sessions => &d.sessions[row].user,
-            Pane::Jobs => &d.jobs[row].target,
-            Pane::Alerts => &d.alerts[row].target,
-            Pane::Audit => &d.audit[row].target,
+        let (identity, name) = match pane {
+            Pane::Hosts => (d.hosts[row].identity(), &d.hosts[row].name),
+            Pane::Sessions => (d.sessions[row].identity(), &d.sessions[row].user),
+            Pane::Jobs => (d.jobs[row].identity(), &d.jobs[row].id),
+            Pane::Alerts => (d.alerts[row].identity(), &d.alerts[row].name),
+            Pane::Audit => return ActionSubject::Named(d.audit[row].target.clone()),
         };
-        ActionSubject::Named(name.clone())
+        ActionSubject::Row {
+            identity,
+            name: name.clone(),
+        }
     }
 
     /// The host row with `identity`, wherever the last polls put it.
@@ -174,10 +210,30 @@ impl AppState {
         self.data.hosts.iter().find(|row| row.is(identity))
     }
 
+    /// The row with `identity`, of whichever pane its key says, as an action's subject.
+    fn row_subject(&self, identity: &RowIdentity) -> Option<Subject<'_>> {
+        let d = &self.data;
+        match identity.key {
+            RowKey::Host { .. } => self.host(identity).map(Subject::Host),
+            RowKey::Session { .. } => d
+                .sessions
+                .iter()
+                .find(|row| row.is(identity))
+                .map(Subject::Session),
+            RowKey::Job { .. } => d.jobs.iter().find(|row| row.is(identity)).map(Subject::Job),
+            RowKey::Alert { .. } => d
+                .alerts
+                .iter()
+                .find(|row| row.is(identity))
+                .map(Subject::Alert),
+            RowKey::Audit { .. } => None,
+        }
+    }
+
     /// The configured actions that apply to `subject`, by index, in configuration order.
     pub fn applicable_actions(&self, subject: &ActionSubject) -> Vec<usize> {
-        let host = match subject {
-            ActionSubject::Host { identity, .. } => match self.host(identity) {
+        let row = match subject {
+            ActionSubject::Row { identity, .. } => match self.row_subject(identity) {
                 Some(row) => Some(row),
                 None => return Vec::new(),
             },
@@ -191,8 +247,7 @@ impl AppState {
                     ActionSubject::Named(name) => name.as_str(),
                     _ => action.name.as_str(),
                 };
-                let subject = host.map_or(Subject::Named(name), Subject::Host);
-                actions::applies_to(action, subject)
+                actions::applies_to(action, row.unwrap_or(Subject::Named(name)))
             })
             .map(|(index, _)| index)
             .collect()
@@ -204,9 +259,11 @@ impl AppState {
             return Err(Refusal("that action is not configured".to_owned()));
         };
         match subject {
-            ActionSubject::Host { identity, name } => {
-                let row = self.host(identity).ok_or_else(|| gone(name, identity))?;
-                actions::plan(config, Subject::Host(row))
+            ActionSubject::Row { identity, name } => {
+                let row = self
+                    .row_subject(identity)
+                    .ok_or_else(|| gone(name, identity))?;
+                actions::plan(config, row)
             }
             ActionSubject::Named(name) => actions::plan(config, Subject::Named(name)),
             ActionSubject::Nothing => actions::plan(config, Subject::Named(&config.name)),
@@ -226,9 +283,9 @@ impl AppState {
         let fresh = match &plan.target.row {
             Some(identity) => {
                 let row = self
-                    .host(identity)
+                    .row_subject(identity)
                     .ok_or_else(|| gone(&plan.target.name, identity))?;
-                actions::plan(config, Subject::Host(row))
+                actions::plan(config, row)
             }
             None => actions::plan(config, Subject::Named(&plan.target.name)),
         };

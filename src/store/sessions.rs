@@ -32,24 +32,27 @@ struct SessionRecord {
     ssh_client: Option<String>,
     db_user: Option<String>,
     operator_label: Option<String>,
+    /// `None` for a session opened before the 0005 migration.
+    read_only: Option<bool>,
 }
 
 impl Store {
     /// Records this console as open, under `identity`, and returns the session id. `terminal`
-    /// says where the operator sits locally (`pts/3`); the process id is added here, and on
-    /// PostgreSQL the connection's database role.
+    /// says where the operator sits locally (`pts/3`), `read_only` whether the console can act;
+    /// the process id is added here, and on PostgreSQL the connection's database role.
     pub async fn open_operator_session(
         &self,
         identity: &OperatorIdentity,
         terminal: &str,
+        read_only: bool,
     ) -> Result<String, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let now = now_ms();
         let sql = format!(
             "INSERT INTO operator_sessions \
              (id, operator, client, host, pid, started_at, last_seen_at, uid, ssh_client, \
-             operator_label, db_user) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, {})",
+             operator_label, read_only, db_user) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, {})",
             self.dialect().session_user
         );
         on_pool!(self, pool => {
@@ -63,6 +66,7 @@ impl Store {
                 .bind(i64::from(identity.uid))
                 .bind(&identity.ssh_client)
                 .bind(&identity.label)
+                .bind(read_only)
                 .execute(pool)
                 .await
                 .map(|_| ())
@@ -115,7 +119,7 @@ impl Store {
         let records: Vec<SessionRecord> = on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT id, operator, client, host, pid, started_at, last_seen_at, uid, \
-                 ssh_client, db_user, operator_label FROM operator_sessions \
+                 ssh_client, db_user, operator_label, read_only FROM operator_sessions \
                  WHERE ended_at IS NULL AND last_seen_at >= $1 \
                  ORDER BY started_at, operator, id",
             )
@@ -176,6 +180,7 @@ fn session_row(
         ("terminal".to_string(), json!(terminal)),
         ("db_user".to_string(), json!(r.db_user)),
         ("label".to_string(), json!(r.operator_label)),
+        ("read_only".to_string(), json!(r.read_only)),
     ]);
     // A session opened before the 0002 migration has only its name and host.
     fields.retain(|_, value| !value.is_null());
@@ -183,7 +188,13 @@ fn session_row(
         source: super::OPERATOR_SESSIONS_SOURCE.to_string(),
         user: format!("{}@{}", r.operator, r.host),
         client,
-        state: "active".to_string(),
+        // A wall or a read-only console cannot act: worth telling before asking it for an
+        // approval. One word that fits the STATE column.
+        state: match r.read_only {
+            Some(true) => "watching",
+            _ => "active",
+        }
+        .to_string(),
         since: Some(since),
         detail,
         observed_at: now,

@@ -131,6 +131,32 @@ fn cut_to_fit(spans: Option<Vec<Span<'_>>>, width: usize) -> Option<Vec<Span<'_>
     Some(cut)
 }
 
+/// `alice · 2 other consoles`: who this is and, with a store read, how many other consoles are
+/// open on it (the others' rows are in the Sessions pane).
+fn operator_wordings<'a>(state: &'a crate::state::AppState, bar: Style) -> Vec<Vec<Span<'a>>> {
+    let name = text::shown(state.operator.as_str());
+    let store_read = state.store_error.is_none() && !state.store_connecting;
+    let others = state
+        .data
+        .sessions
+        .iter()
+        .filter(|s| s.source == crate::store::OPERATOR_SESSIONS_SOURCE)
+        .count()
+        // One of them is this console's own.
+        .saturating_sub(1);
+    let mut wordings = Vec::new();
+    if store_read && others > 0 {
+        let consoles = if others == 1 { "console" } else { "consoles" };
+        wordings.push(vec![Span::styled(
+            format!("{name} · {others} other {consoles}"),
+            bar,
+        )]);
+        wordings.push(vec![Span::styled(format!("{name} +{others}"), bar)]);
+    }
+    wordings.push(vec![Span::styled(name, bar)]);
+    wordings
+}
+
 fn segments<'a>(ui: &Ui<'a>, bar: Style) -> Vec<Segment<'a>> {
     let Ui { state, theme, .. } = *ui;
     let mut segments: Vec<Vec<Vec<Span>>> = Vec::new();
@@ -225,10 +251,7 @@ fn segments<'a>(ui: &Ui<'a>, bar: Style) -> Vec<Segment<'a>> {
 
     // A store that is down or not yet read means actions cannot be audited: that outranks who
     // is logged in.
-    let operator = vec![vec![Span::styled(
-        text::shown(state.operator.as_str()),
-        bar,
-    )]];
+    let operator = operator_wordings(state, bar);
     match (&state.store_error, state.store_connecting) {
         (Some(error), _) => {
             segments.push(vec![

@@ -2,8 +2,9 @@
 //! and the checks made before `Effect::StartAction` — the console's mode, the store, and the
 //! target as it is now.
 
-use crate::actions::{Plan, Work};
+use crate::actions::{Plan, Work, silence};
 use crate::msg::{Command, Effect};
+use crate::secret_text::{MaskedField, SecretText};
 use crate::state::{ActionMenu, ActionSubject, AppState, Button, Confirm, Confirming, Overlay};
 
 /// `a`: the menu of the actions that apply to the selected row.
@@ -86,9 +87,22 @@ pub(super) fn on_confirm_command(state: &mut AppState, command: Command) -> Vec<
     match command {
         // The typed field is focused throughout; Enter runs once the name matches.
         Command::FocusNext | Command::FocusPrev | Command::MoveUp | Command::MoveDown
-            if !confirm.has_field() =>
+            if !confirm.takes_text() =>
         {
             confirm.focus = confirm.focus.other();
+        }
+        // A silence's comment and the target's name or the code: the arrows move between them.
+        Command::MoveUp | Command::MoveDown
+            if confirm.has_confirming_field() && confirm.comment.is_some() =>
+        {
+            confirm.comment_focused = !confirm.comment_focused;
+        }
+        Command::Submit if confirm.comment_text().is_some_and(|c| c.trim().is_empty()) => {
+            state.notice = Some(
+                "write a comment for the silence: Alertmanager keeps it with \
+                                 the silence"
+                    .to_owned(),
+            );
         }
         Command::Submit if confirm.typed_text().is_some_and(|t| t.trim().is_empty()) => {
             state.notice = Some(match &confirm.confirming {
@@ -116,26 +130,20 @@ pub(super) fn on_confirm_command(state: &mut AppState, command: Command) -> Vec<
 /// Enter in a dialog, which is closed by now: the focused button, or the typed name.
 fn confirmed(state: &mut AppState, mut confirm: Confirm) -> Vec<Effect> {
     let typed = confirm.typed_text();
-    if let (Confirming::Action(plan), Some(code)) = (&confirm.confirming, confirm.code.as_mut()) {
-        let code = code.take();
-        return start(state, plan.clone())
-            .into_iter()
-            .map(|effect| match effect {
-                Effect::StartAction(plan) => Effect::StartActionWithCode {
-                    plan,
-                    code: code.clone(),
-                },
-                other => other,
-            })
-            .collect();
-    }
+    let comment = confirm.comment_text();
+    let code = confirm.code.as_mut().map(MaskedField::take);
     match (confirm.confirming, typed) {
         (Confirming::Action(plan), Some(typed)) if typed != plan.target.name => {
             let reason = format!("typed \"{typed}\", expected \"{}\"", plan.target.name);
             refuse(state, plan, reason)
         }
-        (Confirming::Action(plan), Some(_)) => start(state, plan),
-        (Confirming::Action(plan), None) if confirm.focus == Button::Run => start(state, plan),
+        (Confirming::Action(plan), Some(_)) => start(state, plan, comment, code),
+        // A field takes Enter: it runs, as the dialog's key hints say.
+        (Confirming::Action(plan), None)
+            if comment.is_some() || code.is_some() || confirm.focus == Button::Run =>
+        {
+            start(state, plan, comment, code)
+        }
         (Confirming::CancelJob(job), _) if confirm.focus == Button::Run => {
             state.notice = Some(format!(
                 "cancelling {} on {}: it stops at its next safe point",
@@ -147,9 +155,15 @@ fn confirmed(state: &mut AppState, mut confirm: Confirm) -> Vec<Effect> {
     }
 }
 
-/// Runs a confirmed plan, unless this console may not act, the store could not record it, or
-/// its target is no longer what the dialog showed.
-fn start(state: &mut AppState, plan: Box<Plan>) -> Vec<Effect> {
+/// Runs a confirmed plan, with the comment written in the dialog (and the TOTP code typed
+/// there, for the runner to check), unless this console may not act, the store could not
+/// record it, or its target is no longer what the dialog showed.
+fn start(
+    state: &mut AppState,
+    mut plan: Box<Plan>,
+    comment: Option<String>,
+    code: Option<SecretText>,
+) -> Vec<Effect> {
     if let Some(why) = state.read_only_refusal().or_else(|| state.store_refusal()) {
         state.notice = Some(why);
         return Vec::new();
@@ -157,12 +171,19 @@ fn start(state: &mut AppState, plan: Box<Plan>) -> Vec<Effect> {
     if let Err(refusal) = state.recheck(&plan) {
         return refuse(state, plan, refusal.0);
     }
+    // After the check: the plan as made has the configured comment, not the one written.
+    if let Some(comment) = comment {
+        silence::set_comment(&mut plan, &comment);
+    }
     state.notice = Some(format!(
         "starting {} on {}",
         plan.action,
         plan.target.ledger_name()
     ));
-    vec![Effect::StartAction(plan)]
+    vec![match code {
+        Some(code) => Effect::StartActionWithCode { plan, code },
+        None => Effect::StartAction(plan),
+    }]
 }
 
 /// Not run, and audited as refused.

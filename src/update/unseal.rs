@@ -162,7 +162,7 @@ fn next_sealed_node(state: &mut AppState) -> Vec<Effect> {
     let Some(row) = next else {
         return Vec::new();
     };
-    let subject = ActionSubject::Host {
+    let subject = ActionSubject::Row {
         identity: row.identity(),
         name: row.name.clone(),
     };

@@ -16,6 +16,15 @@ pub const APPLICATION_NAME: &str = "ondeck";
 /// A poll's transactions: [`APPLICATION_NAME`], then this, then the poll's request id.
 pub(super) const REQUEST_ID_TAG: &str = " req=";
 
+/// Whether a session's `application_name` says it is one of ondeck's own connections: a
+/// source's pool, a poll's transaction, the store, an action's.
+pub fn is_ondeck_application(name: &str) -> bool {
+    name == APPLICATION_NAME
+        || name
+            .strip_prefix(APPLICATION_NAME)
+            .is_some_and(|rest| rest.starts_with(REQUEST_ID_TAG))
+}
+
 /// One poll needs one connection at a time; the second lets a slow named query not block the
 /// next poll's statistics if the first connection is still being cleaned up.
 const MAX_POOL_CONNECTIONS: u32 = 2;
@@ -107,6 +116,15 @@ pub(super) fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ondeck_knows_its_own_sessions_by_their_application_name() {
+        assert!(is_ondeck_application("ondeck"));
+        assert!(is_ondeck_application("ondeck req=0f6c"));
+        assert!(!is_ondeck_application("ondeck-fork"));
+        assert!(!is_ondeck_application("certhub-api"));
+        assert!(!is_ondeck_application(""));
+    }
 
     #[test]
     fn connection_errors_show_the_masked_url() {

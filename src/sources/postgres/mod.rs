@@ -48,7 +48,7 @@ use query::{query_failed_alert, run_query_by};
 use server::read_server;
 use sessions::read_sessions;
 
-pub use connection::APPLICATION_NAME;
+pub use connection::{APPLICATION_NAME, is_ondeck_application};
 pub use mapping::{MapContext, Mapped, map_result, parse_status};
 pub use query::{Cell, QUERY_FAILED, QueryError, ResultSet};
 pub use server::{

@@ -7,6 +7,7 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Paragraph, Wrap};
+use ratatui_textarea::TextArea;
 
 use super::popup_closed_by;
 use crate::config::keymap::KeyContext;
@@ -60,10 +61,13 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
         .map_or(0, |d| rows(d, content_width).saturating_add(1));
     let field_rows: Vec<u16> = values.iter().map(|(_, p)| rows(p, value_width)).collect();
     let warning_rows = u16::from(warning.is_some());
-    let typed_rows = u16::from(confirm.has_field());
-    // A blank line under the plan, the warning, the field with a blank line under it, the
-    // buttons.
-    let fixed_rows = 1 + warning_rows + 2 * typed_rows + 1;
+    // The target's name or the TOTP code, on the same row.
+    let typed_rows = u16::from(confirm.has_confirming_field());
+    let comment_rows = u16::from(confirm.comment.is_some());
+    // A blank line under the plan, the warning, the comment, the field with a blank line
+    // under it, the buttons.
+    let fixed_rows =
+        1 + warning_rows + comment_rows + typed_rows + typed_rows.max(comment_rows) + 1;
     let wanted = description_rows
         .saturating_add(field_rows.iter().sum())
         .saturating_add(fixed_rows)
@@ -76,7 +80,7 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
         height,
     };
 
-    let close_context = if confirm.has_field() {
+    let close_context = if confirm.takes_text() {
         KeyContext::Input
     } else {
         KeyContext::Dialog
@@ -92,12 +96,21 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
         return;
     }
     // The buttons and the field stay in sight on a short screen; a long plan is cut instead.
-    let [plan_area, _, warning_area, typed_area, _, buttons_area] = Layout::vertical([
+    let [
+        plan_area,
+        _,
+        warning_area,
+        comment_area,
+        typed_area,
+        _,
+        buttons_area,
+    ] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(1),
         Constraint::Length(warning_rows),
+        Constraint::Length(comment_rows),
         Constraint::Length(typed_rows),
-        Constraint::Length(typed_rows),
+        Constraint::Length(typed_rows.max(comment_rows)),
         Constraint::Length(1),
     ])
     .areas(inner);
@@ -131,21 +144,14 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
             warning_area,
         );
     }
+    if let Some(input) = &confirm.comment {
+        let focused = confirm.comment_focused;
+        draw_field(frame, comment_area, ui, "Comment: ", input, focused);
+    }
     if let (Some(input), Confirming::Action(plan)) = (&confirm.typed, &confirm.confirming) {
         let prompt = format!("Type {} to run: ", text::shown(plan.target.name.as_str()));
-        let prompt_width = u16::try_from(prompt.chars().count()).unwrap_or(u16::MAX);
-        let [prompt_area, field_area] =
-            Layout::horizontal([Constraint::Length(prompt_width), Constraint::Fill(1)])
-                .areas(typed_area);
-        frame.render_widget(
-            Paragraph::new(prompt).style(theme.style(Role::Header)),
-            prompt_area,
-        );
-        frame.render_widget(
-            Paragraph::new("").style(theme.style(Role::Input)),
-            field_area,
-        );
-        frame.render_widget(input.as_ref(), field_area);
+        let focused = !confirm.comment_focused;
+        draw_field(frame, typed_area, ui, &prompt, input, focused);
     }
     if let Some(code) = &confirm.code {
         let prompt = "Your TOTP code: ";
@@ -163,11 +169,43 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
     draw_buttons(frame, buttons_area, ui, confirm);
 }
 
+/// A prompt and its text field on one line; only the focused field shows its cursor.
+fn draw_field(
+    frame: &mut Frame,
+    area: Rect,
+    ui: &Ui,
+    prompt: &str,
+    input: &TextArea<'static>,
+    focused: bool,
+) {
+    let theme = ui.theme;
+    let prompt_width = u16::try_from(prompt.chars().count()).unwrap_or(u16::MAX);
+    let [prompt_area, field_area] =
+        Layout::horizontal([Constraint::Length(prompt_width), Constraint::Fill(1)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(prompt.to_owned()).style(theme.style(Role::Header)),
+        prompt_area,
+    );
+    frame.render_widget(
+        Paragraph::new("").style(theme.style(Role::Input)),
+        field_area,
+    );
+    if focused {
+        frame.render_widget(input, field_area);
+    } else {
+        let shown = text::shown(input.lines().join(" ").as_str()).into_owned();
+        frame.render_widget(
+            Paragraph::new(shown).style(theme.style(Role::Input)),
+            field_area,
+        );
+    }
+}
+
 /// `[ Cancel ]  [ Run ]`, the focused one highlighted; with a typed field neither has the
 /// focus, and each says its key.
 fn draw_buttons(frame: &mut Frame, area: Rect, ui: &Ui, confirm: &Confirm) {
     let theme = ui.theme;
-    let labels: [(Button, String); 2] = if confirm.has_field() {
+    let labels: [(Button, String); 2] = if confirm.takes_text() {
         let key = |command| text::keys(ui.keymap, &[KeyContext::Input], command);
         [
             (
@@ -188,7 +226,7 @@ fn draw_buttons(frame: &mut Frame, area: Rect, ui: &Ui, confirm: &Confirm) {
     let spans: Vec<(Span, u16)> = labels
         .into_iter()
         .map(|(button, label)| {
-            let focused = !confirm.has_field() && confirm.focus == button;
+            let focused = !confirm.takes_text() && confirm.focus == button;
             let (text, style): (String, Style) = if focused {
                 (format!("▶ {label} ◀"), theme.style(Role::Selected))
             } else {

@@ -1,0 +1,241 @@
+//! Weeks of uptime in a few minutes: 1,000 HTTP sources on loopback polled by the console's own
+//! pollers (one task each, every second) until 100,000 polls have been applied to the console's
+//! state, with a quarter of the sources failing at any time (a different quarter every few
+//! seconds, so each keeps failing and recovering) and two configuration reloads that stop,
+//! start and change a hundred sources each. Memory (RSS), live tasks and open file descriptors
+//! are sampled all along; after the warm-up none of them may grow by more than 5 %.
+//!
+//! Run with `cargo bench --bench soak` (about two minutes; `ONDECK_SOAK_POLLS` sets the number
+//! of polls). The endpoints are served in this process, so the RSS includes the server's: both
+//! must stay flat. Not a divan benchmark: it measures drift over one long run, not the time of a
+//! repeated closure.
+
+#![allow(clippy::unwrap_used, reason = "a benchmark fails by panicking")]
+
+#[path = "../tests/support/fake_http.rs"]
+mod fake_http;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use fake_http::{FakeServer, Reply};
+use ondeck::config::{HttpSource, SourceConfig, SourceSpec};
+use ondeck::model::SourceRow;
+use ondeck::msg::Msg;
+use ondeck::sources::Pollers;
+use ondeck::state::{AppState, Mode};
+use ondeck::update::{finish_batch, update};
+use tokio::sync::{mpsc, watch};
+
+const SOURCES: usize = 1000;
+/// A source is failing in one of this many outage windows.
+const OUTAGE_CYCLE: u64 = 4;
+const OUTAGE_WINDOW: Duration = Duration::from_secs(3);
+/// Samples before this many polls are the warm-up: connection pools and buffers filling.
+const WARM_UP: usize = 10_000;
+const SAMPLE_EVERY: usize = 5_000;
+
+fn main() {
+    if let Err(error) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("could not raise the open files limit: {error}");
+    }
+    let polls: usize = std::env::var("ONDECK_SOAK_POLLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(soak(polls));
+}
+
+/// The sources of configuration `generation`: the same thousand endpoints, but each reload
+/// renames a hundred (stopped and started) and changes the timeout of fifty (restarted).
+fn sources(server: &FakeServer, generation: usize) -> Vec<SourceConfig> {
+    (0..SOURCES)
+        .map(|i| {
+            let renamed = generation > 0 && i % 10 == generation;
+            let changed = generation > 0 && i % 20 == 0;
+            SourceConfig {
+                name: if renamed {
+                    format!("g{generation}-{i}")
+                } else {
+                    format!("h{i}")
+                },
+                every: Duration::from_secs(1),
+                timeout: Duration::from_secs(if changed { 3 } else { 2 }),
+                spec: SourceSpec::Http(HttpSource {
+                    url: server.url(&format!("/h/{i}/health")),
+                    expect_status: 200,
+                    expect_json: None,
+                    tls_warn_days: 14,
+                    latency_warn: None,
+                    headers: Default::default(),
+                }),
+            }
+        })
+        .collect()
+}
+
+async fn soak(polls: usize) {
+    let window = Arc::new(AtomicU64::new(0));
+    let outage = Arc::clone(&window);
+    let server = FakeServer::start(move |request| {
+        let index: u64 = request
+            .route()
+            .split('/')
+            .nth(2)
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(0);
+        if (index + outage.load(Ordering::Relaxed)).is_multiple_of(OUTAGE_CYCLE) {
+            Reply::json(503, r#"{"status":"down"}"#)
+        } else {
+            Reply::json(200, r#"{"status":"ok"}"#)
+        }
+    })
+    .await;
+
+    let mut state = AppState::new("soak".into(), "none".into(), Mode::default(), Utc::now());
+    let first = sources(&server, 0);
+    state.sources = first
+        .iter()
+        .map(|s| SourceRow::pending(&s.name, s.kind(), s.every))
+        .collect();
+    let (tx, mut rx) = mpsc::channel(1024);
+    let (stop, shutdown) = watch::channel(false);
+    let mut pollers = Pollers::start(first, tx, shutdown);
+
+    println!("soak: {SOURCES} http sources every 1 s, {polls} polls, a quarter failing, 2 reloads");
+    println!(
+        "{:>8} {:>8} {:>10} {:>10} {:>6} {:>5}",
+        "polls", "secs", "rss", "peak", "tasks", "fds"
+    );
+    let started = Instant::now();
+    let mut next_window = started + OUTAGE_WINDOW;
+    let mut samples: Vec<Sample> = Vec::new();
+    let (mut applied, mut failed, mut reloads) = (0, 0, 0);
+    while applied < polls {
+        let msg = rx.recv().await.expect("the pollers run");
+        if let Msg::SourcePolled { result, .. } = &msg {
+            applied += 1;
+            failed += usize::from(result.is_err());
+        }
+        update(&mut state, msg);
+        if applied % 100 == 0 {
+            finish_batch(&mut state);
+        }
+        if Instant::now() >= next_window {
+            window.fetch_add(1, Ordering::Relaxed);
+            next_window += OUTAGE_WINDOW;
+        }
+        if reloads < 2 && applied >= polls * (reloads + 1) / 3 {
+            reloads += 1;
+            let config = sources(&server, reloads);
+            let restarted = pollers.reconcile(config.clone());
+            let mut reloaded = ondeck::config::load(None).unwrap();
+            reloaded.sources = config;
+            update(
+                &mut state,
+                Msg::Reconfigured {
+                    config: Box::new(reloaded),
+                    restarted,
+                },
+            );
+            println!(
+                "reload {reloads}: {}",
+                state.notice.as_deref().unwrap_or_default()
+            );
+        }
+        if applied % SAMPLE_EVERY == 0 {
+            let sample = Sample::now(started.elapsed());
+            println!(
+                "{applied:>8} {:>8.1} {:>10} {:>10} {:>6} {:>5}",
+                sample.elapsed.as_secs_f64(),
+                mib(sample.rss),
+                mib(sample.peak),
+                sample.tasks,
+                sample.fds
+            );
+            samples.push(sample);
+        }
+    }
+    let _ = stop.send(true);
+    pollers.abort_all();
+
+    let settled: Vec<&Sample> = samples
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (i + 1) * SAMPLE_EVERY > WARM_UP)
+        .map(|(_, s)| s)
+        .collect();
+    let (Some(first), Some(last)) = (settled.first(), settled.last()) else {
+        println!("too few polls to compare: raise ONDECK_SOAK_POLLS above {WARM_UP}");
+        return;
+    };
+    let growth = |from: u64, to: u64| (to as f64 - from as f64) / from.max(1) as f64 * 100.0;
+    let most = |f: fn(&Sample) -> u64| settled.iter().map(|s| f(s)).max().unwrap_or(0);
+    println!(
+        "{applied} polls ({failed} failed) in {:.0} s; after the warm-up:",
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "  RSS   start {}  end {}  max {}  growth {:+.1} %",
+        mib(first.rss),
+        mib(last.rss),
+        mib(most(|s| s.rss)),
+        growth(first.rss, last.rss)
+    );
+    println!(
+        "  tasks start {}  end {}  max {}",
+        first.tasks,
+        last.tasks,
+        most(|s| s.tasks)
+    );
+    println!(
+        "  fds   start {}  end {}  max {}",
+        first.fds,
+        last.fds,
+        most(|s| s.fds)
+    );
+    println!(
+        "  source tasks alive at the end: {} of {SOURCES}",
+        pollers.alive()
+    );
+}
+
+struct Sample {
+    elapsed: Duration,
+    rss: u64,
+    peak: u64,
+    /// Tasks alive in the runtime: the pollers and the server's connections.
+    tasks: u64,
+    fds: u64,
+}
+
+impl Sample {
+    fn now(elapsed: Duration) -> Sample {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let kib = |key: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(key))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+                * 1024
+        };
+        Sample {
+            elapsed,
+            rss: kib("VmRSS:"),
+            peak: kib("VmHWM:"),
+            tasks: tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks() as u64,
+            fds: std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64),
+        }
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
