@@ -14,10 +14,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
 use ondeck::actions::Work;
 use ondeck::actions::silence::{SilenceChange, SilenceWork};
+use ondeck::config::ConfirmPolicy;
 use ondeck::config::keymap::Keymap;
 use ondeck::config::theme::Theme;
 use ondeck::model::{AlertRow, AlertState, JobRow, SessionRow, Severity};
 use ondeck::msg::{Command, Effect, Msg};
+use ondeck::secret_text::SecretText;
 use ondeck::state::{AppState, Mode, Overlay, Pane};
 use ondeck::update::{finish_batch, update};
 use ratatui::Terminal;
@@ -298,6 +300,51 @@ fn silence_dialog_takes_the_comment_that_goes_into_the_plan() {
         assert_eq!(comment, "working on it, INC-4711");
         assert_eq!(labels["instance"], "web-01:9100");
     }
+}
+
+#[test]
+fn a_totp_silence_takes_its_comment_and_the_masked_code() {
+    let mut state = state(80, 24);
+    let silence = state
+        .actions
+        .iter_mut()
+        .find(|action| action.name == "silence-am")
+        .unwrap();
+    silence.confirm = ConfirmPolicy::Totp;
+    store_read(&mut state);
+    select_alert(&mut state, "HighLatency");
+    open_dialog(&mut state, "silence-am");
+    // The comment has the keys first; an arrow moves them to the code and back.
+    type_text(&mut state, ", INC-4711");
+    press(&mut state, Command::MoveDown);
+    type_text(&mut state, "4920");
+    press(&mut state, Command::MoveUp);
+    type_text(&mut state, "!");
+    press(&mut state, Command::MoveDown);
+    type_text(&mut state, "39");
+    let text = screen(&state);
+    for expected in [
+        "Comment: working on it, INC-4711!",
+        "Your TOTP code: ••••••",
+    ] {
+        assert!(text.contains(expected), "{expected:?}:\n{text}");
+    }
+    assert!(!text.contains("4920"), "{text}");
+    assert_snapshot!("totp_silence_dialog_80x24", text);
+    let effects = press(&mut state, Command::Submit);
+    let [Effect::StartActionWithCode { plan, code }] = effects.as_slice() else {
+        panic!("{effects:?} {:?}", state.notice)
+    };
+    assert_eq!(code, &SecretText::new("492039"));
+    let Work::Silence(SilenceWork {
+        change: SilenceChange::Create { comment, .. },
+        ..
+    }) = &plan.work
+    else {
+        panic!("{:?}", plan.work)
+    };
+    assert_eq!(comment, "working on it, INC-4711!");
+    assert!(!format!("{effects:?} {:?}", state.overlay).contains("492039"));
 }
 
 #[test]
