@@ -352,6 +352,7 @@ async fn event_loop(
                 // sources' rows are no longer current.
                 Msg::ConfigLoaded(Ok(config)) => {
                     let restarted = workers.pollers.reconcile(config.sources.clone());
+                    workers.actions.reconfigure(&config);
                     Msg::Reconfigured { config, restarted }
                 }
                 msg => msg,

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use super::engine::{Engine, JobEvent};
 use super::unseal::{self, UnsealReply, UnsealRequest};
 use super::{Plan, Work, totp};
-use crate::config::{Secret, SourceConfig};
+use crate::config::{Config, Secret, SourceConfig};
 use crate::identity::OperatorIdentity;
 use crate::msg::{Effect, Msg};
 use crate::secret_text::SecretText;
@@ -60,6 +60,13 @@ impl ActionRunner {
             running: Vec::new(),
             unseal_watch: None,
         }
+    }
+
+    /// A reloaded configuration: jobs started from now on reach its sources and check codes
+    /// against its `[[operator]] totp_secret`; running ones keep what they started with.
+    pub fn reconfigure(&mut self, config: &Config) {
+        self.sources = config.sources.clone().into();
+        self.totp_secret = config.totp_secret(&self.identity.os_user).cloned();
     }
 
     /// Carries out one effect of `update` (all but `Quit`, which is the loop's).
@@ -273,5 +280,54 @@ fn unseal_node(plan: &Plan) -> String {
     match &plan.work {
         Work::Unseal(work) => work.node.clone(),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &tempfile::TempDir, text: &str) -> Config {
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).expect("write the configuration");
+        crate::config::load(Some(&path)).expect("a valid configuration")
+    }
+
+    #[tokio::test]
+    async fn a_reload_gives_later_jobs_its_sources_and_totp_secret() {
+        let identity = OperatorIdentity::current("alice");
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let before = config(&dir, "");
+        let (_store_tx, store) = watch::channel(None);
+        let (tx, _rx) = mpsc::channel(1);
+        let mut runner = ActionRunner::new(
+            store,
+            identity.clone(),
+            before.sources.clone().into(),
+            before.totp_secret(&identity.os_user).cloned(),
+            tx,
+        );
+        let after = config(
+            &dir,
+            &format!(
+                r#"
+[[source]]
+name = "web"
+kind = "http"
+url = "http://127.0.0.1:9/"
+
+[[operator]]
+name = "{}"
+totp_secret = "env:ONDECK_TOTP"
+"#,
+                identity.os_user
+            ),
+        );
+        runner.reconfigure(&after);
+        assert_eq!(&*runner.sources, after.sources.as_slice());
+        assert_eq!(
+            runner.totp_secret,
+            Some(Secret::Env("ONDECK_TOTP".to_owned()))
+        );
     }
 }
