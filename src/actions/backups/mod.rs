@@ -10,6 +10,7 @@
 pub mod archive;
 pub mod manifest;
 pub mod postgres;
+pub mod remote;
 pub mod retention;
 
 use std::fs::DirBuilder;
