@@ -1046,3 +1046,91 @@ async fn retention_in_s3_keeps_the_newest_n_and_audits_each_removal() {
     assert_eq!(remote_removals[0]["file"], files[0].as_str());
     lab.drop_all().await;
 }
+
+/// Writes a backup of `database` taken `hours` ago into `dir`: a dump of a few bytes and its
+/// manifest, as `pg_backup` would leave them.
+fn fake_backup(dir: &Path, database: &str, hours: i64) {
+    use ondeck::actions::backups::manifest::{self, Manifest};
+    let time = chrono::Utc::now() - chrono::TimeDelta::hours(hours);
+    let file = format!("{database}-{}.dump", time.format("%Y%m%dT%H%M%SZ"));
+    let bytes = b"PGDMP not really".to_vec();
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(&file), &bytes).unwrap();
+    let manifest = Manifest {
+        format: manifest::FORMAT,
+        kind: "pg_backup".to_owned(),
+        action: "backup".to_owned(),
+        file: file.clone(),
+        time,
+        source: manifest::Source {
+            database: database.to_owned(),
+            url: format!("postgres://ondeck@127.0.0.1/{database}"),
+            server_version: "16.4".to_owned(),
+        },
+        size: bytes.len() as u64,
+        sha256: sha256_hex(&bytes),
+        tool: manifest::Tool {
+            name: "pg_dump".to_owned(),
+            version: "16.4".to_owned(),
+        },
+        duration_ms: 10,
+        tables: Default::default(),
+        sentinel: None,
+        files: None,
+    };
+    std::fs::write(
+        manifest::manifest_path(&dir.join(&file)),
+        manifest.to_json(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn snapshot_shows_each_backup_action_with_its_ages_and_warns_when_the_newest_is_too_old() {
+    let lab = Lab::new();
+    let action = |name: &str, database: &str| {
+        format!(
+            "[[action]]\nname = \"{name}\"\nkind = \"pg_backup\"\n\
+             database = \"postgres://ondeck@127.0.0.1/{database}\"\ndir = \"{}\"\n\
+             max_backup_age = \"26h\"\n",
+            lab.backups().display()
+        )
+    };
+    fake_backup(&lab.backups(), "app", 2);
+    lab.config(&action("backup-app", "app"));
+    let snapshot = |lab: &Lab| {
+        let output = lab.ondeck(&["snapshot", "--json"], &[]);
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+        (output.status.code(), json)
+    };
+    let (code, json) = snapshot(&lab);
+    let row = json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["source"] == "backups" && h["name"] == "backup-app")
+        .unwrap_or_else(|| panic!("no row for the backup action: {json}"))
+        .clone();
+    assert_eq!(row["status"], "up", "{row}");
+    assert_eq!(row["version"], "backup 2h · drill none configured", "{row}");
+    assert_eq!(code, Some(0), "{json}");
+
+    // A database whose newest backup is 30 hours old, over its 26: a warning, exit 1.
+    fake_backup(&lab.backups(), "billing", 30);
+    lab.config(&format!(
+        "{}{}",
+        action("backup-app", "app"),
+        action("backup-billing", "billing")
+    ));
+    let (code, json) = snapshot(&lab);
+    let alerts: Vec<&Value> = json["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["source"] == "backups")
+        .collect();
+    assert_eq!(alerts.len(), 1, "{json}");
+    assert_eq!(alerts[0]["name"], "BackupTooOld");
+    assert_eq!(alerts[0]["target"], "billing");
+    assert_eq!(code, Some(1), "{json}");
+}

@@ -64,6 +64,11 @@ const RETENTION_MAX_AGE: DurationLimits = limits(
     DAY.saturating_mul(3650),
     "backups are kept for an hour at least",
 );
+const BACKUP_AGE: DurationLimits = limits(
+    HOUR,
+    DAY.saturating_mul(3650),
+    "backups are checked to the hour",
+);
 const HEALTH_WITHIN: DurationLimits = limits(Duration::from_secs(1), HOUR, LONGER_THAN_ZERO);
 
 /// A source named by an action, checked once every source is known.
@@ -198,6 +203,11 @@ pub struct PgBackupAction {
     pub timeout: Option<Duration>,
     /// Where each backup is copied off-site, with retention applied there too.
     pub copy_to: Option<RemoteCopy>,
+    /// The action's Hosts row warns when its newest good backup is older than this; no limit
+    /// when unset (a row without any good backup warns all the same).
+    pub max_backup_age: Option<Duration>,
+    /// The same for the last drill that passed of this action's backups; no limit when unset.
+    pub max_drill_age: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -358,6 +368,8 @@ pub(super) fn read_action(
             let bin_dir = optional_dir(table, problems, "bin_dir");
             let timeout = table.duration(problems, "timeout", COMMAND_TIMEOUT);
             let copy_to = read_copy_to(table, problems);
+            let max_backup_age = table.duration(problems, "max_backup_age", BACKUP_AGE);
+            let max_drill_age = table.duration(problems, "max_drill_age", BACKUP_AGE);
             (|| {
                 Some(ActionSpec::PgBackup(PgBackupAction {
                     database: database?,
@@ -367,6 +379,8 @@ pub(super) fn read_action(
                     bin_dir,
                     timeout,
                     copy_to: copy_to?,
+                    max_backup_age,
+                    max_drill_age,
                 }))
             })()
         }

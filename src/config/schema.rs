@@ -277,6 +277,8 @@ fn actions() -> Value {
                 "timeout": timeout(),
                 "copy_to": string("s3://BUCKET/PREFIX: each backup copied off-site, retention applied there too"),
                 "s3": s3(),
+                "max_backup_age": duration("Its Hosts row warns when the newest good backup is older"),
+                "max_drill_age": duration("Its Hosts row warns when the last passed drill is older"),
             }),
             &["database", "dir"],
         ),

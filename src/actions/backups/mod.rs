@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod postgres;
 pub mod remote;
 pub mod retention;
+pub mod status;
 
 use std::fs::DirBuilder;
 use std::io::Read;
