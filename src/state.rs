@@ -13,6 +13,7 @@
 //! first, and rows arriving late never scroll the view away from them.
 
 mod actions;
+mod backup_pick;
 mod wall;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -25,6 +26,7 @@ pub use actions::{
     ActionMenu, ActionSubject, Button, Confirm, Confirming, JobLogView, LiveJob, PaletteEntry,
     palette_label,
 };
+pub use backup_pick::{BackupEntry, BackupList, BackupPick};
 pub use wall::{
     AlertGroup, Freshness, JobCounts, Seal, SealTile, WALL_PAGES, WallState, alert_groups,
     data_stale, freshness, job_counts, seal_tiles,

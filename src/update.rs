@@ -16,6 +16,7 @@ use crate::msg::{Command, Effect, Msg};
 use crate::state::{AppState, Overlay, PaletteEntry, Pane};
 
 mod actions;
+mod backup_pick;
 mod jobs;
 
 /// Lines a page key scrolls the help and detail popups by.
@@ -212,6 +213,14 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             jobs::on_log_page(state, &job_id, before, lines);
             Vec::new()
         }
+        Msg::BackupsListed {
+            action,
+            dir,
+            listing,
+        } => {
+            backup_pick::on_listed(state, &action, &dir, listing);
+            Vec::new()
+        }
     }
 }
 
@@ -395,7 +404,7 @@ fn on_command(state: &mut AppState, command: Command) -> Vec<Effect> {
                         Some(&PaletteEntry::Command(chosen)) => return on_command(state, chosen),
                         Some(&PaletteEntry::Action(action)) => {
                             let subject = state.action_subject();
-                            actions::pick(state, action, &subject);
+                            return actions::pick(state, action, &subject);
                         }
                         None => {}
                     }

@@ -40,7 +40,7 @@ pub(super) fn plan(
     let database = PgDatabase::resolve(&spec.database).map_err(Refusal)?;
     let target = database_target(action, &database, subject)?;
     let dir = spec.dir.display();
-    let source = backup_of(spec, &database);
+    let source = backup_of(spec, &database.name);
     let which = match &spec.backup {
         Some(file) => format!("{file} in {dir}"),
         None => format!("the newest backup of {source} in {dir} that verifies"),
@@ -124,9 +124,14 @@ pub(super) fn plan(
     })
 }
 
+/// The dumps a restore of `database` chooses from.
+pub fn selection(spec: &PgRestoreAction, database: &str) -> Selection {
+    Selection::of_database(KIND, backup_of(spec, database))
+}
+
 /// The database whose dumps are restored: `backup_of`, or the target itself.
-fn backup_of<'a>(spec: &'a PgRestoreAction, database: &'a PgDatabase) -> &'a str {
-    spec.backup_of.as_deref().unwrap_or(&database.name)
+fn backup_of<'a>(spec: &'a PgRestoreAction, database: &'a str) -> &'a str {
+    spec.backup_of.as_deref().unwrap_or(database)
 }
 
 /// Runs the restore or the drill; see the module's documentation.
@@ -191,15 +196,14 @@ async fn choose(
     pg_restore: &str,
     context: &JobContext<'_>,
 ) -> Result<Listed, String> {
-    let source = backup_of(spec, database).to_owned();
+    let source = backup_of(spec, &database.name).to_owned();
     if let Some(copy) = &spec.copy_to {
         pull_if_gone(copy, spec, &source, context).await;
     }
     let dir = spec.dir.clone();
-    let name = source.clone();
+    let selection = selection(spec, &database.name);
     let configured = spec.backup.clone();
     let (chosen, skipped) = blocking(move || {
-        let selection = Selection::of_database(KIND, &name);
         Ok(match configured {
             Some(file) => (named_backup(&dir, &file, &selection), Vec::new()),
             None => newest_verified(&dir, &selection)?,
