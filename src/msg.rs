@@ -4,9 +4,10 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use serde::{Deserialize, Serialize};
 
-use crate::actions::Plan;
+use crate::actions::backups::Listing;
 use crate::actions::engine::JobEvent;
 use crate::actions::unseal::{UnsealReply, UnsealRequest};
+use crate::actions::{BackupChoice, Plan};
 use crate::model::{Observation, StoreRows};
 use crate::secret_text::SecretText;
 
@@ -173,6 +174,13 @@ pub enum Msg {
         before: Option<i64>,
         lines: Vec<(i64, String)>,
     },
+    /// The backups a restore dialog of `action` asked for, listed from `dir` with their sizes
+    /// checked, or why the directory could not be read.
+    BackupsListed {
+        action: String,
+        dir: std::path::PathBuf,
+        listing: Result<Listing, String>,
+    },
 }
 
 /// What `update` asks the loop to do; the loop does the I/O.
@@ -205,6 +213,12 @@ pub enum Effect {
     LoadJobLog {
         job_id: String,
         before: Option<i64>,
+    },
+    /// List the backups a restore of `action` chooses from, off the loop, and answer with
+    /// [`Msg::BackupsListed`].
+    ListBackups {
+        action: String,
+        choice: BackupChoice,
     },
 }
 

@@ -13,6 +13,7 @@
 //! first, and rows arriving late never scroll the view away from them.
 
 mod actions;
+mod backup_pick;
 mod unseal;
 mod wall;
 
@@ -27,6 +28,7 @@ pub use actions::{
     palette_label,
 };
 pub use unseal::UnsealDialog;
+pub use backup_pick::{BackupEntry, BackupList, BackupPick};
 pub use wall::{
     AlertGroup, Freshness, JobCounts, Seal, SealTile, WALL_PAGES, WallState, alert_groups,
     data_stale, freshness, job_counts, seal_tiles,

@@ -16,6 +16,7 @@ use crate::msg::{Command, Effect, Msg};
 use crate::state::{AppState, Overlay, PaletteEntry, Pane};
 
 mod actions;
+mod backup_pick;
 mod jobs;
 mod unseal;
 
@@ -212,6 +213,14 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             lines,
         } => {
             jobs::on_log_page(state, &job_id, before, lines);
+            Vec::new()
+        }
+        Msg::BackupsListed {
+            action,
+            dir,
+            listing,
+        } => {
+            backup_pick::on_listed(state, &action, &dir, listing);
             Vec::new()
         }
     }

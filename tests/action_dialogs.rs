@@ -7,10 +7,13 @@
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
+use ondeck::actions::backups::manifest::{FORMAT, Source, Tool};
+use ondeck::actions::backups::{Listed, Listing, Manifest};
 use ondeck::actions::engine::JobEvent;
 use ondeck::config::keymap::Keymap;
 use ondeck::config::theme::Theme;
@@ -79,9 +82,14 @@ fn source(name: &str, kind: &str) -> SourceRow {
 
 /// Two environments of a release source and an API, the store read, at `width`×`height`.
 fn state(width: u16, height: u16) -> AppState {
+    state_with(width, height, "")
+}
+
+/// [`state`] with the actions of `more` besides.
+fn state_with(width: u16, height: u16, more: &str) -> AppState {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
-    std::fs::write(&path, CONFIG).unwrap();
+    std::fs::write(&path, format!("{CONFIG}{more}")).unwrap();
     let config = ondeck::config::load(Some(&path)).unwrap();
     let mut state = AppState::new(
         "alice".to_owned(),
@@ -321,4 +329,150 @@ fn job_log_of_a_running_job_of_this_console() {
         assert!(text.contains(expected), "{expected:?}:\n{text}");
     }
     assert_snapshot!(text);
+}
+
+const RESTORE: &str = r#"
+[[action]]
+name = "restore-app"
+kind = "file_restore"
+description = "Put the app's files back as a backup has them"
+dir = "/var/backups/app"
+backup_of = "backup-app"
+target = "/srv/app"
+"#;
+
+/// A `backup-app` archive taken `hours` before now, of `size` bytes, with `problem` if its
+/// size does not match its manifest.
+fn archive(hours: i64, size: u64, problem: Option<&str>) -> Listed {
+    let time = now() - Duration::hours(hours);
+    let file = format!("backup-app-{}.tar.zst", time.format("%Y%m%dT%H%M%S%3fZ"));
+    Listed {
+        manifest_path: PathBuf::from(format!("/var/backups/app/{file}.manifest.json")),
+        manifest: Manifest {
+            format: FORMAT,
+            kind: "file_backup".to_owned(),
+            action: "backup-app".to_owned(),
+            file: file.clone(),
+            time,
+            source: Source {
+                database: "backup-app".to_owned(),
+                url: "/srv/app".to_owned(),
+                server_version: String::new(),
+            },
+            size,
+            sha256: "0".repeat(64),
+            tool: Tool {
+                name: "ondeck".to_owned(),
+                version: "0.1.0".to_owned(),
+            },
+            duration_ms: 1200,
+            tables: BTreeMap::new(),
+            sentinel: None,
+            files: None,
+        },
+        problem: problem.map(|p| format!("{file} {p}")),
+    }
+}
+
+/// The restore's dialog, open on the API's row, its backups not listed yet.
+fn restore_dialog(width: u16, height: u16) -> AppState {
+    let mut state = state_with(width, height, RESTORE);
+    select_host(&mut state, "api");
+    press(&mut state, Command::Action);
+    let Overlay::Actions(menu) = &state.overlay else {
+        panic!("no action menu")
+    };
+    let position = menu
+        .actions
+        .iter()
+        .position(|&i| state.actions[i].name == "restore-app")
+        .unwrap();
+    for _ in 0..position {
+        press(&mut state, Command::MoveDown);
+    }
+    let effects = press(&mut state, Command::Submit);
+    assert!(
+        matches!(effects.as_slice(), [Effect::ListBackups { .. }]),
+        "{effects:?}"
+    );
+    state
+}
+
+fn backups_listed(state: &mut AppState, listing: Result<Listing, String>) {
+    send(
+        state,
+        Msg::BackupsListed {
+            action: "restore-app".to_owned(),
+            dir: PathBuf::from("/var/backups/app"),
+            listing,
+        },
+    );
+}
+
+#[test]
+fn restore_dialog_lists_the_backups_and_the_older_one_picked() {
+    for (width, height) in [(80, 24), (120, 35)] {
+        let mut state = restore_dialog(width, height);
+        let listing = Listing {
+            backups: vec![
+                archive(2, 48_213_504, None),
+                archive(
+                    26,
+                    47_900_160,
+                    Some("has 1048576 bytes, its manifest says 47900160"),
+                ),
+                archive(50, 47_513_088, None),
+                archive(74, 46_988_800, None),
+            ],
+            strays: vec![(
+                PathBuf::from("/var/backups/app/backup-app-20251101T000000000Z.tar.zst"),
+                "no manifest: never finished or its manifest was removed; not restorable"
+                    .to_owned(),
+            )],
+        };
+        backups_listed(&mut state, Ok(listing));
+        // Past the one whose size is wrong.
+        press(&mut state, Command::MoveDown);
+        type_text(&mut state, "restore");
+        let text = screen(&state);
+        for expected in [
+            "Run restore-app?",
+            "1. take backup-app-20251118T120530000Z.tar.zst in",
+            "▶ backup-app-20251118T120530000Z.tar.zst",
+            "45.3 MiB",
+            "2d ago",
+            "size ok",
+            "✗ has 104",
+            "Type restore-app to run: restore",
+        ] {
+            assert!(text.contains(expected), "{expected:?}:\n{text}");
+        }
+        assert_snapshot!(
+            format!("restore_dialog_lists_the_backups_{width}x{height}"),
+            text
+        );
+    }
+}
+
+#[test]
+fn restore_dialog_while_the_backups_are_read_and_when_they_cannot_be() {
+    let mut state = restore_dialog(80, 24);
+    let text = screen(&state);
+    assert!(text.contains("reading backups…"), "{text}");
+    assert!(
+        text.contains("take the newest archive of backup-app"),
+        "{text}"
+    );
+    assert_snapshot!("restore_dialog_reading_80x24", text);
+
+    backups_listed(
+        &mut state,
+        Err("Permission denied (os error 13)".to_owned()),
+    );
+    let text = screen(&state);
+    assert!(
+        text.contains("✗ cannot be read: Permission denied (os error 13)"),
+        "{text}"
+    );
+    assert_snapshot!("restore_dialog_unreadable_80x24", text);
 }

@@ -19,6 +19,9 @@ const NEEDS_SERVICES: &str = "needs services: scripts/test-all.sh";
 /// The password the tests put in the URL: it must never appear in what ondeck writes. The
 /// test server trusts loopback, so it is not checked there.
 const PASSWORD: &str = "pw-kept-out-of-files";
+/// The test S3 server accepts any key; the secret must appear nowhere ondeck writes either.
+const S3_KEY_ID: &str = "ondeck-test";
+const S3_SECRET: &str = "s3-secret-kept-out-of-files";
 
 fn admin_url() -> String {
     std::env::var("ONDECK_TEST_PG_URL").unwrap_or_else(|_| {
@@ -104,7 +107,9 @@ impl Lab {
             .arg(self.dir.path().join("config.toml"))
             .args(args)
             .env("XDG_DATA_HOME", self.dir.path())
-            .env("XDG_STATE_HOME", self.dir.path());
+            .env("XDG_STATE_HOME", self.dir.path())
+            .env("S3_KEY_ID", S3_KEY_ID)
+            .env("S3_SECRET", S3_SECRET);
         for (name, database) in urls {
             command.env(name, url_of(database));
         }
@@ -764,4 +769,368 @@ async fn the_console_drops_the_scratch_database_of_a_killed_drill_when_it_starts
         .any(|r| r["action"] == "drill" && r["outcome"] == "INTERRUPTED");
     assert!(interrupted, "the killed job is recorded INTERRUPTED");
     lab.drop_all().await;
+}
+
+fn s3_url() -> String {
+    std::env::var("ONDECK_TEST_S3_URL").unwrap_or_else(|_| {
+        panic!("ONDECK_TEST_S3_URL is not set; {NEEDS_SERVICES} starts an S3 server and sets it")
+    })
+}
+
+/// A new, empty bucket in the test S3 server, and the keys of an action that copies to it.
+async fn bucket() -> (String, String) {
+    let name = format!(
+        "ondeck-bk-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let created = reqwest::Client::new()
+        .put(format!("{}/{name}", s3_url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{created:?}");
+    let keys = format!(
+        "copy_to = \"s3://{name}/nightly\"\n\
+         s3 = {{ endpoint = \"{}\", access_key_id = \"env:S3_KEY_ID\", secret_access_key = \"env:S3_SECRET\" }}",
+        s3_url()
+    );
+    (name, keys)
+}
+
+fn s3_store(bucket: &str) -> object_store::aws::AmazonS3 {
+    object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region("us-east-1")
+        .with_endpoint(s3_url())
+        .with_allow_http(true)
+        .with_access_key_id(S3_KEY_ID)
+        .with_secret_access_key(S3_SECRET)
+        .build()
+        .unwrap()
+}
+
+/// The objects in a bucket, by key, with their bytes.
+async fn objects(bucket: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use futures_util::TryStreamExt;
+    use object_store::ObjectStore;
+    let store = s3_store(bucket);
+    let listed: Vec<object_store::ObjectMeta> = store.list(None).try_collect().await.unwrap();
+    let mut objects = std::collections::BTreeMap::new();
+    for object in listed {
+        let bytes = store
+            .get(&object.location)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        objects.insert(object.location.to_string(), bytes.to_vec());
+    }
+    objects
+}
+
+/// A table of random text that compresses badly: a dump of over 16 MiB, sent in parts.
+async fn add_incompressible_rows(database: &str, rows: i64) {
+    let mut db = connect(database).await;
+    db.execute("CREATE TABLE noise (id bigint PRIMARY KEY, hash text NOT NULL)")
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO noise SELECT g, md5(random()::text) || md5(random()::text) \
+         FROM generate_series(1, $1) g",
+    )
+    .bind(rows)
+    .execute(&mut db)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn a_backup_with_copy_to_is_in_the_s3_server_with_its_manifest_and_the_same_sha256() {
+    let mut lab = Lab::new();
+    let db = lab.database(100).await;
+    add_incompressible_rows(&db, 600_000).await;
+    let (bucket, keys) = bucket().await;
+    lab.config(&backup_action(&lab, &keys));
+    let urls = [("BACKUP_DB_URL", db.as_str())];
+    let output = lab.ondeck(&["run", "backup", "--target", &db, "--yes"], &urls);
+    assert!(output.status.success(), "{}", text(&output));
+
+    let manifest = &manifests(&lab.backups())[0];
+    let file = manifest["file"].as_str().unwrap();
+    let local = lab.backups().join(file);
+    assert!(
+        manifest["size"].as_u64().unwrap() > 16 << 20,
+        "large enough to go in parts: {manifest}"
+    );
+    let remote = objects(&bucket).await;
+    let keys: Vec<&String> = remote.keys().collect();
+    assert_eq!(
+        keys,
+        [
+            &format!("nightly/{file}"),
+            &format!("nightly/{file}.manifest.json")
+        ],
+        "the dump and its manifest, nothing else"
+    );
+    let dump = &remote[&format!("nightly/{file}")];
+    assert_eq!(sha256_hex(dump), manifest["sha256"].as_str().unwrap());
+    assert_eq!(sha256_hex(dump), sha256sum(&local));
+    let remote_manifest: Value =
+        serde_json::from_slice(&remote[&format!("nightly/{file}.manifest.json")]).unwrap();
+    assert_eq!(&remote_manifest, manifest);
+
+    let listed = lab.ondeck(&["backups", "backup", "--verify"], &urls);
+    assert!(listed.status.success(), "{}", text(&listed));
+    assert!(
+        text(&listed).contains(&format!("s3://{bucket}/nightly/{file}")),
+        "{}",
+        text(&listed)
+    );
+    assert!(
+        text(&listed).contains("2 backups, all good"),
+        "the local one and its copy: {}",
+        text(&listed)
+    );
+    // A copy that differs from its manifest is bad, and `--verify` finds it.
+    use object_store::ObjectStore;
+    let mut flipped = dump.clone();
+    flipped[1000] ^= 0xff;
+    s3_store(&bucket)
+        .put(
+            &object_store::path::Path::from(format!("nightly/{file}")),
+            flipped.into(),
+        )
+        .await
+        .unwrap();
+    let listed = lab.ondeck(&["backups", "backup", "--verify"], &urls);
+    assert_eq!(listed.status.code(), Some(1), "{}", text(&listed));
+    assert!(
+        text(&listed).contains("2 backups, 1 bad"),
+        "{}",
+        text(&listed)
+    );
+
+    // The secret key is nowhere: not in the output, the audit log or the store.
+    assert!(!text(&output).contains(S3_SECRET));
+    let store = std::fs::read(lab.dir.path().join("ondeck.db")).unwrap();
+    assert!(
+        !store
+            .windows(S3_SECRET.len())
+            .any(|w| w == S3_SECRET.as_bytes())
+    );
+    assert!(
+        !serde_json::to_string(&audit(&lab))
+            .unwrap()
+            .contains(S3_SECRET)
+    );
+    lab.drop_all().await;
+}
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn a_drill_with_the_local_copy_gone_pulls_the_backup_from_s3_and_refuses_a_bad_one() {
+    let mut lab = Lab::new();
+    let db = lab.database(1_500).await;
+    let (bucket, keys) = bucket().await;
+    lab.config(&format!(
+        "{}{}",
+        backup_action(&lab, &format!("sentinel = true\n{keys}")),
+        restore_action(&lab, "drill", &format!("drill = true\n{keys}"))
+    ));
+    let urls = [
+        ("BACKUP_DB_URL", db.as_str()),
+        ("RESTORE_DB_URL", db.as_str()),
+    ];
+    let output = lab.ondeck(&["run", "backup", "--target", &db, "--yes"], &urls);
+    assert!(output.status.success(), "{}", text(&output));
+    let file = manifests(&lab.backups())[0]["file"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = checksum(&db).await;
+    let remove_local = || {
+        for entry in std::fs::read_dir(lab.backups()).unwrap() {
+            std::fs::remove_file(entry.unwrap().path()).unwrap();
+        }
+    };
+    remove_local();
+
+    let output = lab.ondeck(&["run", "drill", "--target", &db, "--yes"], &urls);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains(&format!("pulling it from s3://{bucket}/nightly/{file}")),
+        "{}",
+        text(&output)
+    );
+    assert!(text(&output).contains("drill passed"), "{}", text(&output));
+    let (state, detail, _) = outcome_detail(&lab, "drill");
+    assert_eq!(
+        (state.as_str(), &detail["backup"]),
+        ("SUCCEEDED", &Value::from(file.clone()))
+    );
+    assert_eq!(detail["sentinel"], "found");
+    assert_eq!(checksum(&db).await, before, "the source is untouched");
+
+    // A remote copy that differs from its manifest is never used.
+    remove_local();
+    use object_store::ObjectStore;
+    let store = s3_store(&bucket);
+    let location = object_store::path::Path::from(format!("nightly/{file}"));
+    let mut dump = store
+        .get(&location)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let middle = dump.len() / 2;
+    dump[middle] ^= 0xff;
+    store.put(&location, dump.into()).await.unwrap();
+    let output = lab.ondeck(&["run", "drill", "--target", &db, "--yes"], &urls);
+    assert!(!output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("not used")
+            && text(&output).contains("refused before anything was touched"),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        manifests(&lab.backups()).is_empty(),
+        "nothing of it is left here: {:?}",
+        std::fs::read_dir(lab.backups())
+            .unwrap()
+            .collect::<Vec<_>>()
+    );
+    lab.drop_all().await;
+}
+
+#[tokio::test]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn retention_in_s3_keeps_the_newest_n_and_audits_each_removal() {
+    let mut lab = Lab::new();
+    let db = lab.database(10).await;
+    let (bucket, keys) = bucket().await;
+    lab.config(&backup_action(
+        &lab,
+        &format!("retention = {{ keep = 2 }}\n{keys}"),
+    ));
+    let urls = [("BACKUP_DB_URL", db.as_str())];
+    let mut files = Vec::new();
+    for _ in 0..3 {
+        let output = lab.ondeck(&["run", "backup", "--target", &db, "--yes"], &urls);
+        assert!(output.status.success(), "{}", text(&output));
+        let (_, detail, _) = outcome_detail(&lab, "backup");
+        files.push(detail["file"].as_str().unwrap().to_owned());
+        // Dumps are named to the second.
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+    }
+    let remote: Vec<String> = objects(&bucket).await.into_keys().collect();
+    let expected: Vec<String> = files[1..]
+        .iter()
+        .flat_map(|f| [format!("nightly/{f}"), format!("nightly/{f}.manifest.json")])
+        .collect();
+    assert_eq!(remote, expected, "the newest two, each with its manifest");
+    let removals: Vec<Value> = audit(&lab)
+        .into_iter()
+        .filter(|r| r["action"] == "delete-backup")
+        .map(|r| serde_json::from_str(r["detail"].as_str().unwrap()).unwrap())
+        .collect();
+    let remote_removals: Vec<&Value> = removals
+        .iter()
+        .filter(|d| d["remote"] == format!("s3://{bucket}/nightly").as_str())
+        .collect();
+    assert_eq!(remote_removals.len(), 1, "{removals:?}");
+    assert_eq!(remote_removals[0]["file"], files[0].as_str());
+    lab.drop_all().await;
+}
+
+/// Writes a backup of `database` taken `hours` ago into `dir`: a dump of a few bytes and its
+/// manifest, as `pg_backup` would leave them.
+fn fake_backup(dir: &Path, database: &str, hours: i64) {
+    use ondeck::actions::backups::manifest::{self, Manifest};
+    let time = chrono::Utc::now() - chrono::TimeDelta::hours(hours);
+    let file = format!("{database}-{}.dump", time.format("%Y%m%dT%H%M%SZ"));
+    let bytes = b"PGDMP not really".to_vec();
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(&file), &bytes).unwrap();
+    let manifest = Manifest {
+        format: manifest::FORMAT,
+        kind: "pg_backup".to_owned(),
+        action: "backup".to_owned(),
+        file: file.clone(),
+        time,
+        source: manifest::Source {
+            database: database.to_owned(),
+            url: format!("postgres://ondeck@127.0.0.1/{database}"),
+            server_version: "16.4".to_owned(),
+        },
+        size: bytes.len() as u64,
+        sha256: sha256_hex(&bytes),
+        tool: manifest::Tool {
+            name: "pg_dump".to_owned(),
+            version: "16.4".to_owned(),
+        },
+        duration_ms: 10,
+        tables: Default::default(),
+        sentinel: None,
+        files: None,
+    };
+    std::fs::write(
+        manifest::manifest_path(&dir.join(&file)),
+        manifest.to_json(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn snapshot_shows_each_backup_action_with_its_ages_and_warns_when_the_newest_is_too_old() {
+    let lab = Lab::new();
+    let action = |name: &str, database: &str| {
+        format!(
+            "[[action]]\nname = \"{name}\"\nkind = \"pg_backup\"\n\
+             database = \"postgres://ondeck@127.0.0.1/{database}\"\ndir = \"{}\"\n\
+             max_backup_age = \"26h\"\n",
+            lab.backups().display()
+        )
+    };
+    fake_backup(&lab.backups(), "app", 2);
+    lab.config(&action("backup-app", "app"));
+    let snapshot = |lab: &Lab| {
+        let output = lab.ondeck(&["snapshot", "--json"], &[]);
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+        (output.status.code(), json)
+    };
+    let (code, json) = snapshot(&lab);
+    let row = json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["source"] == "backups" && h["name"] == "backup-app")
+        .unwrap_or_else(|| panic!("no row for the backup action: {json}"))
+        .clone();
+    assert_eq!(row["status"], "up", "{row}");
+    assert_eq!(row["version"], "backup 2h · drill none configured", "{row}");
+    assert_eq!(code, Some(0), "{json}");
+
+    // A database whose newest backup is 30 hours old, over its 26: a warning, exit 1.
+    fake_backup(&lab.backups(), "billing", 30);
+    lab.config(&format!(
+        "{}{}",
+        action("backup-app", "app"),
+        action("backup-billing", "billing")
+    ));
+    let (code, json) = snapshot(&lab);
+    let alerts: Vec<&Value> = json["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["source"] == "backups")
+        .collect();
+    assert_eq!(alerts.len(), 1, "{json}");
+    assert_eq!(alerts[0]["name"], "BackupTooOld");
+    assert_eq!(alerts[0]["target"], "billing");
+    assert_eq!(code, Some(1), "{json}");
 }

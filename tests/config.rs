@@ -657,3 +657,80 @@ fn postgres_connection_share_is_a_percentage() {
         [(5, r#"source "db".connections_warn_pct"#.to_owned())]
     );
 }
+
+#[test]
+fn copy_to_reads_an_s3_location_and_refuses_plain_http_off_this_machine_and_literal_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let action = |name: &str, keys: &str| {
+        format!(
+            "[[action]]\nname = \"{name}\"\nkind = \"pg_backup\"\n\
+             database = \"postgres://ondeck@127.0.0.1/app\"\ndir = \"/var/backups/app\"\n{keys}\n"
+        )
+    };
+    let s3 = |endpoint: &str, secret: &str| {
+        format!(
+            "s3 = {{ endpoint = \"{endpoint}\", access_key_id = \"env:S3_KEY_ID\", \
+             secret_access_key = \"{secret}\" }}"
+        )
+    };
+    let good = action(
+        "good",
+        &format!(
+            "copy_to = \"s3://backups/app/nightly/\"\n{}",
+            s3("http://127.0.0.1:9000", "env:S3_SECRET")
+        ),
+    );
+    std::fs::write(&path, &good).unwrap();
+    let config = config::load(Some(&path)).unwrap();
+    let ActionSpec::PgBackup(backup) = &config.action("good").unwrap().spec else {
+        panic!("pg_backup")
+    };
+    let copy = backup.copy_to.as_ref().unwrap();
+    assert_eq!(
+        (
+            copy.bucket.as_str(),
+            copy.prefix.as_str(),
+            copy.region.as_str()
+        ),
+        ("backups", "app/nightly", "us-east-1")
+    );
+    assert_eq!(copy.secret_access_key, Secret::Env("S3_SECRET".to_owned()));
+
+    let broken = [
+        action(
+            "remote-http",
+            &format!(
+                "copy_to = \"s3://backups/app\"\n{}",
+                s3("http://s3.example.com", "env:S3_SECRET")
+            ),
+        ),
+        action(
+            "literal-secret",
+            &format!(
+                "copy_to = \"s3://backups/app\"\n{}",
+                s3("https://s3.example.com", "s3cr3t-in-the-file")
+            ),
+        ),
+        action("not-s3", "copy_to = \"gs://backups/app\"\ns3 = {}"),
+        action("no-copy-to", &s3("https://s3.example.com", "env:S3_SECRET")),
+        action("no-s3", "copy_to = \"s3://backups/app\""),
+    ];
+    std::fs::write(&path, broken.concat()).unwrap();
+    let error = config::load(Some(&path)).expect_err("each action is broken");
+    let keys: Vec<String> = error.diagnostics().iter().map(|d| d.key.clone()).collect();
+    assert_eq!(
+        keys,
+        [
+            r#"action "remote-http".s3.endpoint"#,
+            r#"action "literal-secret".s3.secret_access_key"#,
+            r#"action "not-s3".copy_to"#,
+            r#"action "no-copy-to".s3"#,
+            r#"action "no-s3".s3"#,
+        ],
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("unencrypted"), "{message}");
+    assert!(!message.contains("s3cr3t-in-the-file"), "{message}");
+}

@@ -589,3 +589,71 @@ fn palette_without_a_match_says_so_and_names_its_closing_key() {
     assert!(!text.contains("q close"), "{text}");
     assert_snapshot!(terminal.backend());
 }
+
+/// Three backup actions as the Hosts pane shows them: one within its limits, one whose newest
+/// good backup is too old and whose drills never passed, one whose drills cannot be read (the
+/// store is down): up, degraded with two warnings, unknown.
+fn backup_rows(width: u16, height: u16) -> AppState {
+    use ondeck::actions::backups::status::{self, Reading};
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("config.toml");
+    let action = |name: &str, database: &str, extra: &str| {
+        format!(
+            "[[action]]\nname = \"{name}\"\nkind = \"pg_backup\"\n\
+             database = \"postgres://ondeck@127.0.0.1/{database}\"\ndir = \"/var/backups/{database}\"\n{extra}\n\
+             [[action]]\nname = \"drill-{database}\"\nkind = \"pg_restore\"\ndrill = true\n\
+             database = \"postgres://ondeck@127.0.0.1/{database}\"\ndir = \"/var/backups/{database}\"\n"
+        )
+    };
+    std::fs::write(
+        &path,
+        [
+            action(
+                "backup-app",
+                "app",
+                "max_backup_age = \"26h\"\nmax_drill_age = \"8d\"",
+            ),
+            action(
+                "backup-billing",
+                "billing",
+                "max_backup_age = \"26h\"\nmax_drill_age = \"8d\"",
+            ),
+            action("backup-wiki", "wiki", ""),
+        ]
+        .concat(),
+    )
+    .expect("the configuration is written");
+    let config = ondeck::config::load(Some(&path)).expect("the configuration loads");
+    let watched = status::watched(&config);
+    let readings = [
+        Reading {
+            backup: Ok(Some(ago(3 * 3600))),
+            drill: Ok(Some(ago(2 * 86_400))),
+        },
+        Reading {
+            backup: Ok(Some(ago(30 * 3600))),
+            drill: Ok(None),
+        },
+        Reading {
+            backup: Ok(Some(ago(5 * 3600))),
+            drill: Err("the store is not open".to_owned()),
+        },
+    ];
+    let (hosts, alerts) = status::rows(&watched, &readings, now());
+    let mut state = fixture(width, height);
+    state.sources = vec![source(status::SOURCE, status::SOURCE, SourceStatus::Ok, 5)];
+    state.data.hosts = hosts.into();
+    state.data.alerts = alerts.into();
+    state.rebuild_all_views();
+    state
+}
+
+#[test]
+fn backup_actions_as_host_rows_80x24() {
+    assert_snapshot!(render(&backup_rows(80, 24)).backend());
+}
+
+#[test]
+fn backup_actions_on_the_dashboard_120x35() {
+    assert_snapshot!(render(&backup_rows(120, 35)).backend());
+}

@@ -149,6 +149,57 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Where a restore's backups are, for its dialog to list and pick from; `None` for a kind
+    /// that restores none.
+    pub fn backup_choice(&self) -> Option<BackupChoice> {
+        let (dir, selection) = match &self.work {
+            // The target of a PostgreSQL restore is its database's name.
+            Work::PgRestore(work) => (
+                &work.spec.dir,
+                pg_restore::selection(&work.spec, &self.target.name),
+            ),
+            Work::FileRestore(work) => (&work.spec.dir, file_restore::selection(&work.spec)),
+            _ => return None,
+        };
+        Some(BackupChoice {
+            dir: dir.clone(),
+            selection,
+        })
+    }
+
+    /// The file a restore takes, when one is named (configured or picked in the dialog);
+    /// `None` for the newest that verifies, or a kind that restores none.
+    pub fn backup(&self) -> Option<&str> {
+        match &self.work {
+            Work::PgRestore(work) => work.spec.backup.as_deref(),
+            Work::FileRestore(work) => work.spec.backup.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// The backups a restore chooses from: a directory, and which of its backups are this
+/// action's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupChoice {
+    pub dir: PathBuf,
+    pub selection: backups::Selection,
+}
+
+/// `action` restoring `backup` (a file name in its `dir`) rather than its configured one: the
+/// backup picked in the dialog, which its plan, its audit record and its job then name. Any
+/// other kind is returned as it is.
+pub fn restoring(action: &ActionConfig, backup: Option<&str>) -> ActionConfig {
+    let mut action = action.clone();
+    match &mut action.spec {
+        ActionSpec::PgRestore(spec) => spec.backup = backup.map(str::to_owned),
+        ActionSpec::FileRestore(spec) => spec.backup = backup.map(str::to_owned),
+        _ => {}
+    }
+    action
+}
+
 /// How a plan is carried out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Work {

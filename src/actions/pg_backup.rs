@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::backups::manifest::{self, Manifest, SENTINEL_TABLE};
 use super::backups::postgres::{self, PgDatabase};
+use super::backups::remote::Remote;
 use super::backups::retention::{self, Candidate};
 use super::backups::{self, Depth, Partial, Selection};
 use super::engine::{JobContext, Outcome, Stopped};
@@ -65,7 +66,13 @@ pub(super) fn plan(
         ),
         "write its manifest (time, size, sha256, row counts) beside it".to_owned(),
     ]);
+    steps.extend(copy_steps(spec.copy_to.as_ref()));
     steps.extend(retention_step(&spec.retention));
+    if let Some(copy) = &spec.copy_to {
+        steps.extend(
+            retention_step(&spec.retention).map(|step| format!("{step}; in {} too", copy.url)),
+        );
+    }
     let work = Work::PgBackup(PgBackupWork {
         action: action.name.clone(),
         spec: spec.clone(),
@@ -86,12 +93,24 @@ pub(super) fn plan(
             "database": database.shown,
             "dir": spec.dir,
             "sentinel": spec.sentinel,
+            "copy_to": spec.copy_to.as_ref().map(|copy| &copy.url),
             "retention": {
                 "keep": spec.retention.keep,
                 "max_age": spec.retention.max_age.map(|d| humantime::format_duration(d).to_string()),
             },
         }),
         ..Plan::new(action, target, work)
+    })
+}
+
+/// The plan's lines for an off-site copy; any backup kind with a `copy_to` shows them.
+pub(super) fn copy_steps(copy_to: Option<&crate::config::RemoteCopy>) -> Option<String> {
+    copy_to.map(|copy| {
+        format!(
+            "copy the dump and then its manifest to {}: read once, its sha256 compared with the \
+             manifest's before the upload completes, each request's checked by the store",
+            copy.url
+        )
     })
 }
 
@@ -150,7 +169,37 @@ pub(super) async fn execute(work: &PgBackupWork, context: &JobContext<'_>) -> Ou
             made.duration_ms as f64 / 1000.0
         ))
         .await;
-    let applied = apply_retention(
+    // The copy has a `timeout` of its own: a large dump to a slow link takes longer to send
+    // than to write.
+    let remote = match &work.spec.copy_to {
+        None => None,
+        Some(copy) => {
+            let copied = context
+                .interruptible(timeout, copy_off_site(copy, &work.spec.dir, &made, context))
+                .await;
+            let kept = format!("the backup {} is written and verifies", made.file);
+            match copied {
+                Ok(Ok(remote)) => Some(remote),
+                Ok(Err(error)) => {
+                    return Outcome::failed(format!(
+                        "{kept}, but its off-site copy failed: {error}; retention was not applied"
+                    ));
+                }
+                Err(Stopped::Cancelled) => {
+                    return Outcome::cancelled(format!(
+                        "cancelled during the off-site copy; {kept}"
+                    ));
+                }
+                Err(Stopped::TimedOut) => {
+                    return Outcome::failed(format!(
+                        "{kept}, but its off-site copy timed out after {}",
+                        humantime::format_duration(timeout)
+                    ));
+                }
+            }
+        }
+    };
+    let mut applied = apply_retention(
         &work.spec.dir,
         Selection::of_database(KIND, &database.name),
         &work.spec.retention,
@@ -158,6 +207,18 @@ pub(super) async fn execute(work: &PgBackupWork, context: &JobContext<'_>) -> Ou
         context,
     )
     .await;
+    if let Some(remote) = &remote
+        && applied.error.is_none()
+    {
+        let audit = (RETENTION_AUDIT_ACTION, work.action.as_str());
+        match remote
+            .apply_retention(KIND, &database.name, &work.spec.retention, audit, context)
+            .await
+        {
+            Ok(removed) => applied.removed_remote = removed,
+            Err(error) => applied.error = Some(error),
+        }
+    }
     let detail = json!({
         "file": made.file,
         "size": made.size,
@@ -168,6 +229,8 @@ pub(super) async fn execute(work: &PgBackupWork, context: &JobContext<'_>) -> Ou
         "sentinel": made.sentinel.as_ref().map(|s| &s.id),
         "removed": applied.removed,
         "not_verifying": applied.reported,
+        "copied_to": remote.as_ref().map(|remote| remote.shown(&made.file)),
+        "removed_remote": applied.removed_remote,
     });
     match applied.error {
         Some(error) => Outcome::failed(format!(
@@ -177,6 +240,20 @@ pub(super) async fn execute(work: &PgBackupWork, context: &JobContext<'_>) -> Ou
         .with_detail(detail),
         None => Outcome::succeeded(detail),
     }
+}
+
+/// Uploads a backup that is in place and verifies to its `copy_to`; returns the remote for
+/// its retention. Any backup kind calls this after its own dump and manifest are written.
+pub(super) async fn copy_off_site(
+    copy: &crate::config::RemoteCopy,
+    dir: &Path,
+    made: &Manifest,
+    context: &JobContext<'_>,
+) -> Result<Remote, String> {
+    let remote = Remote::open(copy)?;
+    context.progress(0.5).await;
+    remote.upload(&dir.join(&made.file), made, context).await?;
+    Ok(remote)
 }
 
 /// Runs a blocking file-system step off the async workers.
@@ -419,6 +496,7 @@ async fn stream_dump(
 #[derive(Debug, Default)]
 pub(super) struct Applied {
     pub removed: Vec<String>,
+    pub removed_remote: Vec<String>,
     pub reported: Vec<String>,
     pub error: Option<String>,
 }

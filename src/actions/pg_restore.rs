@@ -14,6 +14,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::backups::postgres::{self, PgDatabase};
+use super::backups::remote::Remote;
 use super::backups::{self, Depth, Listed, Manifest, Selection, manifest_path};
 use super::engine::{JobContext, Outcome, Stopped};
 use super::pg_backup::{KIND, blocking};
@@ -39,7 +40,7 @@ pub(super) fn plan(
     let database = PgDatabase::resolve(&spec.database).map_err(Refusal)?;
     let target = database_target(action, &database, subject)?;
     let dir = spec.dir.display();
-    let source = backup_of(spec, &database);
+    let source = backup_of(spec, &database.name);
     let which = match &spec.backup {
         Some(file) => format!("{file} in {dir}"),
         None => format!("the newest backup of {source} in {dir} that verifies"),
@@ -49,6 +50,16 @@ pub(super) fn plan(
         format!("take {which}: its size and sha256 must match its manifest"),
         format!("check that {pg_restore} --list reads it and that it is a dump of {source}"),
     ];
+    if let Some(copy) = &spec.copy_to {
+        steps.insert(
+            0,
+            format!(
+                "when that backup is not in {dir}, pull it from {}, its size and sha256 checked \
+                 against its manifest as it arrives",
+                copy.url
+            ),
+        );
+    }
     let (changes, cannot_undo) = if spec.drill {
         steps.extend([
             format!(
@@ -113,9 +124,14 @@ pub(super) fn plan(
     })
 }
 
+/// The dumps a restore of `database` chooses from.
+pub fn selection(spec: &PgRestoreAction, database: &str) -> Selection {
+    Selection::of_database(KIND, backup_of(spec, database))
+}
+
 /// The database whose dumps are restored: `backup_of`, or the target itself.
-fn backup_of<'a>(spec: &'a PgRestoreAction, database: &'a PgDatabase) -> &'a str {
-    spec.backup_of.as_deref().unwrap_or(&database.name)
+fn backup_of<'a>(spec: &'a PgRestoreAction, database: &'a str) -> &'a str {
+    spec.backup_of.as_deref().unwrap_or(database)
 }
 
 /// Runs the restore or the drill; see the module's documentation.
@@ -180,12 +196,14 @@ async fn choose(
     pg_restore: &str,
     context: &JobContext<'_>,
 ) -> Result<Listed, String> {
+    let source = backup_of(spec, &database.name).to_owned();
+    if let Some(copy) = &spec.copy_to {
+        pull_if_gone(copy, spec, &source, context).await;
+    }
     let dir = spec.dir.clone();
-    let source = backup_of(spec, database).to_owned();
-    let name = source.clone();
+    let selection = selection(spec, &database.name);
     let configured = spec.backup.clone();
     let (chosen, skipped) = blocking(move || {
-        let selection = Selection::of_database(KIND, &name);
         Ok(match configured {
             Some(file) => (named_backup(&dir, &file, &selection), Vec::new()),
             None => newest_verified(&dir, &selection)?,
@@ -202,6 +220,95 @@ async fn choose(
         .await
         .map_err(|problem| format!("{}: {problem}", chosen.manifest.file))?;
     Ok(chosen)
+}
+
+/// Pulls from the off-site copy the backup this restore would take when it is there and not
+/// here: the configured one when neither its dump nor its manifest is in `dir`, else the newest
+/// remote one newer than every local backup that verifies by size. What it pulls is verified as
+/// it arrives and then chosen like any local backup; what fails is logged, and the choice goes
+/// on with what is here.
+async fn pull_if_gone(
+    copy: &crate::config::RemoteCopy,
+    spec: &PgRestoreAction,
+    database: &str,
+    context: &JobContext<'_>,
+) {
+    let remote = match Remote::open(copy) {
+        Ok(remote) => remote,
+        Err(error) => {
+            context
+                .log(format!("the off-site copy is not used: {error}"))
+                .await;
+            return;
+        }
+    };
+    let dir = spec.dir.clone();
+    let name = database.to_owned();
+    let local = match blocking(move || backups::list(&dir, KIND, &name, Depth::Size)).await {
+        Ok(listing) => listing,
+        Err(error) => {
+            context
+                .log(format!("{}: {error}", spec.dir.display()))
+                .await;
+            return;
+        }
+    };
+    let here =
+        |file: &str| spec.dir.join(file).exists() || manifest_path(&spec.dir.join(file)).exists();
+    let newest_here = local
+        .backups
+        .iter()
+        .find(|b| b.problem.is_none())
+        .map(|b| b.manifest.time);
+    let wanted = |manifest: &Manifest| match &spec.backup {
+        Some(file) => manifest.file == *file,
+        None => newest_here.is_none_or(|time| manifest.time > time),
+    };
+    if spec.backup.as_deref().is_some_and(here) {
+        return;
+    }
+    let listing = match remote.list(KIND, database).await {
+        Ok(listing) => listing,
+        Err(error) => {
+            context
+                .log(format!("the off-site copy is not used: {error}"))
+                .await;
+            return;
+        }
+    };
+    for backup in listing.backups {
+        let manifest = &backup.manifest;
+        if !wanted(manifest) || here(&manifest.file) {
+            continue;
+        }
+        let shown = remote.shown(&manifest.file);
+        if let Some(problem) = &backup.problem {
+            context
+                .log(format!("skipped {shown}, which does not verify: {problem}"))
+                .await;
+            continue;
+        }
+        context
+            .log(format!(
+                "{} is not in {}: pulling it from {shown}",
+                manifest.file,
+                spec.dir.display()
+            ))
+            .await;
+        match remote.pull(manifest, &spec.dir).await {
+            Ok(_) => {
+                context
+                    .log(format!(
+                        "pulled {} ({}), size and sha256 match its manifest",
+                        manifest.file,
+                        ByteSize(manifest.size)
+                    ))
+                    .await;
+                return;
+            }
+            Err(error) => context.log(format!("not pulled: {error}")).await,
+        }
+    }
 }
 
 /// The backup `file` in `dir`, if its manifest is there, names it, is one `selection` picks

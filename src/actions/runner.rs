@@ -7,9 +7,10 @@ use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::backups::{Depth, list_selected};
 use super::engine::{Engine, JobEvent};
 use super::unseal::{self, UnsealReply, UnsealRequest};
-use super::{Plan, Work, totp};
+use super::{BackupChoice, Plan, Work, totp};
 use crate::config::{Config, Secret, SourceConfig};
 use crate::identity::OperatorIdentity;
 use crate::msg::{Effect, Msg};
@@ -114,6 +115,28 @@ impl ActionRunner {
                         }
                         Err(error) => tracing::warn!(%error, job_id, "job log not read"),
                     }
+                });
+            }
+            Effect::ListBackups { action, choice } => {
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let BackupChoice { dir, selection } = choice;
+                    let listing = {
+                        let dir = dir.clone();
+                        tokio::task::spawn_blocking(move || {
+                            list_selected(&dir, &selection, Depth::Size)
+                                .map_err(|error| error.to_string())
+                        })
+                        .await
+                        .unwrap_or_else(|error| Err(format!("the listing stopped: {error}")))
+                    };
+                    let _ = tx
+                        .send(Msg::BackupsListed {
+                            action,
+                            dir,
+                            listing,
+                        })
+                        .await;
                 });
             }
         }

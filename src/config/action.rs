@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::diagnostics::{self, DurationLimits, Problems, Table, backticked, suggestion};
-use super::secret::Secret;
+use super::secret::{Secret, SecretKind};
+use super::transport::is_plain_http_to_remote;
 use super::values::{
     DAY, HOUR, LONGER_THAN_ZERO, MINUTE, database_url, http_status, http_url, limits, read_kind,
-    read_name,
+    read_name, secret,
 };
 use super::{OpenBaoNode, SourceSpec};
 use super::{SourceConfig, expand_tilde, user_data_dir};
@@ -63,6 +64,11 @@ const RETENTION_MAX_AGE: DurationLimits = limits(
     HOUR,
     DAY.saturating_mul(3650),
     "backups are kept for an hour at least",
+);
+const BACKUP_AGE: DurationLimits = limits(
+    HOUR,
+    DAY.saturating_mul(3650),
+    "backups are checked to the hour",
 );
 const HEALTH_WITHIN: DurationLimits = limits(Duration::from_secs(1), HOUR, LONGER_THAN_ZERO);
 
@@ -152,6 +158,28 @@ pub struct Retention {
     pub max_age: Option<Duration>,
 }
 
+/// `copy_to = "s3://bucket/prefix"` with its `s3 = { … }` table: where a backup action sends
+/// its dumps and manifests off-site, and where a restore pulls them from when the local copy
+/// is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteCopy {
+    /// As written: `s3://bucket/prefix`.
+    pub url: String,
+    pub bucket: String,
+    /// Without a leading or trailing `/`; empty for the bucket's root.
+    pub prefix: String,
+    /// An S3-compatible server (`https://s3.example.com`); default AWS's for the region.
+    pub endpoint: Option<String>,
+    /// Default `us-east-1`.
+    pub region: String,
+    pub access_key_id: Secret,
+    pub secret_access_key: Secret,
+}
+
+/// The region of a `copy_to` without one: AWS's default, and what most S3-compatible servers
+/// accept.
+const DEFAULT_S3_REGION: &str = "us-east-1";
+
 /// After a rollback or restore: `url` must answer `expect_status` within `within`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthCheck {
@@ -174,6 +202,13 @@ pub struct PgBackupAction {
     pub bin_dir: Option<PathBuf>,
     /// How long the dump may take; default 30 minutes.
     pub timeout: Option<Duration>,
+    /// Where each backup is copied off-site, with retention applied there too.
+    pub copy_to: Option<RemoteCopy>,
+    /// The action's Hosts row warns when its newest good backup is older than this; no limit
+    /// when unset (a row without any good backup warns all the same).
+    pub max_backup_age: Option<Duration>,
+    /// The same for the last drill that passed of this action's backups; no limit when unset.
+    pub max_drill_age: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,6 +232,8 @@ pub struct PgRestoreAction {
     /// How long the restore may take; default 30 minutes.
     pub timeout: Option<Duration>,
     pub health: Option<HealthCheck>,
+    /// The backup action's off-site copy: a backup missing here is pulled from it.
+    pub copy_to: Option<RemoteCopy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -333,6 +370,9 @@ pub(super) fn read_action(
             let sentinel = table.bool(problems, "sentinel").unwrap_or(false);
             let bin_dir = optional_dir(table, problems, "bin_dir");
             let timeout = table.duration(problems, "timeout", COMMAND_TIMEOUT);
+            let copy_to = read_copy_to(table, problems);
+            let max_backup_age = table.duration(problems, "max_backup_age", BACKUP_AGE);
+            let max_drill_age = table.duration(problems, "max_drill_age", BACKUP_AGE);
             (|| {
                 Some(ActionSpec::PgBackup(PgBackupAction {
                     database: database?,
@@ -341,6 +381,9 @@ pub(super) fn read_action(
                     sentinel,
                     bin_dir,
                     timeout,
+                    copy_to: copy_to?,
+                    max_backup_age,
+                    max_drill_age,
                 }))
             })()
         }
@@ -363,6 +406,7 @@ pub(super) fn read_action(
             let bin_dir = optional_dir(table, problems, "bin_dir");
             let timeout = table.duration(problems, "timeout", COMMAND_TIMEOUT);
             let health = read_health(table, problems);
+            let copy_to = read_copy_to(table, problems);
             (|| {
                 Some(ActionSpec::PgRestore(PgRestoreAction {
                     database: database?,
@@ -375,6 +419,7 @@ pub(super) fn read_action(
                     bin_dir,
                     timeout,
                     health,
+                    copy_to: copy_to?,
                 }))
             })()
         }
@@ -610,6 +655,113 @@ fn read_retention(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Ret
     let max_age = retention.duration(problems, "max_age", RETENTION_MAX_AGE);
     retention.finish(problems, "`retention`");
     Retention { keep, max_age }
+}
+
+/// `copy_to` and its `s3` table: `Some(None)` when there is no `copy_to`, `None` when what is
+/// written is wrong (reported).
+pub(super) fn read_copy_to(
+    table: &mut Table<'_, '_>,
+    problems: &mut Problems<'_>,
+) -> Option<Option<RemoteCopy>> {
+    const EXAMPLE: &str = "\"s3://backups/app\"";
+    let copy_to = table.string(problems, "copy_to", EXAMPLE);
+    let s3 = table.table(
+        problems,
+        "s3",
+        "a table such as { endpoint = \"https://s3.example.com\", access_key_id = \"env:S3_KEY_ID\", secret_access_key = \"env:S3_SECRET\" }",
+    );
+    let Some((url, span)) = copy_to else {
+        if let Some(s3) = s3 {
+            problems.report(
+                s3.span(),
+                &table.key_path("s3"),
+                format!(
+                    "is for `copy_to`, which is not set: add `copy_to = {EXAMPLE}` or remove it."
+                ),
+            );
+            return None;
+        }
+        return Some(None);
+    };
+    let location = url.strip_prefix("s3://").and_then(|rest| {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let valid_bucket = !bucket.is_empty()
+            && bucket
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        let prefix = prefix.trim_matches('/');
+        let valid_prefix = !prefix
+            .split('/')
+            .any(|part| part.is_empty() && !prefix.is_empty() || part == "." || part == "..");
+        (valid_bucket && valid_prefix).then(|| (bucket.to_owned(), prefix.to_owned()))
+    });
+    let Some((bucket, prefix)) = location else {
+        problems.report(
+            span,
+            &table.key_path("copy_to"),
+            format!(
+                "`{url}` is not an S3 location: use s3://BUCKET or s3://BUCKET/PREFIX, e.g. {EXAMPLE}."
+            ),
+        );
+        return None;
+    };
+    let Some(mut s3) = s3 else {
+        table.missing(
+            problems,
+            "s3",
+            "{ access_key_id = \"env:S3_KEY_ID\", secret_access_key = \"env:S3_SECRET\" }",
+        );
+        return None;
+    };
+    let endpoint = s3
+        .string(
+            problems,
+            "endpoint",
+            "a URL such as \"https://s3.example.com\"",
+        )
+        .and_then(|(endpoint, span)| {
+            let parsed = url::Url::parse(&endpoint)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+            let problem = if parsed.is_none() {
+                Some(format!("`{endpoint}` is not an http:// or https:// URL."))
+            } else if is_plain_http_to_remote(&endpoint) {
+                Some(format!(
+                    "`{endpoint}` would send the backups and the request signatures unencrypted \
+                     to another machine: use https:// (plain http:// is for a server on this \
+                     machine only)."
+                ))
+            } else {
+                None
+            };
+            match problem {
+                Some(problem) => {
+                    problems.report(span, &s3.key_path("endpoint"), problem);
+                    None
+                }
+                None => Some(endpoint),
+            }
+        });
+    let endpoint_bad = s3.has("endpoint") && endpoint.is_none();
+    let region = s3
+        .string(problems, "region", "a region such as \"eu-west-1\"")
+        .map(|(region, _)| region)
+        .unwrap_or_else(|| DEFAULT_S3_REGION.to_owned());
+    let access_key_id = secret(&mut s3, problems, "access_key_id", SecretKind::Value);
+    let secret_access_key = secret(&mut s3, problems, "secret_access_key", SecretKind::Token);
+    s3.finish(problems, "`s3`");
+    if endpoint_bad {
+        return None;
+    }
+    Some(Some(RemoteCopy {
+        url,
+        bucket,
+        prefix,
+        endpoint,
+        region,
+        access_key_id: access_key_id?,
+        secret_access_key: secret_access_key?,
+    }))
 }
 
 fn read_health(table: &mut Table<'_, '_>, problems: &mut Problems<'_>) -> Option<HealthCheck> {

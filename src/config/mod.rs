@@ -35,8 +35,8 @@ use std::path::{Path, PathBuf};
 
 pub use action::{
     ActionConfig, ActionKind, ActionSpec, CommandAction, ConfirmPolicy, FileBackupAction,
-    FileRestoreAction, HealthCheck, JobDecisionAction, PgBackupAction, PgRestoreAction, Retention,
-    RollbackAction, SilenceAction, TerminateSessionAction, UnsealAction,
+    FileRestoreAction, HealthCheck, JobDecisionAction, PgBackupAction, PgRestoreAction, RemoteCopy,
+    Retention, RollbackAction, SilenceAction, TerminateSessionAction, UnsealAction,
 };
 pub use assets::AssetError;
 pub use console::ConsoleConfig;

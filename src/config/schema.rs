@@ -115,6 +115,19 @@ fn retention() -> Value {
     )
 }
 
+/// `copy_to`'s `s3` table.
+fn s3() -> Value {
+    table(
+        json!({
+            "endpoint": string("An S3-compatible server's URL (default: AWS); http:// only on loopback"),
+            "region": string("The region (default: us-east-1)"),
+            "access_key_id": secret("The access key id"),
+            "secret_access_key": secret("The secret access key (env: or file: only)"),
+        }),
+        &["access_key_id", "secret_access_key"],
+    )
+}
+
 fn query() -> Value {
     table(
         json!({
@@ -262,6 +275,10 @@ fn actions() -> Value {
                 "sentinel": boolean("Write a sentinel row first and check the dump holds it"),
                 "bin_dir": string("Where pg_dump is (default: PATH)"),
                 "timeout": timeout(),
+                "copy_to": string("s3://BUCKET/PREFIX: each backup copied off-site, retention applied there too"),
+                "s3": s3(),
+                "max_backup_age": duration("Its Hosts row warns when the newest good backup is older"),
+                "max_drill_age": duration("Its Hosts row warns when the last passed drill is older"),
             }),
             &["database", "dir"],
         ),
@@ -279,6 +296,8 @@ fn actions() -> Value {
                 "bin_dir": string("Where pg_restore and psql are (default: PATH)"),
                 "timeout": timeout(),
                 "health": health(),
+                "copy_to": string("The backup action's s3://BUCKET/PREFIX, pulled from when a backup is not in `dir`"),
+                "s3": s3(),
             }),
             &["database", "dir"],
         ),

@@ -6,9 +6,9 @@ use std::collections::VecDeque;
 use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
-use super::{AppState, Pane};
-use crate::actions::{self, Plan, Refusal, Subject};
-use crate::config::ConfirmPolicy;
+use super::{AppState, BackupPick, Pane};
+use crate::actions::{self, Plan, Refusal, Subject, Target};
+use crate::config::{ActionConfig, ConfirmPolicy};
 use crate::job_log::JobLog;
 use crate::model::{HostRow, JobRow};
 use crate::msg::Command;
@@ -91,6 +91,8 @@ pub struct Confirm {
     /// Whether keys go to the comment rather than the target's name or the code, when there
     /// are both.
     pub comment_focused: bool,
+    /// The backups a restore picks from.
+    pub pick: Option<BackupPick>,
 }
 
 impl Confirm {
@@ -102,6 +104,9 @@ impl Confirm {
             input.move_cursor(ratatui_textarea::CursorMove::End);
             Box::new(input)
         });
+        let pick = plan
+            .backup_choice()
+            .map(|choice| BackupPick::reading(choice.dir));
         Confirm {
             confirming: Confirming::Action(Box::new(plan)),
             focus: Button::Cancel,
@@ -109,6 +114,7 @@ impl Confirm {
             code,
             comment_focused: comment.is_some(),
             comment,
+            pick,
         }
     }
 
@@ -120,6 +126,7 @@ impl Confirm {
             code: None,
             comment: None,
             comment_focused: false,
+            pick: None,
         }
     }
 
@@ -274,21 +281,10 @@ impl AppState {
     /// a dialog confirms what it showed, or nothing. A poll may have changed the row (another
     /// release deployed) or taken it away while the dialog was open.
     pub fn recheck(&self, plan: &Plan) -> Result<(), Refusal> {
-        let Some(config) = self.actions.iter().find(|a| a.name == plan.action) else {
-            return Err(Refusal(format!(
-                "the action `{}` is not configured",
-                plan.action
-            )));
-        };
-        let fresh = match &plan.target.row {
-            Some(identity) => {
-                let row = self
-                    .row_subject(identity)
-                    .ok_or_else(|| gone(&plan.target.name, identity))?;
-                actions::plan(config, row)
-            }
-            None => actions::plan(config, Subject::Named(&plan.target.name)),
-        };
+        let config = self.configured(&plan.action)?;
+        // The backup picked in the dialog is part of what was confirmed.
+        let config = actions::restoring(config, plan.backup());
+        let fresh = actions::plan(&config, self.subject_of(&plan.target)?);
         let target = &plan.target.name;
         match fresh {
             Ok(fresh) if fresh == *plan => Ok(()),
@@ -300,6 +296,30 @@ impl AppState {
             Err(refusal) => Err(Refusal(format!(
                 "{target} changed while the dialog was open: {refusal}"
             ))),
+        }
+    }
+
+    /// `plan` restoring `backup` instead: the dialog's pick, planned again as its action and
+    /// target are now.
+    pub fn plan_restoring(&self, plan: &Plan, backup: &str) -> Result<Plan, Refusal> {
+        let config = actions::restoring(self.configured(&plan.action)?, Some(backup));
+        actions::plan(&config, self.subject_of(&plan.target)?)
+    }
+
+    fn configured(&self, action: &str) -> Result<&ActionConfig, Refusal> {
+        self.actions
+            .iter()
+            .find(|a| a.name == action)
+            .ok_or_else(|| Refusal(format!("the action `{action}` is not configured")))
+    }
+
+    /// What a plan's target is planned for again: its row as the last poll left it, or its name.
+    fn subject_of<'a>(&'a self, target: &'a Target) -> Result<Subject<'a>, Refusal> {
+        match &target.row {
+            Some(identity) => self
+                .row_subject(identity)
+                .ok_or_else(|| gone(&target.name, identity)),
+            None => Ok(Subject::Named(&target.name)),
         }
     }
 

@@ -256,6 +256,24 @@ impl Store {
         Ok(alerts)
     }
 
+    /// When a job of `action` last finished SUCCEEDED, if one ever did: a drill's last pass.
+    pub async fn last_succeeded(
+        &self,
+        action: &str,
+    ) -> Result<Option<chrono::DateTime<Utc>>, StoreError> {
+        let finished: Option<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT max(finished_at) FROM jobs WHERE action = $1 AND state = $2")
+                .bind(action)
+                .bind(ActionState::Succeeded.as_str())
+                .fetch_one(pool)
+                .await
+        })
+        .map_err(|e| self.error(e))?;
+        finished
+            .map(|ms| self.time(ms, || format!("the last job of {action}")))
+            .transpose()
+    }
+
     /// The error for a target another unfinished job holds, naming that job.
     pub(super) async fn busy(&self, target: &str) -> StoreError {
         match self.holder(target).await {

@@ -2,10 +2,13 @@
 //! and the checks made before `Effect::StartAction` — the console's mode, the store, and the
 //! target as it is now.
 
+use super::backup_pick;
 use crate::actions::{Plan, Work, silence};
 use crate::msg::{Command, Effect};
 use crate::secret_text::{MaskedField, SecretText};
-use crate::state::{ActionMenu, ActionSubject, AppState, Button, Confirm, Confirming, Overlay};
+use crate::state::{
+    ActionMenu, ActionSubject, AppState, BackupPick, Button, Confirm, Confirming, Overlay,
+};
 
 /// `a`: the menu of the actions that apply to the selected row.
 pub(super) fn open_menu(state: &mut AppState) {
@@ -59,7 +62,8 @@ pub(super) fn on_menu_command(state: &mut AppState, command: Command) -> Vec<Eff
 }
 
 /// The operator picked an action (from the menu or the palette): its plan goes into a
-/// confirmation dialog (an unseal into its own), or why there is none into the status bar.
+/// confirmation dialog (an unseal into its own), or why there is none into the status bar. A
+/// restore's dialog asks for its backups.
 pub(super) fn pick(state: &mut AppState, action: usize, subject: &ActionSubject) -> Vec<Effect> {
     if let Some(why) = state.read_only_refusal() {
         state.notice = Some(why);
@@ -70,8 +74,9 @@ pub(super) fn pick(state: &mut AppState, action: usize, subject: &ActionSubject)
             super::unseal::open(state, action, Box::new(plan))
         }
         Ok(plan) => {
+            let effects = backup_pick::list(&plan);
             state.overlay = Overlay::Confirm(Box::new(Confirm::action(plan)));
-            Vec::new()
+            effects
         }
         Err(refusal) => {
             state.notice = Some(format!("refused: {refusal}"));
@@ -85,6 +90,13 @@ pub(super) fn on_confirm_command(state: &mut AppState, command: Command) -> Vec<
         return Vec::new();
     };
     match command {
+        // The arrows pick a backup; the buttons have the focus keys.
+        Command::MoveUp | Command::MoveDown if confirm.pick.is_some() => {
+            backup_pick::step(state, command == Command::MoveDown);
+        }
+        Command::Submit if confirm.pick.as_ref().is_some_and(BackupPick::is_reading) => {
+            state.notice = Some("still reading the backups: wait for the list".to_owned());
+        }
         // The typed field is focused throughout; Enter runs once the name matches.
         Command::FocusNext | Command::FocusPrev | Command::MoveUp | Command::MoveDown
             if !confirm.takes_text() =>
@@ -132,17 +144,18 @@ fn confirmed(state: &mut AppState, mut confirm: Confirm) -> Vec<Effect> {
     let typed = confirm.typed_text();
     let comment = confirm.comment_text();
     let code = confirm.code.as_mut().map(MaskedField::take);
+    let unpicked = confirm.pick.as_ref().and_then(BackupPick::refusal);
     match (confirm.confirming, typed) {
         (Confirming::Action(plan), Some(typed)) if typed != plan.target.name => {
             let reason = format!("typed \"{typed}\", expected \"{}\"", plan.target.name);
             refuse(state, plan, reason)
         }
-        (Confirming::Action(plan), Some(_)) => start(state, plan, comment, code),
+        (Confirming::Action(plan), Some(_)) => start(state, plan, comment, code, unpicked),
         // A field takes Enter: it runs, as the dialog's key hints say.
         (Confirming::Action(plan), None)
             if comment.is_some() || code.is_some() || confirm.focus == Button::Run =>
         {
-            start(state, plan, comment, code)
+            start(state, plan, comment, code, unpicked)
         }
         (Confirming::CancelJob(job), _) if confirm.focus == Button::Run => {
             state.notice = Some(format!(
@@ -157,16 +170,21 @@ fn confirmed(state: &mut AppState, mut confirm: Confirm) -> Vec<Effect> {
 
 /// Runs a confirmed plan, with the comment written in the dialog (and the TOTP code typed
 /// there, for the runner to check), unless this console may not act, the store could not
-/// record it, or its target is no longer what the dialog showed.
+/// record it, a restore has no backup to take (`unpicked` says why), or its target is no
+/// longer what the dialog showed.
 fn start(
     state: &mut AppState,
     mut plan: Box<Plan>,
     comment: Option<String>,
     code: Option<SecretText>,
+    unpicked: Option<String>,
 ) -> Vec<Effect> {
     if let Some(why) = state.read_only_refusal().or_else(|| state.store_refusal()) {
         state.notice = Some(why);
         return Vec::new();
+    }
+    if let Some(reason) = unpicked {
+        return refuse(state, plan, reason);
     }
     if let Err(refusal) = state.recheck(&plan) {
         return refuse(state, plan, refusal.0);

@@ -832,4 +832,5 @@ fn keys_go_through_the_keymap_and_text_goes_to_inputs() {
 }
 
 mod actions;
+mod backup_pick;
 mod reload;

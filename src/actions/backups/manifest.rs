@@ -114,8 +114,13 @@ impl Manifest {
     /// name beside it (never a path that leads elsewhere).
     pub fn read(path: &Path) -> Result<Manifest, String> {
         let text = std::fs::read(path).map_err(|e| format!("unreadable manifest: {e}"))?;
+        Manifest::parse(&text)
+    }
+
+    /// Checks a manifest's bytes as [`Manifest::read`] does.
+    pub fn parse(text: &[u8]) -> Result<Manifest, String> {
         let manifest: Manifest =
-            serde_json::from_slice(&text).map_err(|e| format!("not a manifest: {e}"))?;
+            serde_json::from_slice(text).map_err(|e| format!("not a manifest: {e}"))?;
         if manifest.format != FORMAT {
             return Err(format!(
                 "manifest format {} is not the one this version reads ({FORMAT})",

@@ -10,7 +10,9 @@
 pub mod archive;
 pub mod manifest;
 pub mod postgres;
+pub mod remote;
 pub mod retention;
+pub mod status;
 
 use std::fs::DirBuilder;
 use std::io::Read;

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 
+use super::backup_pick::Picker;
 use super::popup_closed_by;
 use crate::config::keymap::KeyContext;
 use crate::config::theme::Role;
@@ -64,10 +65,15 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
     // The target's name or the TOTP code, on the same row.
     let typed_rows = u16::from(confirm.has_confirming_field());
     let comment_rows = u16::from(confirm.comment.is_some());
-    // A blank line under the plan, the warning, the comment, the field with a blank line
-    // under it, the buttons.
+    let picker = confirm
+        .pick
+        .as_ref()
+        .map(|pick| Picker::new(ui, pick, content_width, LABEL_COLUMN));
+    let pick_rows = picker.as_ref().map_or(0, Picker::rows);
+    // The backups to pick from, a blank line under the plan, the warning, the comment, the
+    // field with a blank line under it, the buttons.
     let fixed_rows =
-        1 + warning_rows + comment_rows + typed_rows + typed_rows.max(comment_rows) + 1;
+        pick_rows + 1 + warning_rows + comment_rows + typed_rows + typed_rows.max(comment_rows) + 1;
     let wanted = description_rows
         .saturating_add(field_rows.iter().sum())
         .saturating_add(fixed_rows)
@@ -95,9 +101,11 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
     if inner.is_empty() {
         return;
     }
-    // The buttons and the field stay in sight on a short screen; a long plan is cut instead.
+    // The backups, the buttons and the fields stay in sight on a short screen; a long plan is
+    // cut instead.
     let [
         plan_area,
+        pick_area,
         _,
         warning_area,
         comment_area,
@@ -106,6 +114,7 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
         buttons_area,
     ] = Layout::vertical([
         Constraint::Fill(1),
+        Constraint::Length(pick_rows),
         Constraint::Length(1),
         Constraint::Length(warning_rows),
         Constraint::Length(comment_rows),
@@ -137,6 +146,9 @@ pub(super) fn draw(frame: &mut Frame, body: Rect, ui: &Ui, confirm: &Confirm) {
         frame.render_widget(paragraph, value_area);
     }
 
+    if let Some(picker) = picker {
+        picker.draw(frame, pick_area, ui);
+    }
     if let Some(warning) = warning {
         frame.render_widget(
             Paragraph::new(text::fit(warning, warning_area.width).into_owned())

@@ -2,6 +2,7 @@
 //! the action menu, the confirmation dialog and the job log.
 
 mod actions;
+mod backup_pick;
 mod confirm;
 mod detail;
 mod filter;
