@@ -27,8 +27,8 @@ pub use actions::{
     ActionMenu, ActionSubject, Button, Confirm, Confirming, JobLogView, LiveJob, PaletteEntry,
     palette_label,
 };
-pub use unseal::UnsealDialog;
 pub use backup_pick::{BackupEntry, BackupList, BackupPick};
+pub use unseal::UnsealDialog;
 pub use wall::{
     AlertGroup, Freshness, JobCounts, Seal, SealTile, WALL_PAGES, WallState, alert_groups,
     data_stale, freshness, job_counts, seal_tiles,
