@@ -291,6 +291,25 @@ fn in_tmux_at_80x24() {
     }
 }
 
+/// Ends the test's screen session however the test ends: the child in the pty is only screen's
+/// front end, and the session with ondeck in it would outlive a failed test.
+struct ScreenSession {
+    sockets: PathBuf,
+}
+
+impl ScreenSession {
+    const NAME: &str = "ondeck-fitness";
+}
+
+impl Drop for ScreenSession {
+    fn drop(&mut self) {
+        let _ = Command::new("screen")
+            .env("SCREENDIR", &self.sockets)
+            .args(["-S", ScreenSession::NAME, "-X", "quit"])
+            .output();
+    }
+}
+
 #[test]
 fn in_gnu_screen_at_80x24() {
     let Some(gnu_screen) = installed("screen") else {
@@ -305,8 +324,13 @@ fn in_gnu_screen_at_80x24() {
         std::os::unix::fs::PermissionsExt::from_mode(0o700),
     )
     .unwrap();
+    let _session = ScreenSession {
+        sockets: sockets.clone(),
+    };
     // UTF-8 both ways (-U): the environment names no locale.
     let args = [
+        "-S",
+        ScreenSession::NAME,
         "-U",
         "-c",
         "/dev/null",
