@@ -26,6 +26,9 @@ services_install() {
   command -v prometheus-alertmanager >/dev/null || need_apt+=(prometheus-alertmanager)
   command -v prometheus-node-exporter >/dev/null || need_apt+=(prometheus-node-exporter)
   command -v curl >/dev/null || need_apt+=(curl)
+  # The terminal multiplexers an operator runs ondeck in over SSH (tests/terminal_fitness.rs).
+  command -v tmux >/dev/null || need_apt+=(tmux)
+  command -v screen >/dev/null || need_apt+=(screen)
   if ((${#need_apt[@]})); then
     echo "installing: ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive

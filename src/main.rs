@@ -13,6 +13,7 @@ use ondeck::config::theme::Theme;
 use ondeck::config::{self, Config};
 use ondeck::state::Mode;
 use ondeck::store::{ActionState, ChainHead, Store};
+use ondeck::terminal::Colours;
 use ondeck::{audit_cmd, backups_cmd, run_cmd, snapshot, sources};
 
 /// A terminal operations console: live hosts, sessions, jobs, alerts and audit log, with
@@ -196,7 +197,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let config = load_config(&cli)?;
     match cli.command {
         Some(Command::Check) => {
-            theme_for(&cli, &config)?;
+            // The configured theme, whatever this terminal shows: it is what the file says.
+            Theme::load(theme_name(&cli, &config))?;
             keymap_for(&cli, &config)?;
             print_text(format!("{}\n", config::summary(&config)).as_bytes())?;
             // Secrets are read when used, so a missing one is a warning here, not an error:
@@ -246,7 +248,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             head,
         }) => audit_command(&config, since, json, verify, head).await,
         None => {
-            let theme = theme_for(&cli, &config)?;
+            let theme = Theme::resolve(theme_name(&cli, &config), Colours::of_stdout())?;
             let keymap = keymap_for(&cli, &config)?;
             app::ensure_interactive_terminal()?;
             let mode = Mode {
@@ -283,13 +285,12 @@ fn load_config(cli: &Cli) -> Result<Config> {
     Ok(config::load(path.as_deref())?)
 }
 
-fn theme_for(cli: &Cli, config: &Config) -> Result<Theme> {
-    let name = match (&cli.theme, cli.wall) {
+fn theme_name<'a>(cli: &'a Cli, config: &'a Config) -> &'a str {
+    match (&cli.theme, cli.wall) {
         (Some(name), _) => name.as_str(),
         (None, true) => "high-contrast",
         (None, false) => config.console.theme.as_str(),
-    };
-    Ok(Theme::resolve(name)?)
+    }
 }
 
 fn keymap_for(cli: &Cli, config: &Config) -> Result<Keymap> {

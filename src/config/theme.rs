@@ -19,6 +19,7 @@ use toml::de::DeTable;
 
 use super::assets::{self, AssetError, Builtins, Located};
 use super::diagnostics::{Problems, Table, suggestion};
+use crate::terminal::Colours;
 
 pub type ThemeError = AssetError;
 
@@ -140,7 +141,7 @@ const BUILTINS: Builtins = &[
     ),
 ];
 
-/// Chosen when `NO_COLOR` is set.
+/// Chosen when `NO_COLOR` is set or the terminal shows no colour.
 pub const MONOCHROME: &str = "monochrome";
 
 /// A chain of `extends` longer than this is a cycle.
@@ -181,15 +182,19 @@ impl Theme {
         Theme::from_located(located, 0)
     }
 
-    /// [`Theme::load`], except that a set `NO_COLOR` (non-empty, see no-color.org) selects the
-    /// monochrome theme whatever is configured.
-    pub fn resolve(configured: &str) -> Result<Theme, ThemeError> {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Theme::load(Theme::effective_name(configured, no_color))
+    /// [`Theme::load`], except that a terminal without colour — `NO_COLOR` set (non-empty, see
+    /// no-color.org), `TERM=dumb` — gets the monochrome theme whatever is configured: a theme
+    /// that tells states apart by colour alone would show them all alike there.
+    pub fn resolve(configured: &str, colours: Colours) -> Result<Theme, ThemeError> {
+        Theme::load(Theme::effective_name(configured, colours))
     }
 
-    fn effective_name(configured: &str, no_color: bool) -> &str {
-        if no_color { MONOCHROME } else { configured }
+    fn effective_name(configured: &str, colours: Colours) -> &str {
+        if colours == Colours::None {
+            MONOCHROME
+        } else {
+            configured
+        }
     }
 
     /// Parses theme text; `file` names it in errors. Inherits from `default` unless the text
@@ -460,10 +465,13 @@ mod tests {
     }
 
     #[test]
-    fn no_color_selects_monochrome() {
-        assert_eq!(Theme::effective_name("solarized-dark", true), MONOCHROME);
+    fn a_terminal_without_colour_gets_monochrome() {
         assert_eq!(
-            Theme::effective_name("solarized-dark", false),
+            Theme::effective_name("solarized-dark", Colours::None),
+            MONOCHROME
+        );
+        assert_eq!(
+            Theme::effective_name("solarized-dark", Colours::Ansi16),
             "solarized-dark"
         );
     }
