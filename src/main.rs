@@ -116,8 +116,8 @@ Exit codes:
   0  success; for `snapshot`, nothing firing; for `audit --verify`, the chain is intact
   1  an error (bad configuration, unusable terminal, unreachable store for `audit`); for
      `backups`, a backup that does not verify, or none at all; for
-     `snapshot`, a warning firing, a host degraded, a source failing or not heard from, or
-     the store unreadable; for `audit --verify`, a broken chain
+     `snapshot`, a warning firing, a host degraded, stale or unknown, a source failing or
+     not heard from, or the store unreadable; for `audit --verify`, a broken chain
   2  bad command line; for `snapshot`, a critical alert firing or a host down";
 
 fn main() -> ExitCode {

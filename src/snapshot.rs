@@ -96,8 +96,10 @@ pub fn exit_code(snapshot: &Snapshot) -> i32 {
         .map(|alert| alert.severity);
     let hosts = snapshot.hosts.iter().filter_map(|host| match host.status {
         HostStatus::Down => Some(Severity::Critical),
-        HostStatus::Degraded => Some(Severity::Warning),
-        HostStatus::Stale | HostStatus::Unknown | HostStatus::Up => None,
+        // A host whose state cannot be told (a backup directory that cannot be read, a row
+        // whose source stopped answering) is not all clear either.
+        HostStatus::Degraded | HostStatus::Stale | HostStatus::Unknown => Some(Severity::Warning),
+        HostStatus::Up => None,
     });
     // What a source did not say is unknown, and unknown is never all clear.
     let sources = snapshot

@@ -92,6 +92,7 @@ fn job() -> JobRow {
         progress: Some(0.5),
         started: Some(t(-90)),
         finished: None,
+        result: None,
         observed_at: t(0),
     }
 }
@@ -265,6 +266,28 @@ fn a_failing_source_is_a_warning_and_a_down_host_is_critical() {
     // The silenced critical alert in the sample is ignored; the warning and the failing source
     // are what count.
     assert_eq!(exit_code(&sample()), 1);
+}
+
+#[test]
+fn a_host_whose_state_is_unknown_is_not_all_clear() {
+    // A backup action whose directory cannot be read, say: its source answered, its row did not.
+    let unknown = Observation {
+        hosts: vec![host("backups", "backup-app-db", HostStatus::Unknown, t(0))],
+        ..Observation::default()
+    };
+    let unknown = build(
+        vec![report("backups", Ok(unknown))],
+        StoreRows::default(),
+        t(0),
+    );
+    assert_eq!(exit_code(&unknown), 1);
+
+    let up = Observation {
+        hosts: vec![host("api", "api-1.example.com", HostStatus::Up, t(0))],
+        ..Observation::default()
+    };
+    let up = build(vec![report("api", Ok(up))], StoreRows::default(), t(0));
+    assert_eq!(exit_code(&up), 0);
 }
 
 fn keys(row: &Value) -> Vec<&str> {
