@@ -136,6 +136,8 @@ pub async fn run(console: Console) -> Result<()> {
                     config.totp_secret(&identity.os_user).cloned(),
                     tx.clone(),
                 ));
+                let (backups_tx, backups_rx) =
+                    watch::channel(crate::actions::backups::status::watched(&config));
                 let keeper = StoreKeeper {
                     url: config.store.url.clone(),
                     label: store_label,
@@ -147,7 +149,7 @@ pub async fn run(console: Console) -> Result<()> {
                     store: None,
                     session_id: None,
                     leftovers_of: Some(config.actions.clone()),
-                    backups: crate::actions::backups::status::watched(&config),
+                    backups: backups_rx,
                 };
                 let (pollers, _) = started.insert((
                     Pollers::start(config.sources.clone(), tx.clone(), shutdown_rx.clone()),
@@ -156,6 +158,7 @@ pub async fn run(console: Console) -> Result<()> {
                 let workers = Workers {
                     actions,
                     pollers,
+                    backups: backups_tx,
                     tx,
                     config_path: config.path.clone(),
                 };
@@ -271,6 +274,8 @@ impl Signals {
 struct Workers<'a> {
     actions: &'a mut ActionRunner,
     pollers: &'a mut Pollers,
+    /// The backup actions the store keeper shows as rows, replaced by a reload.
+    backups: watch::Sender<Vec<crate::actions::backups::status::Watched>>,
     tx: mpsc::Sender<Msg>,
     /// `None` for the embedded default, which has no file to read again.
     config_path: Option<PathBuf>,
@@ -354,6 +359,9 @@ async fn event_loop(
                 Msg::ConfigLoaded(Ok(config)) => {
                     let restarted = workers.pollers.reconcile(config.sources.clone());
                     workers.actions.reconfigure(&config);
+                    workers
+                        .backups
+                        .send_replace(crate::actions::backups::status::watched(&config));
                     Msg::Reconfigured { config, restarted }
                 }
                 msg => msg,
@@ -453,8 +461,8 @@ struct StoreKeeper {
     /// store is open; taken then.
     leftovers_of: Option<Vec<crate::config::ActionConfig>>,
     /// The backup actions whose rows the keeper reads with each round (they need the store's
-    /// job ledger for their drills).
-    backups: Vec<crate::actions::backups::status::Watched>,
+    /// job ledger for their drills), as the configuration last loaded has them.
+    backups: watch::Receiver<Vec<crate::actions::backups::status::Watched>>,
 }
 
 /// What the keeper last told the loop, so that it repeats nothing.
@@ -462,8 +470,12 @@ struct StoreKeeper {
 struct Sent {
     rows: Option<StoreDigest>,
     error: Option<String>,
-    backups: Option<Vec<(crate::model::HostStatus, Option<String>, usize)>>,
+    backups: Option<Vec<BackupDigest>>,
 }
+
+/// What identifies one backup action's row for "has anything changed": name, status, the
+/// ages it shows, and how many fields it has.
+type BackupDigest = (String, crate::model::HostStatus, Option<String>, usize);
 
 /// What identifies one reading of the store for "has anything changed".
 type StoreDigest = (
@@ -579,15 +591,17 @@ impl StoreKeeper {
     /// The backup actions' rows, as a poll of the `backups` source, when they changed.
     async fn backup_rows(&self, sent: &mut Sent) -> Option<Msg> {
         use crate::actions::backups::status;
-        if self.backups.is_empty() {
+        let watched = self.backups.borrow().clone();
+        // With none configured, nothing to show — unless a reload took the last ones away.
+        if watched.is_empty() && sent.backups.as_ref().is_none_or(Vec::is_empty) {
             return None;
         }
         let started = std::time::Instant::now();
-        let observation = status::observe(&self.backups, self.store.as_ref()).await;
+        let observation = status::observe(&watched, self.store.as_ref()).await;
         let digest: Vec<_> = observation
             .hosts
             .iter()
-            .map(|h| (h.status, h.version.clone(), h.fields.len()))
+            .map(|h| (h.name.clone(), h.status, h.version.clone(), h.fields.len()))
             .collect();
         if sent.backups.as_ref() == Some(&digest) {
             return None;

@@ -93,3 +93,59 @@ fn sigusr1_starts_new_sources_stops_removed_ones_and_refuses_a_broken_file() {
     assert_eq!(screen.wait_exit(), 0);
     drop(server);
 }
+
+/// A `pg_backup` action named `name`, backing up a database that is never reached: its row
+/// reads the action's directory and the job ledger, not the database.
+fn backup_action(dir: &std::path::Path, name: &str) -> String {
+    format!(
+        "[[action]]\nname = \"{name}\"\nkind = \"pg_backup\"\n\
+         database = \"postgres://ondeck@127.0.0.1:9/app\"\ndir = \"{}\"\n\n",
+        dir.join(name).display()
+    )
+}
+
+#[test]
+fn a_reload_shows_the_backup_actions_it_adds_and_drops_those_it_removes() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(FakeServer::start(|_| {
+        Reply::json(200, r#"{"status":"ok"}"#)
+    }));
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("ondeck.toml");
+    let store = format!(
+        "[store]\nurl = \"sqlite://{}\"\n\n",
+        home.path().join("ondeck.db").display()
+    );
+    let sources = config(&server, &["alpha"]);
+    let first = backup_action(home.path(), "backup-first");
+    std::fs::write(&path, format!("{store}{sources}{first}")).unwrap();
+    let mut screen = Screen::start(
+        home.path(),
+        &["--config", path.to_str().unwrap()],
+        120,
+        30,
+        &[],
+    );
+    screen.wait_for("alpha up and the first backup action's row", |s| {
+        host_up(s, "alpha") && s.contains("backup-first")
+    });
+
+    let second = backup_action(home.path(), "backup-second");
+    std::fs::write(&path, format!("{store}{sources}{second}")).unwrap();
+    sigusr1(&screen);
+    let shown = screen.wait_for(
+        "the second backup action's row, the first one's gone",
+        |s| s.contains("backup-second") && !s.contains("backup-first"),
+    );
+    assert!(host_up(&shown, "alpha"), "{shown}");
+
+    std::fs::write(&path, format!("{store}{sources}")).unwrap();
+    sigusr1(&screen);
+    screen.wait_for("no backup action's row", |s| {
+        s.contains("configuration reloaded") && !s.contains("backup-second")
+    });
+
+    screen.type_keys("q");
+    assert_eq!(screen.wait_exit(), 0);
+    drop(server);
+}
