@@ -48,6 +48,7 @@ fn streaming_state(log_open: bool) -> AppState {
             progress: None,
             started: Some(now),
             finished: None,
+            result: None,
             observed_at: now,
         }),
         JobEvent::State {

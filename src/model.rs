@@ -139,6 +139,8 @@ pub struct JobRow {
     pub progress: Option<f64>,
     pub started: Option<DateTime<Utc>>,
     pub finished: Option<DateTime<Utc>>,
+    /// How it ended, in a line: its error, or the summary its work gave.
+    pub result: Option<String>,
     pub observed_at: DateTime<Utc>,
 }
 

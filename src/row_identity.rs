@@ -222,6 +222,7 @@ mod tests {
             progress: None,
             started: None,
             finished: None,
+            result: None,
             observed_at: t0(),
         };
         assert!(!job.is(&host.identity()));

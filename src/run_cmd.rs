@@ -327,8 +327,8 @@ fn report(event: &JobEvent) {
         JobEvent::Opened(row) => vec![format!("job {} {}", row.id, row.state)],
         JobEvent::State { state, .. } => vec![format!("job {state}")],
         JobEvent::Lines { lines, .. } => lines.iter().map(|line| format!("  | {line}")).collect(),
-        JobEvent::Closed { state, error, .. } => vec![match error {
-            Some(error) => format!("job {state}: {error}"),
+        JobEvent::Closed { state, result, .. } => vec![match result {
+            Some(result) => format!("job {state}: {result}"),
             None => format!("job {state}"),
         }],
     };

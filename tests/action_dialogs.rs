@@ -289,6 +289,7 @@ fn job_log_of_a_running_job_of_this_console() {
         progress: None,
         started: Some(now() - Duration::seconds(95)),
         finished: None,
+        result: None,
         observed_at: now(),
     };
     let id = job.id.clone();

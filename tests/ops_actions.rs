@@ -527,6 +527,7 @@ async fn the_second_of_two_decisions_is_told_the_job_was_handled_by_someone_else
         progress: None,
         started: None,
         finished: None,
+        result: None,
         observed_at: chrono::Utc::now(),
     };
     let approve = &config.actions[0];

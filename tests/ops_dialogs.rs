@@ -111,6 +111,7 @@ fn job(id: &str, state: &str) -> JobRow {
         progress: None,
         started: Some(now() - chrono::Duration::minutes(3)),
         finished: None,
+        result: None,
         observed_at: now(),
     }
 }

@@ -8,7 +8,7 @@ mod screen_fixture;
 
 use insta::assert_snapshot;
 use ondeck::config::theme::{Role, Theme};
-use ondeck::model::{HostStatus, SourceStatus};
+use ondeck::model::{HostStatus, JobRow, SourceStatus};
 use ondeck::msg::Command;
 use ondeck::state::{AppState, Mode, Overlay, Pane};
 use ratatui::Terminal;
@@ -84,6 +84,36 @@ fn zoomed_pane_on_a_dashboard_sized_screen_shows_tabs() {
         !text.contains(" Audit 9/9"),
         "other panes are hidden: {text}"
     );
+}
+
+#[test]
+fn zoomed_jobs_pane_says_how_each_job_ended_160x48() {
+    let mut state = fixture(160, 48);
+    state.zoomed = true;
+    state.focus = Pane::Jobs;
+    let drill = JobRow {
+        result: Some("drill passed · RTO 9.8s · 4 tables, 12840 rows, sentinel found".to_owned()),
+        ..job(
+            "7b3e5f10-9c2d-4a8e-b1f0-3d4c5e6f7a06",
+            "drill-app-db",
+            "app",
+            "alice",
+            "SUCCEEDED",
+            Some(1.0),
+            Some(600),
+            Some(590),
+        )
+    };
+    let mut jobs: Vec<JobRow> = state.data.jobs.iter().cloned().collect();
+    jobs.push(drill);
+    state.data.jobs = jobs.into();
+    state.rebuild_all_views();
+    let terminal = render(&state);
+    let text = screen_text(&terminal);
+    assert!(text.contains("RESULT"), "{text}");
+    assert!(text.contains("drill passed · RTO 9.8s"), "{text}");
+    assert!(text.contains("health check failed: HTTP 503"), "{text}");
+    assert_snapshot!(terminal.backend());
 }
 
 #[test]

@@ -101,6 +101,7 @@ pub fn loaded_state(mode: Mode) -> AppState {
             progress: Some(1.0),
             started: Some(ago(i * 60 + 30)),
             finished: Some(ago(i * 60)),
+            result: None,
             observed_at: ago(2),
         })
         .collect();

@@ -62,7 +62,8 @@ pub enum JobEvent {
     Closed {
         job_id: String,
         state: ActionState,
-        error: Option<String>,
+        /// How it ended, in a line: the error, or the summary its work gave.
+        result: Option<String>,
     },
 }
 
@@ -119,6 +120,7 @@ impl Engine {
             progress: None,
             started: Some(intent.time),
             finished: None,
+            result: None,
             observed_at: Utc::now(),
         }));
         let job = RunningJob {
@@ -394,6 +396,7 @@ impl RunningJob<'_> {
         record.job_id = Some(self.job_id.to_owned());
         record.error = error.clone();
         record.detail = detail;
+        let result = record.result_line();
         for attempt in 1..=OUTCOME_ATTEMPTS {
             match self.engine.store.finish_action(record.clone()).await {
                 Ok(_) => break,
@@ -413,7 +416,7 @@ impl RunningJob<'_> {
         let _ = self.events.send(JobEvent::Closed {
             job_id: self.job_id.to_owned(),
             state,
-            error: error.clone(),
+            result,
         });
         Finished {
             job_id: self.job_id.to_owned(),

@@ -21,6 +21,7 @@ use super::engine::{JobContext, Outcome, Stopped};
 use super::pg_backup::{apply_retention, blocking, prepare, retention_step};
 use super::{DEFAULT_TIMEOUT, Plan, Refusal, Subject, Target, Work};
 use crate::config::{ActionConfig, FileBackupAction};
+use crate::store::SUMMARY_KEY;
 
 /// What manifests of this kind say they are.
 pub const KIND: &str = "file_backup";
@@ -202,6 +203,7 @@ pub(super) async fn execute(work: &FileBackupWork, context: &JobContext<'_>) -> 
         "duration_ms": made.duration_ms,
         "removed": applied.removed,
         "not_verifying": applied.reported,
+        SUMMARY_KEY: format!("{}, {files} files", ByteSize(made.size)),
     });
     match applied.error {
         Some(error) => Outcome::failed(format!(

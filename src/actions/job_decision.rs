@@ -227,6 +227,7 @@ mod tests {
             progress: None,
             started: None,
             finished: None,
+            result: None,
             observed_at: Utc::now(),
         }
     }

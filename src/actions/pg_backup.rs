@@ -24,6 +24,7 @@ use super::backups::{self, Depth, Partial, Selection};
 use super::engine::{JobContext, Outcome, Stopped};
 use super::{DEFAULT_TIMEOUT, Plan, Refusal, Subject, Work, database_target};
 use crate::config::{ActionConfig, PgBackupAction, Retention};
+use crate::store::SUMMARY_KEY;
 
 /// What manifests of this kind say they are.
 pub const KIND: &str = "pg_backup";
@@ -231,6 +232,13 @@ pub(super) async fn execute(work: &PgBackupWork, context: &JobContext<'_>) -> Ou
         "not_verifying": applied.reported,
         "copied_to": remote.as_ref().map(|remote| remote.shown(&made.file)),
         "removed_remote": applied.removed_remote,
+        SUMMARY_KEY: format!(
+            "{}, {} tables, {} rows{}",
+            ByteSize(made.size),
+            made.tables.len(),
+            made.tables.values().sum::<i64>(),
+            if remote.is_some() { ", copied off-site" } else { "" }
+        ),
     });
     match applied.error {
         Some(error) => Outcome::failed(format!(

@@ -21,7 +21,7 @@ use super::pg_backup::{KIND, blocking};
 use super::{DEFAULT_TIMEOUT, Plan, Refusal, Subject, Work, database_target, health_step};
 use crate::config::{ActionConfig, ActionSpec, PgRestoreAction};
 use crate::process;
-use crate::store::Store;
+use crate::store::{SUMMARY_KEY, Store};
 
 /// How often a scratch database's drop is tried before the drill reports it left behind.
 const DROP_ATTEMPTS: u32 = 3;
@@ -641,6 +641,12 @@ async fn drill(
                 "sentinel": sentinel_state,
                 "restore_ms": restore_ms,
                 "rto_ms": rto.as_millis(),
+                SUMMARY_KEY: format!(
+                    "drill {} · RTO {:.1}s · {} tables, {rows} rows, sentinel {sentinel_state}",
+                    if passed { "passed" } else { "FAILED" },
+                    rto.as_secs_f64(),
+                    counts.len(),
+                ),
             });
             if passed {
                 Outcome::succeeded(detail)

@@ -92,6 +92,12 @@ impl Table for JobRow {
             |state, j| Field::plain(age(state.now, j.observed_at)),
             |_, a, b| b.observed_at.cmp(&a.observed_at),
         ),
+        Column::new(
+            "RESULT",
+            Width::explains(16, 6, 0),
+            |_, j| Field::plain(j.result.as_deref().unwrap_or("")),
+            |_, a, b| a.result.cmp(&b.result),
+        ),
     ];
     // Newest job first.
     const DEFAULT_SORT: (&'static str, bool) = ("STARTED", true);

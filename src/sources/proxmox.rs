@@ -546,6 +546,7 @@ fn job_row(task: &Task, names: &HashMap<&str, String>, source: &str, now: DateTi
         progress: None,
         started: timestamp(task.starttime),
         finished: timestamp(task.endtime),
+        result: None,
         observed_at: now,
     }
 }

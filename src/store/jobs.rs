@@ -23,6 +23,7 @@ struct JobRecord {
     progress: Option<f64>,
     started_at: i64,
     finished_at: Option<i64>,
+    result: Option<String>,
 }
 
 /// The job holding a busy target.
@@ -418,8 +419,8 @@ impl Store {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let records: Vec<JobRecord> = on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT id, action, target, operator, state, progress, started_at, finished_at \
-                 FROM jobs ORDER BY started_at DESC, id LIMIT $1",
+                "SELECT id, action, target, operator, state, progress, started_at, finished_at, \
+                 result FROM jobs ORDER BY started_at DESC, id LIMIT $1",
             )
             .bind(limit)
             .fetch_all(pool)
@@ -441,6 +442,7 @@ impl Store {
                     operator: r.operator,
                     state: r.state,
                     progress: r.progress,
+                    result: r.result,
                     observed_at,
                 })
             })

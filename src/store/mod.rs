@@ -31,7 +31,7 @@ use sqlx::sqlite::{
 use crate::config::mask_url;
 use crate::config::transport::pg_connect_options;
 
-pub use audit::{BreakKind, ChainBreak, ChainHead, NewAudit, VerifyReport};
+pub use audit::{BreakKind, ChainBreak, ChainHead, NewAudit, SUMMARY_KEY, VerifyReport};
 pub use jobs::{HEALTH_ALERT, JobOwner};
 pub use sessions::SESSION_TTL;
 pub use totp::{FREE_TOTP_FAILURES, TotpVerdict};

@@ -48,7 +48,7 @@ pub(super) fn on_job_event(state: &mut AppState, event: JobEvent) {
         JobEvent::Closed {
             job_id,
             state: job_state,
-            error,
+            result,
         } => {
             let now = state.now;
             if let Some(job) = state.live_job_mut(&job_id) {
@@ -56,10 +56,11 @@ pub(super) fn on_job_event(state: &mut AppState, event: JobEvent) {
                 job.row.state = job_state.to_string();
                 job.row.finished = Some(now);
                 job.row.observed_at = now;
+                job.row.result.clone_from(&result);
                 let row = job.row.clone();
-                state.notice = Some(match error {
-                    Some(error) => {
-                        format!("{} on {}: {job_state} — {error}", row.action, row.target)
+                state.notice = Some(match result {
+                    Some(result) => {
+                        format!("{} on {}: {job_state} — {result}", row.action, row.target)
                     }
                     None => format!("{} on {}: {job_state}", row.action, row.target),
                 });

@@ -700,6 +700,7 @@ fn store_rows_arrive_and_store_errors_show() {
         progress: Some(0.5),
         started: Some(t0()),
         finished: None,
+        result: None,
         observed_at: t0(),
     };
     let audit = AuditRow {

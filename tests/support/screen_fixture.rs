@@ -109,6 +109,7 @@ pub fn job(
         progress,
         started: started_s.map(ago),
         finished: finished_s.map(ago),
+        result: None,
         observed_at: ago(2),
     }
 }
@@ -378,16 +379,19 @@ pub fn fixture(width: u16, height: u16) -> AppState {
             Some(30_000),
             Some(29_190),
         ),
-        job(
-            "0e1d2c3b-4a59-4687-b9a0-c1d2e3f4a505",
-            "rollback-prod",
-            "api-prod",
-            "carol",
-            "FAILED",
-            Some(0.8),
-            Some(7200),
-            Some(7080),
-        ),
+        JobRow {
+            result: Some("health check failed: HTTP 503 from the release endpoint".to_owned()),
+            ..job(
+                "0e1d2c3b-4a59-4687-b9a0-c1d2e3f4a505",
+                "rollback-prod",
+                "api-prod",
+                "carol",
+                "FAILED",
+                Some(0.8),
+                Some(7200),
+                Some(7080),
+            )
+        },
     ]
     .into();
     let mut alerts = vec![

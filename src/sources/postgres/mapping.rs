@@ -235,6 +235,7 @@ impl JobColumns {
                 .map(|p| if p > 1.0 { p / 100.0 } else { p }.clamp(0.0, 1.0)),
             started: columns.time(row, number, self.started)?,
             finished: columns.time(row, number, self.finished)?,
+            result: None,
             observed_at: context.now,
         })
     }

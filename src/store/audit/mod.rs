@@ -75,6 +75,21 @@ pub struct NewAudit {
     pub detail: serde_json::Value,
 }
 
+/// The key of an outcome's `detail` that sums it up in a line for the Jobs pane.
+pub const SUMMARY_KEY: &str = "summary";
+
+impl NewAudit {
+    /// How the job this record closes ended, in a line: its error, or its detail's summary.
+    pub fn result_line(&self) -> Option<String> {
+        self.error.clone().or_else(|| {
+            self.detail
+                .get(SUMMARY_KEY)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        })
+    }
+}
+
 /// The chain's newest record, `SEQ:HASH`: printed by `ondeck audit --head` to be kept
 /// elsewhere, and checked by `--verify --head`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,7 +227,7 @@ impl Store {
                         JobChange::Close { id } => {
                             let closed = sqlx::query(
                                 "UPDATE jobs SET state = $2, finished_at = $3, error = $4, \
-                                 progress = CASE WHEN $2 = 'SUCCEEDED' THEN 1.0 \
+                                 result = $5, progress = CASE WHEN $2 = 'SUCCEEDED' THEN 1.0 \
                                  ELSE progress END \
                                  WHERE id = $1 AND finished_at IS NULL",
                             )
@@ -220,6 +235,7 @@ impl Store {
                             .bind(rec.outcome.as_str())
                             .bind(time_ms)
                             .bind(&rec.error)
+                            .bind(rec.result_line())
                             .execute(&mut *tx)
                             .await?
                             .rows_affected();

@@ -399,6 +399,7 @@ fn job_row(id: &str, state: &str) -> JobRow {
         progress: None,
         started: Some(t0()),
         finished: None,
+        result: None,
         observed_at: t0(),
     }
 }
@@ -450,7 +451,7 @@ fn a_jobs_events_show_in_the_jobs_pane_at_once_and_outrank_an_older_store_read()
         Msg::Job(JobEvent::Closed {
             job_id: "j1".into(),
             state: ActionState::Failed,
-            error: Some("`./rollback.sh` exited with status 3".into()),
+            result: Some("`./rollback.sh` exited with status 3".into()),
         }),
     );
     let job = shown_job(&s, "j1");
@@ -654,7 +655,7 @@ fn cancel_asks_first_and_only_for_a_running_job_of_this_console() {
         Msg::Job(JobEvent::Closed {
             job_id: "mine".into(),
             state: ActionState::Cancelled,
-            error: None,
+            result: None,
         }),
     );
     command(&mut s, Command::CancelJob);
