@@ -174,6 +174,12 @@ pub enum Msg {
         before: Option<i64>,
         lines: Vec<(i64, String)>,
     },
+    /// A page of the store's audit records before seq `before`, oldest first, or why it could
+    /// not be read.
+    AuditPageLoaded {
+        before: i64,
+        page: Result<Vec<crate::model::AuditRow>, String>,
+    },
     /// The backups a restore dialog of `action` asked for, listed from `dir` with their sizes
     /// checked, or why the directory could not be read.
     BackupsListed {
@@ -213,6 +219,11 @@ pub enum Effect {
     LoadJobLog {
         job_id: String,
         before: Option<i64>,
+    },
+    /// Read a page of the store's audit records before seq `before`, and answer with
+    /// [`Msg::AuditPageLoaded`].
+    LoadAuditPage {
+        before: i64,
     },
     /// List the backups a restore of `action` chooses from, off the loop, and answer with
     /// [`Msg::BackupsListed`].

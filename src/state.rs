@@ -13,6 +13,7 @@
 //! first, and rows arriving late never scroll the view away from them.
 
 mod actions;
+mod audit_pages;
 mod backup_pick;
 mod unseal;
 mod wall;
@@ -27,6 +28,7 @@ pub use actions::{
     ActionMenu, ActionSubject, Button, Confirm, Confirming, JobLogView, LiveJob, PaletteEntry,
     palette_label,
 };
+pub use audit_pages::{AUDIT_PAGE, AuditPages, MAX_OLDER_AUDIT};
 pub use backup_pick::{BackupEntry, BackupList, BackupPick};
 pub use unseal::UnsealDialog;
 pub use wall::{
@@ -228,6 +230,8 @@ pub struct AppState {
     /// The jobs this console started, oldest first: their rows as their events describe them
     /// (newer than the store's, which are read every few seconds) and their live logs.
     pub live_jobs: VecDeque<LiveJob>,
+    /// The store's audit records older than its tail, read as the Audit pane is scrolled.
+    pub audit_pages: AuditPages,
     /// Panes whose rows changed since their view was last built (by [`Pane::index`]).
     outdated: [bool; 5],
     /// Set whenever something visible changed; the loop draws and clears it.
@@ -258,6 +262,7 @@ impl AppState {
             actions: Vec::new(),
             notice: None,
             live_jobs: VecDeque::new(),
+            audit_pages: AuditPages::default(),
             outdated: [false; 5],
             dirty: true,
             quitting: false,

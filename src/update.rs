@@ -16,6 +16,7 @@ use crate::msg::{Command, Effect, Msg};
 use crate::state::{AppState, Overlay, PaletteEntry, Pane};
 
 mod actions;
+mod audit_pages;
 mod backup_pick;
 mod jobs;
 mod unseal;
@@ -149,6 +150,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                 sessions,
                 alerts,
             } = *rows;
+            let audit = audit_pages::with_older(state, audit);
             replace_observation(
                 state,
                 crate::store::STORE_SOURCE,
@@ -213,6 +215,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             lines,
         } => {
             jobs::on_log_page(state, &job_id, before, lines);
+            Vec::new()
+        }
+        Msg::AuditPageLoaded { before, page } => {
+            audit_pages::on_page(state, before, page);
             Vec::new()
         }
         Msg::BackupsListed {
@@ -514,7 +520,10 @@ fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         // On the wall, a page the operator picked gets its full time before the next turns.
         state.wall.show_from(state.now);
     }
-    Vec::new()
+    match command {
+        Command::MoveDown | Command::PageDown | Command::Bottom => audit_pages::at_oldest(state),
+        _ => Vec::new(),
+    }
 }
 
 /// A key typed into the filter, the palette or a confirmation's field.

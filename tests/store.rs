@@ -225,6 +225,22 @@ async fn appended_records_read_back_and_verify(db: &TestDb) {
 }
 on_both_backends!(appended_records_read_back_and_verify);
 
+async fn older_records_are_read_a_page_at_a_time(db: &TestDb) {
+    let store = db.open().await;
+    append_n(&store, 7).await;
+    let seqs =
+        |rows: Vec<ondeck::model::AuditRow>| -> Vec<i64> { rows.iter().map(|r| r.seq).collect() };
+    assert_eq!(seqs(store.audit_tail(3).await.unwrap()), [5, 6, 7]);
+    assert_eq!(
+        seqs(store.audit_before(5, 3).await.unwrap()),
+        [2, 3, 4],
+        "the page just behind the tail, oldest first"
+    );
+    assert_eq!(seqs(store.audit_before(2, 3).await.unwrap()), [1]);
+    assert!(store.audit_before(1, 3).await.unwrap().is_empty());
+}
+on_both_backends!(older_records_are_read_a_page_at_a_time);
+
 async fn an_edited_outcome_is_named_by_seq(db: &TestDb) {
     let store = db.open().await;
     append_n(&store, 5).await;

@@ -117,6 +117,20 @@ impl ActionRunner {
                     }
                 });
             }
+            Effect::LoadAuditPage { before } => {
+                let tx = self.tx.clone();
+                let store = self.store.borrow().clone();
+                tokio::spawn(async move {
+                    let page = match store {
+                        Some(store) => store
+                            .audit_before(before, crate::state::AUDIT_PAGE)
+                            .await
+                            .map_err(|error| error.to_string()),
+                        None => Err("the store is not open".to_owned()),
+                    };
+                    let _ = tx.send(Msg::AuditPageLoaded { before, page }).await;
+                });
+            }
             Effect::ListBackups { action, choice } => {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {

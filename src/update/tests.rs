@@ -833,5 +833,6 @@ fn keys_go_through_the_keymap_and_text_goes_to_inputs() {
 }
 
 mod actions;
+mod audit_pages;
 mod backup_pick;
 mod reload;

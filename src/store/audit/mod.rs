@@ -279,10 +279,20 @@ impl Store {
 
     /// The newest `limit` records, oldest first (the order of the chain).
     pub async fn audit_tail(&self, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        self.audit_before(i64::MAX, limit).await
+    }
+
+    /// The newest `limit` records before seq `before`, oldest first: the page behind what the
+    /// console holds, read when the operator scrolls to it.
+    pub async fn audit_before(
+        &self,
+        before: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRow>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let sql = format!("{SELECT_RECORDS} ORDER BY seq DESC LIMIT $1");
+        let sql = format!("{SELECT_RECORDS} WHERE seq < $1 ORDER BY seq DESC LIMIT $2");
         let mut records: Vec<AuditRecord> = on_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(limit).fetch_all(pool).await
+            sqlx::query_as(&sql).bind(before).bind(limit).fetch_all(pool).await
         })
         .map_err(|e| self.error(e))?;
         records.reverse();
