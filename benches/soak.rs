@@ -6,8 +6,10 @@
 //! are sampled all along; after the warm-up none of them may grow by more than 5 %.
 //!
 //! Run with `cargo bench --bench soak` (about two minutes; `ONDECK_SOAK_POLLS` sets the number
-//! of polls). The endpoints are served in this process, so the RSS includes the server's: both
-//! must stay flat. Not a divan benchmark: it measures drift over one long run, not the time of a
+//! of polls). The endpoints are served by a child process (this benchmark started again with
+//! `ONDECK_SOAK_SERVE` set), so what is measured is the console's side alone. A failing source
+//! answers bytes that are not HTTP, so its poll fails and it backs off, as one whose server
+//! broke would. Not a divan benchmark: it measures drift over one long run, not the time of a
 //! repeated closure.
 
 #![allow(clippy::unwrap_used, reason = "a benchmark fails by panicking")]
@@ -15,8 +17,8 @@
 #[path = "../tests/support/fake_http.rs"]
 mod fake_http;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -36,10 +38,14 @@ const OUTAGE_WINDOW: Duration = Duration::from_secs(3);
 /// Samples before this many polls are the warm-up: connection pools and buffers filling.
 const WARM_UP: usize = 10_000;
 const SAMPLE_EVERY: usize = 5_000;
+const SERVE_ENV: &str = "ONDECK_SOAK_SERVE";
 
 fn main() {
     if let Err(error) = rlimit::increase_nofile_limit(u64::MAX) {
         eprintln!("could not raise the open files limit: {error}");
+    }
+    if std::env::var_os(SERVE_ENV).is_some() {
+        return serve();
     }
     let polls: usize = std::env::var("ONDECK_SOAK_POLLS")
         .ok()
@@ -49,9 +55,41 @@ fn main() {
     runtime.block_on(soak(polls));
 }
 
+/// The child process: serves `/h/<i>/health` on a free loopback port (printed on stdout) until
+/// stdin closes; source `i` is broken in one outage window of [`OUTAGE_CYCLE`].
+fn serve() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let started = Instant::now();
+        let server = FakeServer::start(move |request| {
+            let index: u64 = request
+                .route()
+                .split('/')
+                .nth(2)
+                .and_then(|i| i.parse().ok())
+                .unwrap_or(0);
+            let window = started.elapsed().as_secs() / OUTAGE_WINDOW.as_secs();
+            if (index + window).is_multiple_of(OUTAGE_CYCLE) {
+                Reply::raw(&b"this is not HTTP\r\n\r\n"[..])
+            } else {
+                Reply::json(200, r#"{"status":"ok"}"#)
+            }
+        })
+        .await;
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "{}", server.addr.port()).unwrap();
+        stdout.flush().unwrap();
+        tokio::task::spawn_blocking(|| {
+            let _ = std::io::stdin().read_to_end(&mut Vec::new());
+        })
+        .await
+        .unwrap();
+    });
+}
+
 /// The sources of configuration `generation`: the same thousand endpoints, but each reload
 /// renames a hundred (stopped and started) and changes the timeout of fifty (restarted).
-fn sources(server: &FakeServer, generation: usize) -> Vec<SourceConfig> {
+fn sources(port: u16, generation: usize) -> Vec<SourceConfig> {
     (0..SOURCES)
         .map(|i| {
             let renamed = generation > 0 && i % 10 == generation;
@@ -65,7 +103,7 @@ fn sources(server: &FakeServer, generation: usize) -> Vec<SourceConfig> {
                 every: Duration::from_secs(1),
                 timeout: Duration::from_secs(if changed { 3 } else { 2 }),
                 spec: SourceSpec::Http(HttpSource {
-                    url: server.url(&format!("/h/{i}/health")),
+                    url: format!("http://127.0.0.1:{port}/h/{i}/health"),
                     expect_status: 200,
                     expect_json: None,
                     tls_warn_days: 14,
@@ -78,25 +116,20 @@ fn sources(server: &FakeServer, generation: usize) -> Vec<SourceConfig> {
 }
 
 async fn soak(polls: usize) {
-    let window = Arc::new(AtomicU64::new(0));
-    let outage = Arc::clone(&window);
-    let server = FakeServer::start(move |request| {
-        let index: u64 = request
-            .route()
-            .split('/')
-            .nth(2)
-            .and_then(|i| i.parse().ok())
-            .unwrap_or(0);
-        if (index + outage.load(Ordering::Relaxed)).is_multiple_of(OUTAGE_CYCLE) {
-            Reply::json(503, r#"{"status":"down"}"#)
-        } else {
-            Reply::json(200, r#"{"status":"ok"}"#)
-        }
-    })
-    .await;
+    let mut server = Command::new(std::env::current_exe().unwrap())
+        .env(SERVE_ENV, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the endpoint server");
+    let mut port = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let port: u16 = port.trim().parse().expect("the server's port");
 
     let mut state = AppState::new("soak".into(), "none".into(), Mode::default(), Utc::now());
-    let first = sources(&server, 0);
+    let first = sources(port, 0);
     state.sources = first
         .iter()
         .map(|s| SourceRow::pending(&s.name, s.kind(), s.every))
@@ -111,7 +144,6 @@ async fn soak(polls: usize) {
         "polls", "secs", "rss", "peak", "tasks", "fds"
     );
     let started = Instant::now();
-    let mut next_window = started + OUTAGE_WINDOW;
     let mut samples: Vec<Sample> = Vec::new();
     let (mut applied, mut failed, mut reloads) = (0, 0, 0);
     while applied < polls {
@@ -124,13 +156,9 @@ async fn soak(polls: usize) {
         if applied % 100 == 0 {
             finish_batch(&mut state);
         }
-        if Instant::now() >= next_window {
-            window.fetch_add(1, Ordering::Relaxed);
-            next_window += OUTAGE_WINDOW;
-        }
         if reloads < 2 && applied >= polls * (reloads + 1) / 3 {
             reloads += 1;
-            let config = sources(&server, reloads);
+            let config = sources(port, reloads);
             let restarted = pollers.reconcile(config.clone());
             let mut reloaded = ondeck::config::load(None).unwrap();
             reloaded.sources = config;
@@ -161,6 +189,8 @@ async fn soak(polls: usize) {
     }
     let _ = stop.send(true);
     pollers.abort_all();
+    drop(server.stdin.take());
+    let _ = server.wait();
 
     let settled: Vec<&Sample> = samples
         .iter()

@@ -67,7 +67,7 @@ pub async fn run(config: &Config, request: &RunRequest) -> Result<ActionState, R
         tracing::warn!(%error, "could not look for interrupted jobs");
     }
     for line in crate::actions::pg_restore::remove_leftovers(&config.actions, &store).await {
-        eprintln!("ondeck: {}", printable(&line));
+        say(&format!("ondeck: {}", printable(&line)));
     }
     let engine = Engine {
         store,
@@ -89,6 +89,9 @@ pub async fn run(config: &Config, request: &RunRequest) -> Result<ActionState, R
     if let Err(why) = confirmed {
         if let Err(error) = engine.record_refusal(&plan, &why).await {
             tracing::warn!(%error, "refusal not recorded");
+            say(&format!(
+                "ondeck: the refusal could not be recorded in the audit log: {error}"
+            ));
         }
         return Err(Refused(why));
     }
