@@ -90,7 +90,8 @@ pub async fn run(config: &Config, request: &RunRequest) -> Result<ActionState, R
         if let Err(error) = engine.record_refusal(&plan, &why).await {
             tracing::warn!(%error, "refusal not recorded");
             say(&format!(
-                "ondeck: the refusal could not be recorded in the audit log: {error}"
+                "ondeck: the refusal could not be recorded in the audit log: {}",
+                printable(&error.to_string())
             ));
         }
         return Err(Refused(why));
