@@ -5,17 +5,16 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 
+#[path = "support/secrets.rs"]
+mod secrets;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use ondeck::identity::OperatorIdentity;
 use ondeck::store::{Store, TotpVerdict};
-use totp_rs::{Algorithm, TOTP};
-
-/// An authenticator's secret, base32 (RFC 4648, no padding), as an app shows it.
-const SECRET_BASE32: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+use secrets::{SECRET_BASE32, code, files_under, holds_as_word};
 
 struct Lab {
     home: tempfile::TempDir,
@@ -65,19 +64,6 @@ totp_secret = "env:ONDECK_TEST_TOTP"
         marker,
         store,
     }
-}
-
-/// The code of the step `steps_from_now` away.
-fn code(steps_from_now: i64) -> String {
-    let secret = totp_rs::Secret::Encoded(SECRET_BASE32.to_owned())
-        .to_bytes()
-        .unwrap();
-    let totp = TOTP::new(Algorithm::SHA1, 6, 0, 30, secret).unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    totp.generate(now.checked_add_signed(steps_from_now * 30).unwrap())
 }
 
 impl Lab {
@@ -139,22 +125,6 @@ impl Lab {
     }
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files
-}
-
 #[tokio::test]
 async fn a_right_code_runs_the_action_once_and_is_kept_nowhere() {
     let lab = lab().await;
@@ -172,12 +142,11 @@ async fn a_right_code_runs_the_action_once_and_is_kept_nowhere() {
             continue;
         }
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
-        // Unix milliseconds and hashes are digits too: a code is looked for where it would be
-        // written as one, as a word of its own.
-        let as_word = text
-            .split(|c: char| !c.is_ascii_digit())
-            .any(|word| word == code);
-        assert!(!as_word, "{} holds the TOTP code", file.display());
+        assert!(
+            !holds_as_word(&text, &code),
+            "{} holds the TOTP code",
+            file.display()
+        );
     }
 }
 

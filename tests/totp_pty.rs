@@ -5,15 +5,15 @@
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 
 mod common;
+#[path = "support/secrets.rs"]
+mod secrets;
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::pty::Screen;
 use ondeck::identity::OperatorIdentity;
-use totp_rs::{Algorithm, TOTP};
-
-const SECRET_BASE32: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+use secrets::{SECRET_BASE32, code, files_under, holds_as_word};
 
 fn config(home: &Path, marker: &Path) -> PathBuf {
     let account = OperatorIdentity::current("alice").os_user;
@@ -50,33 +50,21 @@ totp_secret = "env:ONDECK_TEST_TOTP"
 
 /// The code of this 30-second step, and one that is certainly not it.
 fn codes() -> (String, String) {
-    let secret = totp_rs::Secret::Encoded(SECRET_BASE32.to_owned())
-        .to_bytes()
-        .unwrap();
-    let totp = TOTP::new(Algorithm::SHA1, 6, 0, 30, secret).unwrap();
-    let now = SystemTime::now()
+    // Far enough from the step's end that the three tries below fall in it.
+    let into_step = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
-        .as_secs();
-    // Far enough from the step's end that the three tries below fall in it.
-    let into_step = now % 30;
-    let now = if into_step > 20 {
+        .as_secs()
+        % 30;
+    if into_step > 20 {
         std::thread::sleep(std::time::Duration::from_secs(31 - into_step));
-        now + 31 - into_step
-    } else {
-        now
-    };
-    let right = totp.generate(now);
+    }
+    let right = code(0);
     let wrong = format!(
         "{:06}",
         (right.parse::<u32>().unwrap() + 500_000) % 1_000_000
     );
     (right, wrong)
-}
-
-fn holds_as_word(text: &str, code: &str) -> bool {
-    text.split(|c: char| !c.is_ascii_digit())
-        .any(|word| word == code)
 }
 
 #[test]
@@ -121,20 +109,12 @@ fn a_code_typed_in_the_dialog_runs_once_and_is_kept_nowhere() {
 
     let raw = String::from_utf8_lossy(&screen.raw_output()).into_owned();
     assert!(!holds_as_word(&raw, &right), "the code reached the screen");
-    let mut dirs = vec![home.path().to_owned()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-            assert!(
-                !holds_as_word(&text, &right) && !holds_as_word(&text, &wrong),
-                "{} holds a code",
-                path.display()
-            );
-        }
+    for path in files_under(home.path()) {
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        assert!(
+            !holds_as_word(&text, &right) && !holds_as_word(&text, &wrong),
+            "{} holds a code",
+            path.display()
+        );
     }
 }

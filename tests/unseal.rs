@@ -7,6 +7,8 @@
 
 #[path = "support/bao.rs"]
 mod bao;
+#[path = "support/secrets.rs"]
+mod secrets;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,7 @@ use ondeck::actions::{Subject, plan};
 use ondeck::identity::OperatorIdentity;
 use ondeck::secret_text::SecretText;
 use ondeck::store::Store;
+use secrets::files_holding;
 
 const NEEDS_SERVICES: &str = "needs services: scripts/test-all.sh";
 
@@ -85,29 +88,6 @@ async fn store(home: &Path) -> Store {
     Store::open(&format!("sqlite://{}", home.join("ondeck.db").display()))
         .await
         .unwrap()
-}
-
-/// Every file under `dir` (the store with its WAL, the log files) that holds one of `secrets`.
-fn files_holding(dir: &Path, secrets: &[&str]) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            let bytes = std::fs::read(&path).unwrap();
-            let text = String::from_utf8_lossy(&bytes);
-            for secret in secrets {
-                if text.contains(secret) {
-                    found.push(format!("{} holds {secret}", path.display()));
-                }
-            }
-        }
-    }
-    found
 }
 
 #[tokio::test]

@@ -7,11 +7,14 @@
 #[path = "support/bao.rs"]
 mod bao;
 mod common;
+#[path = "support/secrets.rs"]
+mod secrets;
 
 use std::path::Path;
 
 use bao::Bao;
 use common::pty::Screen;
+use secrets::files_holding;
 
 fn config(home: &Path, bao: &Bao) -> std::path::PathBuf {
     let config = home.join("config.toml");
@@ -86,25 +89,12 @@ async fn three_shares_typed_in_the_dialog_unseal_the_node() {
     screen.wait_exit();
 
     let raw = String::from_utf8_lossy(&screen.raw_output()).into_owned();
-    let mut found = Vec::new();
-    let mut dirs = vec![home.path().to_owned()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-            found.extend(
-                bao.keys
-                    .iter()
-                    .filter(|key| text.contains(key.as_str()))
-                    .map(|_| path.display().to_string()),
-            );
-        }
-    }
-    assert_eq!(found, Vec::<String>::new(), "a share was written to a file");
+    let keys: Vec<&str> = bao.keys.iter().map(String::as_str).collect();
+    assert_eq!(
+        files_holding(home.path(), &keys),
+        Vec::<String>::new(),
+        "a share was written to a file"
+    );
     for key in &bao.keys {
         assert!(!raw.contains(key.as_str()), "a share reached the screen");
     }
