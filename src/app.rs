@@ -102,6 +102,7 @@ pub async fn run(console: Console) -> Result<()> {
     state.wall = WallState::new(config.wall.clone(), state.now);
     state.help = crate::ui::help_sections(&keymap);
     state.actions = config.actions.clone();
+    state.decide_by_code = config.totp_secret(&identity.os_user).is_some();
     state.sources = config
         .sources
         .iter()
@@ -471,6 +472,7 @@ type StoreDigest = (
     (Option<i64>, usize),
     Vec<(String, String, Option<DateTime<Utc>>)>,
     Vec<(String, String)>,
+    Vec<crate::model::ApprovalRequest>,
 );
 
 impl StoreKeeper {
@@ -626,7 +628,13 @@ fn digest(rows: &StoreRows) -> StoreDigest {
         .iter()
         .map(|a| (a.target.clone(), a.summary.clone()))
         .collect();
-    (rows.jobs.clone(), newest_audit, seen, alerts)
+    (
+        rows.jobs.clone(),
+        newest_audit,
+        seen,
+        alerts,
+        rows.approvals.clone(),
+    )
 }
 
 /// The wait after `failures` failed rounds before this one: doubling from the first wait up to

@@ -228,6 +228,11 @@ pub struct AppState {
     /// The jobs this console started, oldest first: their rows as their events describe them
     /// (newer than the store's, which are read every few seconds) and their live logs.
     pub live_jobs: VecDeque<LiveJob>,
+    /// The two-person requests on the store waiting for a second operator, as last read.
+    pub approvals: Vec<crate::model::ApprovalRequest>,
+    /// Whether this operator has a TOTP secret, so that their approval of a two-person request
+    /// is confirmed by their code.
+    pub decide_by_code: bool,
     /// Panes whose rows changed since their view was last built (by [`Pane::index`]).
     outdated: [bool; 5],
     /// Set whenever something visible changed; the loop draws and clears it.
@@ -258,6 +263,8 @@ impl AppState {
             actions: Vec::new(),
             notice: None,
             live_jobs: VecDeque::new(),
+            approvals: Vec::new(),
+            decide_by_code: false,
             outdated: [false; 5],
             dirty: true,
             quitting: false,

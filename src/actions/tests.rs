@@ -114,7 +114,7 @@ fn plan_of(action: &ActionConfig, row: &HostRow) -> String {
 }
 
 #[test]
-fn a_two_person_confirmation_is_refused_not_downgraded() {
+fn a_two_person_plan_carries_its_expiry_and_is_requested_not_run() {
     let (_dir, config) = config(
         r#"
 [[action]]
@@ -122,11 +122,45 @@ name = "restart"
 kind = "command"
 argv = ["true"]
 confirm = "two-person"
+approval_expires = "5m"
+
+[[action]]
+name = "restart-later"
+kind = "command"
+argv = ["true"]
+confirm = "two-person"
 "#,
     );
-    let refusal = plan(action(&config, "restart"), Subject::Named("web-1")).unwrap_err();
-    assert!(refusal.0.contains("two-person"), "{refusal}");
-    assert!(refusal.0.contains("refused"), "{refusal}");
+    let plan = plan(action(&config, "restart"), Subject::Named("web-1")).expect("a plan");
+    assert_eq!(plan.confirm, ConfirmPolicy::TwoPerson);
+    assert_eq!(plan.approval_expires, Duration::from_secs(300));
+    let later =
+        super::plan(action(&config, "restart-later"), Subject::Named("web-1")).expect("a plan");
+    assert_eq!(
+        later.approval_expires,
+        Duration::from_secs(15 * 60),
+        "the default"
+    );
+}
+
+#[test]
+fn a_two_person_unseal_is_refused_not_downgraded() {
+    let (_dir, config) = config(
+        r#"
+[[source]]
+name = "bao"
+kind = "openbao"
+url = "http://127.0.0.1:9"
+
+[[action]]
+name = "unseal"
+kind = "unseal"
+source = "bao"
+confirm = "two-person"
+"#,
+    );
+    let refusal = plan(action(&config, "unseal"), Subject::Named("127.0.0.1:9")).unwrap_err();
+    assert!(refusal.0.contains("key shares"), "{refusal}");
 }
 
 #[test]
@@ -279,6 +313,7 @@ fn shell_plan(script: &str, timeout: Duration) -> Plan {
         kind: ActionKind::Command,
         description: None,
         confirm: ConfirmPolicy::Enter,
+        approval_expires: crate::config::DEFAULT_APPROVAL_EXPIRES,
         target: Target {
             name: "web-1".into(),
             row: None,

@@ -11,6 +11,7 @@
 //! only types both decode alike (`BIGINT` / `INTEGER` times in unix milliseconds, `TEXT`,
 //! `REAL` / `DOUBLE PRECISION`).
 
+mod approvals;
 mod audit;
 mod jobs;
 mod sessions;
@@ -31,6 +32,7 @@ use sqlx::sqlite::{
 use crate::config::mask_url;
 use crate::config::transport::pg_connect_options;
 
+pub use approvals::{DecisionRefusal, RequestStatus, requester_key};
 pub use audit::{BreakKind, ChainBreak, ChainHead, NewAudit, VerifyReport};
 pub use jobs::{HEALTH_ALERT, JobOwner};
 pub use sessions::SESSION_TTL;
@@ -67,8 +69,12 @@ const PRIVATE_FILE_MODE: u32 = 0o600;
 pub enum ActionState {
     /// Asked for; the write-ahead audit record. Two-person actions wait here for approval.
     Requested,
+    /// A two-person request another operator approved: its requester runs it next.
     Approved,
+    /// A two-person request another operator denied; final.
     Denied,
+    /// A two-person request nobody decided before it expired; final.
+    Expired,
     Running,
     Succeeded,
     Failed,
@@ -89,6 +95,7 @@ impl ActionState {
             ActionState::Requested => "REQUESTED",
             ActionState::Approved => "APPROVED",
             ActionState::Denied => "DENIED",
+            ActionState::Expired => "EXPIRED",
             ActionState::Running => "RUNNING",
             ActionState::Succeeded => "SUCCEEDED",
             ActionState::Failed => "FAILED",
@@ -155,6 +162,11 @@ pub enum StoreError {
     NotFound { kind: &'static str, id: String },
     #[error("job {id} has already finished as {state}")]
     JobFinished { id: String, state: String },
+    #[error("job {job_id} cannot be decided: {why}")]
+    DecisionRefused {
+        job_id: String,
+        why: DecisionRefusal,
+    },
     #[error("{state} is not a state {operation} accepts")]
     WrongState {
         operation: &'static str,
