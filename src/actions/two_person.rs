@@ -262,6 +262,7 @@ pub async fn decide(
                     request.requested_by
                 ));
             }
+            Err(StoreError::DecisionRefused { why, .. }) => why.to_string(),
             Err(error) => error.to_string(),
         },
     };
