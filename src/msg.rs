@@ -84,9 +84,9 @@ pub enum Command {
     Action,
     #[strum(message = "Cancel the selected job of this console (asks first)")]
     CancelJob,
-    #[strum(message = "Approve the selected two-person request of another operator (asks first)")]
+    #[strum(message = "Approve the selected two-person request (asks first)")]
     ApproveRequest,
-    #[strum(message = "Deny the selected two-person request of another operator (asks first)")]
+    #[strum(message = "Deny the selected two-person request (asks first)")]
     DenyRequest,
     #[strum(message = "Pause or resume the wall's rotating page")]
     PauseRotation,
