@@ -259,3 +259,36 @@ async fn another_account_approves_the_requester_cannot_and_a_denial_ends_the_wai
         .await
         .unwrap();
 }
+
+/// `ondeck run` of a two-person action without `--wait` records nothing but the refusal and
+/// runs nothing: nobody would be there to run it once approved.
+#[tokio::test]
+async fn run_without_wait_refuses_a_two_person_action() {
+    let home = tempfile::tempdir().unwrap();
+    let marker = home.path().join("ran");
+    let store_url = format!("sqlite://{}/data/ondeck.db", home.path().display());
+    let config = config(home.path(), &store_url, &marker);
+    let ran = tokio::process::Command::new(env!("CARGO_BIN_EXE_ondeck"))
+        .args(["run", "touch-marker", "--target", "x", "--yes"])
+        .args(["--config", &config])
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert_eq!(ran.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("pass --wait"), "{stderr}");
+    assert!(!marker.exists());
+    let store = ondeck::store::Store::open(&store_url).await.unwrap();
+    let outcomes: Vec<String> = store
+        .audit_since(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.outcome)
+        .collect();
+    assert_eq!(outcomes, ["REFUSED"]);
+    assert!(store.jobs(10).await.unwrap().is_empty());
+}
