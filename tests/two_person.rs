@@ -65,19 +65,19 @@ fn give(dir: &Path, (uid, gid): (u32, u32)) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs services: scripts/test-all.sh"]
-async fn another_account_approves_the_requester_cannot_and_a_denial_ends_the_wait() {
+/// Where the approver's console can run, or why the test cannot: root, an account to switch
+/// to, and `runuser`.
+fn second_account() -> Option<((u32, u32), &'static Path)> {
     if !nix::unistd::getuid().is_root() {
         eprintln!(
             "skipped: the approver's console must run as another OS account ({OTHER_ACCOUNT}), \
              which only root can start; run this test as root"
         );
-        return;
+        return None;
     }
     let Some(other) = account_ids(OTHER_ACCOUNT) else {
         eprintln!("skipped: there is no {OTHER_ACCOUNT} account to approve as");
-        return;
+        return None;
     };
     let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"]
         .into_iter()
@@ -85,9 +85,17 @@ async fn another_account_approves_the_requester_cannot_and_a_denial_ends_the_wai
         .find(|path| path.exists());
     let Some(runuser) = runuser else {
         eprintln!("skipped: runuser is not installed");
+        return None;
+    };
+    Some((other, runuser))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs services: scripts/test-all.sh"]
+async fn on_postgres_another_account_approves_the_requester_cannot_and_a_denial_ends_the_wait() {
+    let Some(second) = second_account() else {
         return;
     };
-
     let admin_url = std::env::var("ONDECK_TEST_PG_URL").expect("ONDECK_TEST_PG_URL");
     let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
     let database = format!("ondeck_two_person_{}", uuid::Uuid::new_v4().simple());
@@ -97,7 +105,41 @@ async fn another_account_approves_the_requester_cannot_and_a_denial_ends_the_wai
         .unwrap();
     let mut store_url = url::Url::parse(&admin_url).unwrap();
     store_url.set_path(&database);
+    two_accounts_on_one_store(store_url.as_str(), second).await;
+    admin
+        .execute(format!("DROP DATABASE {database} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
+}
 
+/// One machine, one SQLite store in a directory prepared for the team (setgid, the group's,
+/// nothing for others), two OS accounts of that group.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_sqlite_another_account_approves_the_requester_cannot_and_a_denial_ends_the_wait() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let Some(second) = second_account() else {
+        return;
+    };
+    let (_, group) = second.0;
+    let parent = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let team = parent.path().join("team");
+    std::fs::create_dir(&team).unwrap();
+    std::os::unix::fs::chown(&team, None, Some(group)).unwrap();
+    std::fs::set_permissions(&team, std::fs::Permissions::from_mode(0o2770)).unwrap();
+    let store_url = format!("sqlite://{}/ondeck.db", team.display());
+    two_accounts_on_one_store(&store_url, second).await;
+    let mode = std::fs::metadata(team.join("ondeck.db"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o660, "the team's, and nobody else's");
+}
+
+/// Two consoles of the test's account (the requester, and another of the same account) and
+/// one of [`OTHER_ACCOUNT`] (the approver) on the store at `store_url`.
+async fn two_accounts_on_one_store(store_url: &str, (other, runuser): ((u32, u32), &Path)) {
     let work = tempfile::tempdir().unwrap();
     let marker = work.path().join("approved-and-run");
     let (home_a, home_b, home_c) = (
@@ -105,9 +147,9 @@ async fn another_account_approves_the_requester_cannot_and_a_denial_ends_the_wai
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
     );
-    let config_a = config(home_a.path(), store_url.as_str(), &marker);
-    let config_b = config(home_b.path(), store_url.as_str(), &marker);
-    let config_c = config(home_c.path(), store_url.as_str(), &marker);
+    let config_a = config(home_a.path(), store_url, &marker);
+    let config_b = config(home_b.path(), store_url, &marker);
+    let config_c = config(home_c.path(), store_url, &marker);
     give(home_b.path(), other);
 
     // The requester, and a second console of the same account on the same machine.
@@ -168,17 +210,25 @@ async fn another_account_approves_the_requester_cannot_and_a_denial_ends_the_wai
         status_bar(s).contains("refused") && s.contains("requester")
     });
     assert!(!marker.exists());
-    let refused: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT operator, error FROM ondeck.audit WHERE action = 'touch-marker' \
-         AND outcome = 'REFUSED'",
-    )
-    .fetch_all(&sqlx::PgPool::connect(store_url.as_str()).await.unwrap())
-    .await
-    .unwrap();
+    let store = ondeck::store::Store::open(store_url).await.unwrap();
+    let trail = || async {
+        store
+            .audit_since(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|record| record.action == "touch-marker")
+            .collect::<Vec<_>>()
+    };
+    let refused: Vec<_> = trail()
+        .await
+        .into_iter()
+        .filter(|record| record.outcome == "REFUSED")
+        .collect();
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert!(
         refused[0]
-            .1
+            .error
             .as_deref()
             .unwrap_or_default()
             .contains("its requester"),
@@ -201,21 +251,15 @@ async fn another_account_approves_the_requester_cannot_and_a_denial_ends_the_wai
     approver.wait_for("the badge gone", |s| {
         !status_bar(s).contains("approval waiting") && s.contains("SUCCEEDED")
     });
-    let store = sqlx::PgPool::connect(store_url.as_str()).await.unwrap();
-    let trail: Vec<(String, String)> = sqlx::query_as(
-        "SELECT outcome, operator FROM ondeck.audit WHERE action = 'touch-marker' ORDER BY seq",
-    )
-    .fetch_all(&store)
-    .await
-    .unwrap();
-    let outcomes: Vec<&str> = trail.iter().map(|(o, _)| o.as_str()).collect();
+    let trail = trail().await;
+    let outcomes: Vec<&str> = trail.iter().map(|r| r.outcome.as_str()).collect();
     assert_eq!(
         outcomes,
         ["REQUESTED", "REFUSED", "APPROVED", "SUCCEEDED"],
         "{trail:?}"
     );
     assert_eq!(
-        trail[2].1, OTHER_ACCOUNT,
+        trail[2].operator, OTHER_ACCOUNT,
         "the approval is the other account's"
     );
 
@@ -253,11 +297,6 @@ async fn another_account_approves_the_requester_cannot_and_a_denial_ends_the_wai
         screen.type_keys("q");
         assert_eq!(screen.wait_exit(), 0);
     }
-    store.close().await;
-    admin
-        .execute(format!("DROP DATABASE {database} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
 }
 
 /// `ondeck run` of a two-person action without `--wait` records nothing but the refusal and
