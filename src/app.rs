@@ -219,6 +219,9 @@ fn first_frame(
 /// operator's ctrl-c, or a second `kill` — cancels them at their next safe point, and the
 /// cancellations are recorded before ondeck exits.
 async fn finish_running_actions(runner: &mut ActionRunner, signals: &mut Signals) {
+    // A two-person request nobody approved yet would hold the console until it expires: it is
+    // withdrawn (CANCELLED), as nobody is left to run it.
+    runner.withdraw_requests();
     let running = runner.running();
     if running == 0 {
         return;

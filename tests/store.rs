@@ -1369,3 +1369,34 @@ async fn of_two_approvers_at_once_exactly_one_decides(db: &TestDb) {
     assert_eq!(decided, 1);
 }
 on_both_backends!(of_two_approvers_at_once_exactly_one_decides);
+
+#[tokio::test]
+async fn a_store_in_a_teams_directory_is_the_groups_and_elsewhere_its_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let parent = tempfile::tempdir().unwrap();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    // Setgid, group-writable, nothing for others: prepared for a team.
+    let team = parent.path().join("team");
+    std::fs::create_dir(&team).unwrap();
+    std::fs::set_permissions(&team, std::fs::Permissions::from_mode(0o2770)).unwrap();
+    let store = Store::open(&format!("sqlite://{}/ondeck.db", team.display()))
+        .await
+        .unwrap();
+    append_n(&store, 1).await;
+    for file in ["ondeck.db", "ondeck.db-wal", "ondeck.db-shm"] {
+        assert_eq!(mode(&team.join(file)), 0o660, "{file}");
+    }
+    // Group-writable but open to others too, or not setgid: not a team's, so private.
+    for dir_mode in [0o2777, 0o0770] {
+        let dir = parent.path().join(format!("dir-{dir_mode:o}"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(dir_mode)).unwrap();
+        let store = Store::open(&format!("sqlite://{}/ondeck.db", dir.display()))
+            .await
+            .unwrap();
+        append_n(&store, 1).await;
+        assert_eq!(mode(&dir.join("ondeck.db")), 0o600, "{dir_mode:o}");
+    }
+}

@@ -328,6 +328,16 @@ impl ActionRunner {
         self.running.len()
     }
 
+    /// Withdraws the two-person requests still waiting for their approval: they end
+    /// CANCELLED. Approved ones that run already go on.
+    pub fn withdraw_requests(&self) {
+        for job in &self.running {
+            if job.go.is_some() {
+                let _ = job.cancel.send(true);
+            }
+        }
+    }
+
     /// Cancels every running job at its next safe point.
     pub fn cancel_all(&self) {
         for job in &self.running {
@@ -458,5 +468,43 @@ totp_secret = "env:ONDECK_TOTP"
             runner.totp_secret,
             Some(Secret::Env("ONDECK_TOTP".to_owned()))
         );
+    }
+
+    #[tokio::test]
+    async fn a_console_that_leaves_withdraws_its_waiting_requests() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let url = format!("sqlite://{}", dir.path().join("ondeck.db").display());
+        let store = Store::open(&url).await.expect("the store");
+        let identity = OperatorIdentity::current("alice");
+        let (_store_tx, store_rx) = watch::channel(Some(store.clone()));
+        let (tx, mut rx) = mpsc::channel(64);
+        let mut runner = ActionRunner::new(store_rx, identity, Vec::new().into(), None, tx);
+        let config = config(
+            &dir,
+            "[[action]]\nname = \"restart\"\nkind = \"command\"\nargv = [\"true\"]\n\
+             confirm = \"two-person\"\n",
+        );
+        let plan =
+            crate::actions::plan(&config.actions[0], crate::actions::Subject::Named("api-1"))
+                .expect("a plan");
+        runner.apply(Effect::StartAction(Box::new(plan)));
+        let opened = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .expect("the request was recorded");
+        assert!(
+            matches!(
+                opened,
+                Some(Msg::Job(super::super::engine::JobEvent::Opened(_)))
+            ),
+            "{opened:?}"
+        );
+        assert_eq!(store.pending_approvals().await.expect("read").len(), 1);
+        runner.withdraw_requests();
+        tokio::time::timeout(std::time::Duration::from_secs(10), runner.finished())
+            .await
+            .expect("the request ended");
+        let jobs = store.jobs(10).await.expect("read");
+        assert_eq!(jobs[0].state, "CANCELLED");
+        assert!(store.pending_approvals().await.expect("read").is_empty());
     }
 }
