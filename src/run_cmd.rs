@@ -1,5 +1,6 @@
-//! `ondeck run ACTION --target T [--yes] [--dry-run]`: the console's action engine without the
-//! console, for scripts and for a terminal without the full-screen UI.
+//! `ondeck run ACTION --target T [--yes] [--dry-run] [--wait]`: the console's action engine
+//! without the console, for scripts and for a terminal without the full-screen UI. `--wait`
+//! requests a `two-person` action and runs it once another operator approves it.
 //!
 //! The plan goes to standard output, progress and the job's log to standard error. Exit 0 when
 //! the action succeeded (or the dry run was recorded), 1 when it failed or was refused; clap
