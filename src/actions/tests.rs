@@ -637,9 +637,40 @@ async fn a_two_person_action_is_not_run_until_another_operator_approves_it() {
     let no_code =
         two_person::decide(&decider, &request, Decision::Approve, Some(&secret), None).await;
     assert!(no_code.unwrap_err().contains("TOTP code"));
-    let done = two_person::decide(&decider, &request, Decision::Approve, None, None)
-        .await
+    // A wrong code of theirs is refused too; their right one approves.
+    let secret_file = dir.path().join("carol.totp");
+    std::fs::write(&secret_file, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n").unwrap();
+    let secret = crate::config::Secret::File(secret_file);
+    let bytes = totp_rs::Secret::Encoded("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP".into())
+        .to_bytes()
         .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let code =
+        totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 0, 30, bytes).generate(now);
+    let wrong =
+        crate::secret_text::SecretText::new(if code == "000000" { "111111" } else { "000000" });
+    let refused = two_person::decide(
+        &decider,
+        &request,
+        Decision::Approve,
+        Some(&secret),
+        Some(&wrong),
+    )
+    .await;
+    assert!(refused.unwrap_err().contains("wrong TOTP code"));
+    let code = crate::secret_text::SecretText::new(&code);
+    let done = two_person::decide(
+        &decider,
+        &request,
+        Decision::Approve,
+        Some(&secret),
+        Some(&code),
+    )
+    .await
+    .unwrap();
     assert!(done.starts_with("approved runbook on web-1"), "{done}");
 
     let finished = run.await.unwrap().unwrap();
@@ -670,6 +701,7 @@ async fn a_two_person_action_is_not_run_until_another_operator_approves_it() {
         [
             ("REQUESTED", me),
             ("REFUSED", me),
+            ("REFUSED", "carol"),
             ("REFUSED", "carol"),
             ("APPROVED", "carol"),
             ("SUCCEEDED", me),

@@ -307,6 +307,28 @@ impl AppState {
             .count()
     }
 
+    /// [`AppState::recheck`] for an approved two-person request: the silence comment written
+    /// in the requester's dialog is part of what was approved, not of the target, so it is not
+    /// compared with the configured one.
+    pub fn recheck_approved(&self, plan: &Plan) -> Result<(), Refusal> {
+        if actions::silence::comment(plan).is_none() {
+            return self.recheck(plan);
+        }
+        let configured = self
+            .configured(&plan.action)
+            .ok()
+            .zip(self.subject_of(&plan.target).ok())
+            .and_then(|(config, subject)| actions::plan(config, subject).ok());
+        let Some(configured) = configured else {
+            return self.recheck(plan);
+        };
+        let mut probe = plan.clone();
+        if let Some(comment) = actions::silence::comment(&configured) {
+            actions::silence::set_comment(&mut probe, comment);
+        }
+        self.recheck(&probe)
+    }
+
     /// Whether `plan` is still what its action would do to its target as the target is now:
     /// a dialog confirms what it showed, or nothing. A poll may have changed the row (another
     /// release deployed) or taken it away while the dialog was open.

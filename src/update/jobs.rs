@@ -309,7 +309,7 @@ pub(super) fn on_approval_granted(
     plan: &Plan,
 ) -> Vec<Effect> {
     let target = plan.target.ledger_name();
-    let go = state.recheck(plan).map_err(|refusal| refusal.0);
+    let go = state.recheck_approved(plan).map_err(|refusal| refusal.0);
     state.notice = Some(match &go {
         Ok(()) => format!(
             "{} on {target} approved by {decided_by}: starting",
