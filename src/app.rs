@@ -102,6 +102,7 @@ pub async fn run(console: Console) -> Result<()> {
     state.wall = WallState::new(config.wall.clone(), state.now);
     state.help = crate::ui::help_sections(&keymap);
     state.actions = config.actions.clone();
+    state.decide_by_code = config.totp_secret(&identity.os_user).is_some();
     state.sources = config
         .sources
         .iter()
@@ -221,6 +222,9 @@ fn first_frame(
 /// operator's ctrl-c, or a second `kill` — cancels them at their next safe point, and the
 /// cancellations are recorded before ondeck exits.
 async fn finish_running_actions(runner: &mut ActionRunner, signals: &mut Signals) {
+    // A two-person request nobody approved yet would hold the console until it expires: it is
+    // withdrawn (CANCELLED), as nobody is left to run it.
+    runner.withdraw_requests();
     let running = runner.running();
     if running == 0 {
         return;
@@ -483,6 +487,7 @@ type StoreDigest = (
     (Option<i64>, usize),
     Vec<(String, String, Option<DateTime<Utc>>)>,
     Vec<(String, String)>,
+    Vec<crate::model::ApprovalRequest>,
 );
 
 impl StoreKeeper {
@@ -640,7 +645,13 @@ fn digest(rows: &StoreRows) -> StoreDigest {
         .iter()
         .map(|a| (a.target.clone(), a.summary.clone()))
         .collect();
-    (rows.jobs.clone(), newest_audit, seen, alerts)
+    (
+        rows.jobs.clone(),
+        newest_audit,
+        seen,
+        alerts,
+        rows.approvals.clone(),
+    )
 }
 
 /// The wait after `failures` failed rounds before this one: doubling from the first wait up to

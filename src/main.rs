@@ -72,6 +72,10 @@ enum Command {
         /// Print the plan and record a dry run; do nothing.
         #[arg(long)]
         dry_run: bool,
+        /// For a `two-person` action: record the request, wait for another operator to
+        /// approve it (or deny it, or for it to expire), and run it once approved.
+        #[arg(long)]
+        wait: bool,
     },
     /// List a backup or restore action's backups from their manifests, with whether each
     /// verifies. Exit 1 when any is bad or there is none.
@@ -214,12 +218,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             ref target,
             yes,
             dry_run,
+            wait,
         }) => {
             let request = run_cmd::RunRequest {
                 action: action.clone(),
                 target: target.clone(),
                 yes,
                 dry_run,
+                wait,
                 read_only: read_only_reason(&cli, &config),
             };
             Ok(match run_cmd::run(&config, &request).await {

@@ -294,6 +294,22 @@ pub struct StoreRows {
     pub audit: Vec<AuditRow>,
     pub sessions: Vec<SessionRow>,
     pub alerts: Vec<AlertRow>,
+    /// The two-person requests waiting for a second operator.
+    pub approvals: Vec<ApprovalRequest>,
+}
+
+/// A two-person request waiting for another operator's approval (its job is REQUESTED).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRequest {
+    pub job_id: String,
+    pub action: String,
+    pub target: String,
+    /// The requester's label, as the Jobs pane shows it.
+    pub operator: String,
+    /// The requester's OS account and host (`alice@ops-01`), whom the approver must not be.
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

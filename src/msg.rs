@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::actions::backups::Listing;
 use crate::actions::engine::JobEvent;
 use crate::actions::unseal::{UnsealReply, UnsealRequest};
-use crate::actions::{BackupChoice, Plan};
-use crate::model::{Observation, StoreRows};
+use crate::actions::{BackupChoice, Decision, Plan};
+use crate::model::{ApprovalRequest, Observation, StoreRows};
 use crate::secret_text::SecretText;
 
 /// The keymap vocabulary: what a key (or the command palette) can ask for.
@@ -84,6 +84,10 @@ pub enum Command {
     Action,
     #[strum(message = "Cancel the selected job of this console (asks first)")]
     CancelJob,
+    #[strum(message = "Approve the selected two-person request (asks first)")]
+    ApproveRequest,
+    #[strum(message = "Deny the selected two-person request (asks first)")]
+    DenyRequest,
     #[strum(message = "Pause or resume the wall's rotating page")]
     PauseRotation,
     #[strum(
@@ -165,6 +169,15 @@ pub enum Msg {
         target: String,
         reason: String,
     },
+    /// Another operator approved this console's two-person request `job_id` for `plan`:
+    /// checked against its target again before it runs.
+    ApprovalGranted {
+        job_id: String,
+        decided_by: String,
+        plan: Box<Plan>,
+    },
+    /// How this operator's approval or denial of a request ended: what was done, or why not.
+    RequestDecided(Result<String, String>),
     /// What the unseal dialog's node answered.
     Unseal(UnsealReply),
     /// Lines of a job's log read from the store, oldest first, each with its number; `before`
@@ -215,6 +228,19 @@ pub enum Effect {
     },
     /// The unseal dialog's reads and writes of its node.
     Unseal(UnsealRequest),
+    /// Approve or deny another operator's two-person request, confirmed by this operator's
+    /// TOTP `code` when they have a secret; answered by [`Msg::RequestDecided`].
+    DecideRequest {
+        request: Box<ApprovalRequest>,
+        decision: Decision,
+        code: Option<SecretText>,
+    },
+    /// Run the approved two-person job `job_id` of this console (`Ok`), or end it unrun
+    /// because its target is no longer what was requested (`Err`, why).
+    ProceedApproved {
+        job_id: String,
+        go: Result<(), String>,
+    },
     /// Read up to a page of a job's log lines before line `before` (the newest for `None`).
     LoadJobLog {
         job_id: String,

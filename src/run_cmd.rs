@@ -1,5 +1,6 @@
-//! `ondeck run ACTION --target T [--yes] [--dry-run]`: the console's action engine without the
-//! console, for scripts and for a terminal without the full-screen UI.
+//! `ondeck run ACTION --target T [--yes] [--dry-run] [--wait]`: the console's action engine
+//! without the console, for scripts and for a terminal without the full-screen UI. `--wait`
+//! requests a `two-person` action and runs it once another operator approves it.
 //!
 //! The plan goes to standard output, progress and the job's log to standard error. Exit 0 when
 //! the action succeeded (or the dry run was recorded), 1 when it failed or was refused; clap
@@ -29,6 +30,8 @@ pub struct RunRequest {
     /// Skip an `enter` confirmation; with the target named, also a `type-target` one.
     pub yes: bool,
     pub dry_run: bool,
+    /// `--wait`: a `two-person` action is requested and waited for, then run once approved.
+    pub wait: bool,
     /// `--read-only`, `[console] read_only`: show the plan, run nothing.
     pub read_only: Option<&'static str>,
 }
@@ -84,6 +87,12 @@ pub async fn run(config: &Config, request: &RunRequest) -> Result<ActionState, R
     }
     let confirmed = match plan.confirm {
         ConfirmPolicy::Totp => confirm_by_code(&engine, config).await,
+        ConfirmPolicy::TwoPerson if !request.wait => Err(format!(
+            "refused: `{}` needs a second operator's approval; pass --wait to request it and \
+             wait for the decision; nothing was done",
+            plan.action
+        )),
+        ConfirmPolicy::TwoPerson => Ok(()),
         _ => confirm(&plan, request),
     };
     if let Err(why) = confirmed {
@@ -208,7 +217,7 @@ fn confirm(plan: &Plan, request: &RunRequest) -> Result<(), String> {
             "Type the target's name ({}) to run it: ",
             plan.target.name
         ))?,
-        // `confirm_by_code` takes TOTP codes; `plan` refuses two-person actions already. Never
+        // `confirm_by_code` takes TOTP codes, and a second operator two-person actions. Never
         // confirmed with less.
         (ConfirmPolicy::Totp | ConfirmPolicy::TwoPerson, _) => {
             return Err(format!(
@@ -280,7 +289,21 @@ async fn execute(engine: &Engine, plan: &Plan) -> Result<ActionState, Refused> {
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),
     );
-    let job = engine.run(plan, &events_tx, cancel);
+    let two_person = plan.confirm == ConfirmPolicy::TwoPerson;
+    if two_person {
+        say(&format!(
+            "ondeck: waiting for another operator to approve (expires in {}); ctrl-c withdraws \
+             the request",
+            humantime::format_duration(plan.approval_expires)
+        ));
+    }
+    let job = async {
+        if two_person {
+            engine.request_and_run(plan, &events_tx, cancel).await
+        } else {
+            engine.run(plan, &events_tx, cancel).await
+        }
+    };
     tokio::pin!(job);
     let mut terms = 0;
     let finished = loop {

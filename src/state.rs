@@ -232,6 +232,11 @@ pub struct AppState {
     pub live_jobs: VecDeque<LiveJob>,
     /// The store's audit records older than its tail, read as the Audit pane is scrolled.
     pub audit_pages: AuditPages,
+    /// The two-person requests on the store waiting for a second operator, as last read.
+    pub approvals: Vec<crate::model::ApprovalRequest>,
+    /// Whether this operator has a TOTP secret, so that their approval of a two-person request
+    /// is confirmed by their code.
+    pub decide_by_code: bool,
     /// Panes whose rows changed since their view was last built (by [`Pane::index`]).
     outdated: [bool; 5],
     /// Set whenever something visible changed; the loop draws and clears it.
@@ -263,6 +268,8 @@ impl AppState {
             notice: None,
             live_jobs: VecDeque::new(),
             audit_pages: AuditPages::default(),
+            approvals: Vec::new(),
+            decide_by_code: false,
             outdated: [false; 5],
             dirty: true,
             quitting: false,

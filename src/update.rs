@@ -10,6 +10,7 @@
 use crossterm::event::{KeyEvent, KeyEventKind};
 use ratatui_textarea::TextArea;
 
+use crate::actions::Decision;
 use crate::config::keymap::{KeyContext, Keymap};
 use crate::model::{Observation, StoreRows};
 use crate::msg::{Command, Effect, Msg};
@@ -149,8 +150,13 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                 audit,
                 sessions,
                 alerts,
+                approvals,
             } = *rows;
             let audit = audit_pages::with_older(state, audit);
+            if state.approvals != approvals {
+                state.approvals = approvals;
+                state.dirty = true;
+            }
             replace_observation(
                 state,
                 crate::store::STORE_SOURCE,
@@ -198,6 +204,19 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         Msg::Unseal(reply) => unseal::on_reply(state, reply),
         Msg::Job(event) => {
             jobs::on_job_event(state, event);
+            Vec::new()
+        }
+        Msg::ApprovalGranted {
+            job_id,
+            decided_by,
+            plan,
+        } => jobs::on_approval_granted(state, job_id, &decided_by, &plan),
+        Msg::RequestDecided(result) => {
+            state.notice = Some(match result {
+                Ok(done) => done,
+                Err(why) => why,
+            });
+            state.dirty = true;
             Vec::new()
         }
         Msg::ActionRefused {
@@ -305,6 +324,7 @@ fn reconfigure(state: &mut AppState, config: crate::config::Config, restarted: &
         .filter(|s| s.raises_alerts())
         .map(|s| s.name.clone())
         .collect();
+    state.decide_by_code = config.totp_secret(&state.operator).is_some();
     state.actions = config.actions;
     state.wall.config = config.wall;
     state.mark_outdated(Pane::Alerts);
@@ -494,6 +514,8 @@ fn on_pane_command(state: &mut AppState, command: Command) -> Vec<Effect> {
         Command::Zoom => state.zoomed = !state.zoomed,
         Command::Action => actions::open_menu(state),
         Command::CancelJob => jobs::ask_cancel(state),
+        Command::ApproveRequest => jobs::ask_decide(state, Decision::Approve),
+        Command::DenyRequest => jobs::ask_decide(state, Decision::Deny),
         Command::PauseRotation if state.mode.wall => {
             state.wall.toggle_pause(state.now);
             state.notice = Some(

@@ -439,3 +439,57 @@ fn read_only_and_wall_consoles_offer_no_action() {
         assert!(refused.contains("read-only"), "{refused}");
     }
 }
+
+#[test]
+fn an_approved_two_person_silence_keeps_its_written_comment_and_still_runs() {
+    let mut state = state(80, 24);
+    let silence = state
+        .actions
+        .iter_mut()
+        .find(|action| action.name == "silence-am")
+        .unwrap();
+    silence.confirm = ConfirmPolicy::TwoPerson;
+    store_read(&mut state);
+    select_alert(&mut state, "HighLatency");
+    open_dialog(&mut state, "silence-am");
+    type_text(&mut state, ", INC-4711");
+    let effects = press(&mut state, Command::Submit);
+    let [Effect::StartAction(plan)] = effects.as_slice() else {
+        panic!("{effects:?} {:?}", state.notice)
+    };
+    let effects = send(
+        &mut state,
+        Msg::ApprovalGranted {
+            job_id: "job-1".to_owned(),
+            decided_by: "carol@ops-03.example.com".to_owned(),
+            plan: plan.clone(),
+        },
+    );
+    assert_eq!(
+        effects,
+        vec![Effect::ProceedApproved {
+            job_id: "job-1".to_owned(),
+            go: Ok(()),
+        }],
+        "{:?}",
+        state.notice
+    );
+    // The alert gone meanwhile: the approved silence is not run.
+    state.data.alerts = Vec::new().into();
+    state.rebuild_all_views();
+    let effects = send(
+        &mut state,
+        Msg::ApprovalGranted {
+            job_id: "job-1".to_owned(),
+            decided_by: "carol@ops-03.example.com".to_owned(),
+            plan: plan.clone(),
+        },
+    );
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::ProceedApproved { go: Err(_), .. }]
+        ),
+        "{effects:?}"
+    );
+}

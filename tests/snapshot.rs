@@ -134,6 +134,7 @@ fn sample() -> Snapshot {
             audit: vec![audit(2), audit(1)],
             sessions: vec![operator_session()],
             alerts: Vec::new(),
+            approvals: Vec::new(),
         },
         t(0),
     )

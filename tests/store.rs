@@ -1107,3 +1107,312 @@ async fn a_failed_health_check_raises_an_alert_until_a_job_succeeds(db: &TestDb)
     assert_eq!(store.health_alerts().await.unwrap(), []);
 }
 on_both_backends!(a_failed_health_check_raises_an_alert_until_a_job_succeeds);
+
+/// A decision on job `id` by `who`: APPROVED or DENIED.
+fn decision(who: &OperatorIdentity, id: &str, state: ActionState) -> NewAudit {
+    NewAudit {
+        identity: who.clone(),
+        action: "restart-api".into(),
+        target: "api-1".into(),
+        outcome: state,
+        request_id: format!("decide-{id}"),
+        job_id: Some(id.into()),
+        error: None,
+        detail: serde_json::Value::Null,
+    }
+}
+
+/// `name` on the machine `host`.
+fn account(name: &str, host: &str) -> OperatorIdentity {
+    OperatorIdentity {
+        host: host.into(),
+        ..operator(name)
+    }
+}
+
+async fn two_person_requests_are_decided_once_by_someone_else(db: &TestDb) {
+    let store = db.open().await;
+    let owner = this_process();
+    let alice = account("alice", "ops-01.example.com");
+    let in_15m = chrono::Utc::now() + chrono::Duration::minutes(15);
+    let request = NewAudit {
+        identity: alice.clone(),
+        ..intent("alice", "restart-api", "api-1")
+    };
+    let (id, record) = store
+        .request_approval(request.clone(), &owner, in_15m)
+        .await
+        .unwrap();
+    assert_eq!(record.outcome, "REQUESTED");
+    assert_eq!(record.job_id.as_deref(), Some(id.as_str()));
+
+    // Every console lists it; its requester sees it waiting.
+    let pending = store.pending_approvals().await.unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].job_id, id);
+    assert_eq!(pending[0].requested_by, "alice@ops-01.example.com");
+    assert_eq!(
+        store.read_rows(10, 10).await.unwrap().approvals,
+        pending,
+        "the console's store read carries them"
+    );
+    let status = store.request_status(&id).await.unwrap();
+    assert_eq!(status.state, "REQUESTED");
+    assert!(!status.is_overdue(chrono::Utc::now()));
+
+    // Its target is held while it waits.
+    assert!(matches!(
+        store
+            .begin_action(intent("carol", "backup-db", "api-1"), &owner)
+            .await,
+        Err(StoreError::TargetBusy { .. })
+    ));
+
+    // The requester cannot decide it, whatever label they give: the account and host decide.
+    let relabelled = OperatorIdentity {
+        label: "bob".into(),
+        ..alice.clone()
+    };
+    for (who, state) in [
+        (&alice, ActionState::Approved),
+        (&relabelled, ActionState::Approved),
+        (&alice, ActionState::Denied),
+    ] {
+        match store.decide_request(decision(who, &id, state)).await {
+            Err(StoreError::DecisionRefused {
+                job_id,
+                why: ondeck::store::DecisionRefusal::OwnRequest { requester },
+            }) => {
+                assert_eq!(job_id, id);
+                assert_eq!(requester, "alice@ops-01.example.com");
+            }
+            other => panic!("the requester decided their own request: {other:?}"),
+        }
+    }
+    // Nothing of a refused decision was written.
+    assert_eq!(store.request_status(&id).await.unwrap().state, "REQUESTED");
+    let audit = store.audit_tail(100).await.unwrap();
+    assert!(audit.iter().all(|r| r.outcome != "APPROVED"), "{audit:?}");
+
+    // The same account on another machine is another operator's seat, as is another account.
+    let bob = account("bob", "ops-01.example.com");
+    let approved = store
+        .decide_request(decision(&bob, &id, ActionState::Approved))
+        .await
+        .unwrap();
+    assert_eq!(approved.outcome, "APPROVED");
+    assert_eq!(approved.operator, "bob");
+    assert_eq!(approved.job_id.as_deref(), Some(id.as_str()));
+    let status = store.request_status(&id).await.unwrap();
+    assert_eq!(status.state, "APPROVED");
+    assert_eq!(status.decided_by.as_deref(), Some("bob@ops-01.example.com"));
+    assert!(store.pending_approvals().await.unwrap().is_empty());
+
+    // A second decision, approving or denying, is refused as already decided.
+    let carol = account("carol", "ops-03.example.com");
+    for state in [ActionState::Approved, ActionState::Denied] {
+        match store.decide_request(decision(&carol, &id, state)).await {
+            Err(StoreError::DecisionRefused {
+                why: ondeck::store::DecisionRefusal::AlreadyDecided { state },
+                ..
+            }) => assert_eq!(state, "APPROVED"),
+            other => panic!("decided twice: {other:?}"),
+        }
+    }
+    // The requester runs it, and its end closes it as any job's.
+    store
+        .update_job(&id, ActionState::Running, Some(0.0))
+        .await
+        .unwrap();
+    store
+        .finish_action(NewAudit {
+            identity: alice.clone(),
+            ..outcome("alice", &id, ActionState::Succeeded, None)
+        })
+        .await
+        .unwrap();
+
+    // A denied request ends DENIED and frees its target.
+    let (denied, _) = store
+        .request_approval(request.clone(), &owner, in_15m)
+        .await
+        .unwrap();
+    store
+        .decide_request(decision(&carol, &denied, ActionState::Denied))
+        .await
+        .unwrap();
+    let status = store.request_status(&denied).await.unwrap();
+    assert_eq!(status.state, "DENIED");
+    let row = store.jobs(10).await.unwrap();
+    let row = row.iter().find(|j| j.id == denied).unwrap();
+    assert!(row.finished.is_some(), "{row:?}");
+
+    // An ordinary job is no request.
+    let (plain, _) = store
+        .begin_action(intent("alice", "backup-db", "api-1"), &owner)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .decide_request(decision(&bob, &plain, ActionState::Approved))
+            .await,
+        Err(StoreError::DecisionRefused {
+            why: ondeck::store::DecisionRefusal::NotARequest,
+            ..
+        })
+    ));
+    store
+        .finish_action(outcome("alice", &plain, ActionState::Succeeded, None))
+        .await
+        .unwrap();
+    assert!(store.audit_since(None).await.unwrap().len() >= 6);
+    assert!(store.verify_audit(None).await.unwrap().is_ok());
+}
+on_both_backends!(two_person_requests_are_decided_once_by_someone_else);
+
+async fn an_expired_request_cannot_be_decided_and_ends_expired(db: &TestDb) {
+    let store = db.open().await;
+    let owner = this_process();
+    let alice = account("alice", "ops-01.example.com");
+    let bob = account("bob", "ops-02.example.com");
+    let request = NewAudit {
+        identity: alice.clone(),
+        ..intent("alice", "restart-api", "api-1")
+    };
+    let (id, _) = store
+        .request_approval(
+            request.clone(),
+            &owner,
+            chrono::Utc::now() - chrono::Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+    // Nobody's list shows it, and nobody can approve it.
+    assert!(store.pending_approvals().await.unwrap().is_empty());
+    match store
+        .decide_request(decision(&bob, &id, ActionState::Approved))
+        .await
+    {
+        Err(StoreError::DecisionRefused {
+            why: ondeck::store::DecisionRefusal::Expired { .. },
+            ..
+        }) => {}
+        other => panic!("an expired request was approved: {other:?}"),
+    }
+    let status = store.request_status(&id).await.unwrap();
+    assert!(status.is_overdue(chrono::Utc::now()));
+    // Its requester ends it EXPIRED, which frees the target.
+    let expired = NewAudit {
+        outcome: ActionState::Expired,
+        job_id: Some(id.clone()),
+        error: Some("nobody approved it within 15m".into()),
+        ..request.clone()
+    };
+    let record = store.expire_request(expired.clone()).await.unwrap();
+    assert_eq!(record.outcome, "EXPIRED");
+    assert_eq!(store.request_status(&id).await.unwrap().state, "EXPIRED");
+    // Once only.
+    assert!(store.expire_request(expired).await.is_err());
+    store
+        .begin_action(intent("carol", "backup-db", "api-1"), &owner)
+        .await
+        .unwrap();
+
+    // One not yet due is not expired, and an approved one never is.
+    let (later, _) = store
+        .request_approval(
+            NewAudit {
+                target: "api-2".into(),
+                ..request.clone()
+            },
+            &owner,
+            chrono::Utc::now() + chrono::Duration::minutes(15),
+        )
+        .await
+        .unwrap();
+    let early = NewAudit {
+        outcome: ActionState::Expired,
+        job_id: Some(later.clone()),
+        target: "api-2".into(),
+        ..request.clone()
+    };
+    assert!(store.expire_request(early).await.is_err());
+    assert_eq!(
+        store.request_status(&later).await.unwrap().state,
+        "REQUESTED"
+    );
+}
+on_both_backends!(an_expired_request_cannot_be_decided_and_ends_expired);
+
+async fn of_two_approvers_at_once_exactly_one_decides(db: &TestDb) {
+    let store = db.open().await;
+    let alice = account("alice", "ops-01.example.com");
+    let (id, _) = store
+        .request_approval(
+            NewAudit {
+                identity: alice,
+                ..intent("alice", "restart-api", "api-1")
+            },
+            &this_process(),
+            chrono::Utc::now() + chrono::Duration::minutes(15),
+        )
+        .await
+        .unwrap();
+    let deciders: Vec<_> = (0..6)
+        .map(|n| {
+            let store = store.clone();
+            let id = id.clone();
+            let who = account(&format!("op{n}"), "ops-09.example.com");
+            let state = if n % 2 == 0 {
+                ActionState::Approved
+            } else {
+                ActionState::Denied
+            };
+            tokio::spawn(async move { store.decide_request(decision(&who, &id, state)).await })
+        })
+        .collect();
+    let mut decided = 0;
+    for decider in deciders {
+        match decider.await.unwrap() {
+            Ok(_) => decided += 1,
+            Err(StoreError::DecisionRefused {
+                why: ondeck::store::DecisionRefusal::AlreadyDecided { .. },
+                ..
+            }) => {}
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(decided, 1);
+}
+on_both_backends!(of_two_approvers_at_once_exactly_one_decides);
+
+#[tokio::test]
+async fn a_store_in_a_teams_directory_is_the_groups_and_elsewhere_its_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let parent = tempfile::tempdir().unwrap();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    // Setgid, group-writable, nothing for others: prepared for a team.
+    let team = parent.path().join("team");
+    std::fs::create_dir(&team).unwrap();
+    std::fs::set_permissions(&team, std::fs::Permissions::from_mode(0o2770)).unwrap();
+    let store = Store::open(&format!("sqlite://{}/ondeck.db", team.display()))
+        .await
+        .unwrap();
+    append_n(&store, 1).await;
+    for file in ["ondeck.db", "ondeck.db-wal", "ondeck.db-shm"] {
+        assert_eq!(mode(&team.join(file)), 0o660, "{file}");
+    }
+    // Group-writable but open to others too, or not setgid: not a team's, so private.
+    for dir_mode in [0o2777, 0o0770] {
+        let dir = parent.path().join(format!("dir-{dir_mode:o}"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(dir_mode)).unwrap();
+        let store = Store::open(&format!("sqlite://{}/ondeck.db", dir.display()))
+            .await
+            .unwrap();
+        append_n(&store, 1).await;
+        assert_eq!(mode(&dir.join("ondeck.db")), 0o600, "{dir_mode:o}");
+    }
+}

@@ -21,9 +21,9 @@ use super::{
     Plan, ProcessWork, Refusal, Work, file_backup, file_restore, job_decision, pg_backup,
     pg_restore, silence, terminate_session,
 };
-use crate::config::{HealthCheck, SourceConfig};
+use crate::config::{ConfirmPolicy, HealthCheck, SourceConfig};
 use crate::identity::OperatorIdentity;
-use crate::model::JobRow;
+use crate::model::{AuditRow, JobRow};
 use crate::process;
 use crate::store::{ActionState, JobOwner, NewAudit, Store, StoreError};
 
@@ -67,6 +67,13 @@ pub enum JobEvent {
     },
 }
 
+/// A job whose intent is recorded: its id, and the request id its records carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenJob {
+    pub job_id: String,
+    pub request_id: String,
+}
+
 /// How a job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finished {
@@ -92,11 +99,17 @@ impl Engine {
         &self,
         plan: &Plan,
         events: &mpsc::UnboundedSender<JobEvent>,
-        mut cancel: watch::Receiver<bool>,
+        cancel: watch::Receiver<bool>,
     ) -> Result<Finished, Refusal> {
         if let Work::Unseal(_) = plan.work {
             return Err(Refusal(format!(
                 "`{}` is given its key shares one at a time, from its dialog or `ondeck run`",
+                plan.action
+            )));
+        }
+        if plan.confirm == ConfirmPolicy::TwoPerson {
+            return Err(Refusal(format!(
+                "`{}` needs a second operator's approval: it is requested, not run",
                 plan.action
             )));
         }
@@ -110,9 +123,22 @@ impl Engine {
             )
             .await
             .map_err(|error| refusal_for(&error))?;
+        let job = OpenJob { job_id, request_id };
+        self.opened(plan, &job, &intent, events);
+        Ok(self.run_opened(plan, &job, events, cancel).await)
+    }
+
+    /// Tells whoever watches that the job of `plan` exists.
+    pub(super) fn opened(
+        &self,
+        plan: &Plan,
+        job: &OpenJob,
+        intent: &AuditRow,
+        events: &mpsc::UnboundedSender<JobEvent>,
+    ) {
         let _ = events.send(JobEvent::Opened(JobRow {
             source: crate::store::STORE_SOURCE.to_owned(),
-            id: job_id.clone(),
+            id: job.job_id.clone(),
             action: plan.action.clone(),
             target: plan.target.ledger_name(),
             operator: self.identity.os_user.clone(),
@@ -123,19 +149,31 @@ impl Engine {
             result: None,
             observed_at: Utc::now(),
         }));
+    }
+
+    /// Runs the work of `plan` as the job `job`, whose intent is recorded (and, for a
+    /// two-person action, which was approved), to its end.
+    pub async fn run_opened(
+        &self,
+        plan: &Plan,
+        open: &OpenJob,
+        events: &mpsc::UnboundedSender<JobEvent>,
+        mut cancel: watch::Receiver<bool>,
+    ) -> Finished {
         let job = RunningJob {
             engine: self,
-            job_id: &job_id,
-            request_id: &request_id,
+            job_id: &open.job_id,
+            request_id: &open.request_id,
             events,
         };
+        let job_id = &open.job_id;
         let cancelled_already = *cancel.borrow();
         let outcome = if cancelled_already {
             Outcome::cancelled("cancelled before it started".to_owned())
         } else {
             match self
                 .store
-                .update_job(&job_id, ActionState::Running, Some(0.0))
+                .update_job(job_id, ActionState::Running, Some(0.0))
                 .await
             {
                 // The store took the intent a moment ago and now refuses: running without a
@@ -185,7 +223,31 @@ impl Engine {
                 }
             }
         };
-        Ok(job.close(plan, outcome).await)
+        job.close(plan, outcome).await
+    }
+
+    /// Ends the job `open` of `plan` in the final `state` without running its work: a
+    /// two-person request its requester gave up, or whose target changed before it ran.
+    pub async fn close_unrun(
+        &self,
+        plan: &Plan,
+        open: &OpenJob,
+        events: &mpsc::UnboundedSender<JobEvent>,
+        state: ActionState,
+        error: String,
+    ) -> Finished {
+        let job = RunningJob {
+            engine: self,
+            job_id: &open.job_id,
+            request_id: &open.request_id,
+            events,
+        };
+        let outcome = Outcome {
+            state,
+            error: Some(error),
+            detail: serde_json::Value::Null,
+        };
+        job.close(plan, outcome).await
     }
 
     /// Records that `plan` was refused before it started (a mistyped confirmation, a target
@@ -566,7 +628,7 @@ impl JobContext<'_> {
 }
 
 /// Resolves once `cancel` is set. A canceller that is gone can no longer cancel.
-async fn cancelled(cancel: &mut watch::Receiver<bool>) {
+pub(crate) async fn cancelled(cancel: &mut watch::Receiver<bool>) {
     let set = cancel.wait_for(|cancelled| *cancelled).await.is_ok();
     if !set {
         std::future::pending::<()>().await;

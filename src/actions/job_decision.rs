@@ -211,6 +211,7 @@ mod tests {
             kind: ActionKind::Approve,
             description: None,
             confirm: ConfirmPolicy::Enter,
+            approval_expires: crate::config::DEFAULT_APPROVAL_EXPIRES,
             spec: ActionSpec::Approve(spec.clone()),
         };
         (action, spec)

@@ -23,6 +23,7 @@ pub mod runner;
 pub mod silence;
 pub mod terminate_session;
 pub mod totp;
+pub mod two_person;
 pub mod unseal;
 
 use std::path::PathBuf;
@@ -118,6 +119,8 @@ pub struct Plan {
     pub kind: ActionKind,
     pub description: Option<String>,
     pub confirm: ConfirmPolicy,
+    /// How long a `two-person` request waits for its approval.
+    pub approval_expires: Duration,
     pub target: Target,
     /// The steps, one line each, in order: the command line, the check after it.
     pub steps: Vec<String>,
@@ -139,6 +142,7 @@ impl Plan {
             kind: action.kind,
             description: action.description.clone(),
             confirm: action.confirm,
+            approval_expires: action.approval_expires,
             target,
             steps: Vec::new(),
             changes: String::new(),
@@ -271,7 +275,13 @@ pub fn plan(action: &ActionConfig, subject: Subject<'_>) -> Result<Plan, Refusal
             subject.name()
         )));
     }
-    refuse_unsupported_confirmation(action)?;
+    if action.confirm == ConfirmPolicy::TwoPerson && matches!(action.spec, ActionSpec::Unseal(_)) {
+        return Err(Refusal(format!(
+            "`{}` is given its key shares one at a time, which a second operator's approval \
+             cannot stand for: confirm it by enter or totp",
+            action.name
+        )));
+    }
     match &action.spec {
         ActionSpec::Rollback(spec) => rollback::plan(action, spec, subject),
         ActionSpec::Command(spec) => command::plan(action, spec, subject),
@@ -284,20 +294,6 @@ pub fn plan(action: &ActionConfig, subject: Subject<'_>) -> Result<Plan, Refusal
         ActionSpec::TerminateSession(spec) => terminate_session::plan(action, spec, subject),
         ActionSpec::Approve(spec) => job_decision::plan(action, spec, Decision::Approve, subject),
         ActionSpec::Deny(spec) => job_decision::plan(action, spec, Decision::Deny, subject),
-    }
-}
-
-/// A second operator's approval is a confirmation this version cannot take: such an action is
-/// refused, never confirmed with a mere Enter instead.
-fn refuse_unsupported_confirmation(action: &ActionConfig) -> Result<(), Refusal> {
-    match action.confirm {
-        ConfirmPolicy::Enter | ConfirmPolicy::TypeTarget | ConfirmPolicy::Totp => Ok(()),
-        ConfirmPolicy::TwoPerson => Err(Refusal(format!(
-            "`{}` is to be confirmed by `{}`, which this version of ondeck cannot check; it is \
-             refused rather than confirmed with less",
-            action.name,
-            action.confirm.name()
-        ))),
     }
 }
 

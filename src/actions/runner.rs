@@ -4,18 +4,19 @@
 
 use std::sync::{Arc, OnceLock};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::backups::{Depth, list_selected};
 use super::engine::{Engine, JobEvent};
+use super::two_person::{self, Waited};
 use super::unseal::{self, UnsealReply, UnsealRequest};
 use super::{BackupChoice, Plan, Work, totp};
-use crate::config::{Config, Secret, SourceConfig};
+use crate::config::{Config, ConfirmPolicy, Secret, SourceConfig};
 use crate::identity::OperatorIdentity;
 use crate::msg::{Effect, Msg};
 use crate::secret_text::SecretText;
-use crate::store::Store;
+use crate::store::{ActionState, Store};
 
 /// Lines of a job's log read from the store at once, for the log view's paging.
 const JOB_LOG_PAGE: usize = 500;
@@ -28,6 +29,8 @@ struct Running {
     /// Set once the job's intent is recorded and it has an id.
     job_id: Arc<OnceLock<String>>,
     cancel: watch::Sender<bool>,
+    /// For a two-person request: where the go (or why not) for its approved run is sent.
+    go: Option<oneshot::Sender<Result<(), String>>>,
     task: JoinHandle<()>,
 }
 
@@ -97,6 +100,39 @@ impl ActionRunner {
                 });
             }
             Effect::Unseal(request) => self.unseal(request),
+            Effect::DecideRequest {
+                request,
+                decision,
+                code,
+            } => {
+                let tx = self.tx.clone();
+                let Some(engine) = self.engine() else {
+                    let _ = tx.try_send(Msg::RequestDecided(Err(STORE_UNAVAILABLE.to_owned())));
+                    return;
+                };
+                let secret = self.totp_secret.clone();
+                tokio::spawn(async move {
+                    let result = two_person::decide(
+                        &engine,
+                        &request,
+                        decision,
+                        secret.as_ref(),
+                        code.as_ref(),
+                    )
+                    .await;
+                    let _ = tx.send(Msg::RequestDecided(result)).await;
+                });
+            }
+            Effect::ProceedApproved { job_id, go } => {
+                for job in &mut self.running {
+                    if job.job_id.get() == Some(&job_id)
+                        && let Some(sender) = job.go.take()
+                    {
+                        let _ = sender.send(go);
+                        break;
+                    }
+                }
+            }
             Effect::LoadJobLog { job_id, before } => {
                 let Some(store) = self.store.borrow().clone() else {
                     return;
@@ -266,6 +302,17 @@ impl ActionRunner {
             }
         });
         let tx = self.tx.clone();
+        if plan.confirm == ConfirmPolicy::TwoPerson {
+            let (go, gone) = oneshot::channel();
+            let task = tokio::spawn(requested(engine, plan, events_tx, cancelled, gone, tx));
+            self.running.push(Running {
+                job_id,
+                cancel,
+                go: Some(go),
+                task,
+            });
+            return;
+        }
         let totp_secret = self.totp_secret.clone();
         let task = tokio::spawn(async move {
             if let Some(code) = code
@@ -284,6 +331,7 @@ impl ActionRunner {
         self.running.push(Running {
             job_id,
             cancel,
+            go: None,
             task,
         });
     }
@@ -292,6 +340,16 @@ impl ActionRunner {
     pub fn running(&mut self) -> usize {
         self.running.retain(|job| !job.task.is_finished());
         self.running.len()
+    }
+
+    /// Withdraws the two-person requests still waiting for their approval: they end
+    /// CANCELLED. Approved ones that run already go on.
+    pub fn withdraw_requests(&self) {
+        for job in &self.running {
+            if job.go.is_some() {
+                let _ = job.cancel.send(true);
+            }
+        }
     }
 
     /// Cancels every running job at its next safe point.
@@ -310,6 +368,64 @@ impl ActionRunner {
             }
         }
     }
+}
+
+/// A two-person `plan`: requested, waited on, and once approved — and the console's check of
+/// its target said go — run; or ended unrun.
+async fn requested(
+    engine: Engine,
+    plan: Plan,
+    events: mpsc::UnboundedSender<super::engine::JobEvent>,
+    mut cancel: watch::Receiver<bool>,
+    go: oneshot::Receiver<Result<(), String>>,
+    tx: mpsc::Sender<Msg>,
+) {
+    let open = match engine.request(&plan, &events).await {
+        Ok(open) => open,
+        Err(refusal) => {
+            let _ = tx
+                .send(Msg::ActionRefused {
+                    action: plan.action.clone(),
+                    target: plan.target.ledger_name(),
+                    reason: refusal.0,
+                })
+                .await;
+            return;
+        }
+    };
+    let decided_by = match engine
+        .await_decision(&plan, &open, &events, &mut cancel)
+        .await
+    {
+        Waited::Approved { decided_by } => decided_by,
+        Waited::Ended(_) => return,
+    };
+    let asked = tx
+        .send(Msg::ApprovalGranted {
+            job_id: open.job_id.clone(),
+            decided_by,
+            plan: Box::new(plan.clone()),
+        })
+        .await;
+    let closed = "the console closed before the approved job could start";
+    let (state, why) = if asked.is_err() {
+        (ActionState::Cancelled, closed.to_owned())
+    } else {
+        tokio::select! {
+            answer = go => match answer {
+                Ok(Ok(())) => {
+                    engine.run_opened(&plan, &open, &events, cancel).await;
+                    return;
+                }
+                Ok(Err(why)) => (ActionState::Refused, why),
+                Err(_) => (ActionState::Cancelled, closed.to_owned()),
+            },
+            () = super::engine::cancelled(&mut cancel) => {
+                (ActionState::Cancelled, "cancelled after it was approved".to_owned())
+            }
+        }
+    };
+    engine.close_unrun(&plan, &open, &events, state, why).await;
 }
 
 /// The node an unseal plan is for, as the dialog's replies name it.
@@ -366,5 +482,43 @@ totp_secret = "env:ONDECK_TOTP"
             runner.totp_secret,
             Some(Secret::Env("ONDECK_TOTP".to_owned()))
         );
+    }
+
+    #[tokio::test]
+    async fn a_console_that_leaves_withdraws_its_waiting_requests() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let url = format!("sqlite://{}", dir.path().join("ondeck.db").display());
+        let store = Store::open(&url).await.expect("the store");
+        let identity = OperatorIdentity::current("alice");
+        let (_store_tx, store_rx) = watch::channel(Some(store.clone()));
+        let (tx, mut rx) = mpsc::channel(64);
+        let mut runner = ActionRunner::new(store_rx, identity, Vec::new().into(), None, tx);
+        let config = config(
+            &dir,
+            "[[action]]\nname = \"restart\"\nkind = \"command\"\nargv = [\"true\"]\n\
+             confirm = \"two-person\"\n",
+        );
+        let plan =
+            crate::actions::plan(&config.actions[0], crate::actions::Subject::Named("api-1"))
+                .expect("a plan");
+        runner.apply(Effect::StartAction(Box::new(plan)));
+        let opened = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .expect("the request was recorded");
+        assert!(
+            matches!(
+                opened,
+                Some(Msg::Job(super::super::engine::JobEvent::Opened(_)))
+            ),
+            "{opened:?}"
+        );
+        assert_eq!(store.pending_approvals().await.expect("read").len(), 1);
+        runner.withdraw_requests();
+        tokio::time::timeout(std::time::Duration::from_secs(10), runner.finished())
+            .await
+            .expect("the request ended");
+        let jobs = store.jobs(10).await.expect("read");
+        assert_eq!(jobs[0].state, "CANCELLED");
+        assert!(store.pending_approvals().await.expect("read").is_empty());
     }
 }

@@ -453,6 +453,7 @@ mod tests {
             kind: ActionKind::Silence,
             description: None,
             confirm: ConfirmPolicy::Enter,
+            approval_expires: crate::config::DEFAULT_APPROVAL_EXPIRES,
             spec: crate::config::ActionSpec::Silence(spec.clone()),
         };
         (action, spec)

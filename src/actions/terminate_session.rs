@@ -363,6 +363,7 @@ mod tests {
             kind: ActionKind::TerminateSession,
             description: None,
             confirm: ConfirmPolicy::Enter,
+            approval_expires: crate::config::DEFAULT_APPROVAL_EXPIRES,
             spec: ActionSpec::TerminateSession(spec.clone()),
         };
         (action, spec)

@@ -114,7 +114,7 @@ fn plan_of(action: &ActionConfig, row: &HostRow) -> String {
 }
 
 #[test]
-fn a_two_person_confirmation_is_refused_not_downgraded() {
+fn a_two_person_plan_carries_its_expiry_and_is_requested_not_run() {
     let (_dir, config) = config(
         r#"
 [[action]]
@@ -122,11 +122,45 @@ name = "restart"
 kind = "command"
 argv = ["true"]
 confirm = "two-person"
+approval_expires = "5m"
+
+[[action]]
+name = "restart-later"
+kind = "command"
+argv = ["true"]
+confirm = "two-person"
 "#,
     );
-    let refusal = plan(action(&config, "restart"), Subject::Named("web-1")).unwrap_err();
-    assert!(refusal.0.contains("two-person"), "{refusal}");
-    assert!(refusal.0.contains("refused"), "{refusal}");
+    let plan = plan(action(&config, "restart"), Subject::Named("web-1")).expect("a plan");
+    assert_eq!(plan.confirm, ConfirmPolicy::TwoPerson);
+    assert_eq!(plan.approval_expires, Duration::from_secs(300));
+    let later =
+        super::plan(action(&config, "restart-later"), Subject::Named("web-1")).expect("a plan");
+    assert_eq!(
+        later.approval_expires,
+        Duration::from_secs(15 * 60),
+        "the default"
+    );
+}
+
+#[test]
+fn a_two_person_unseal_is_refused_not_downgraded() {
+    let (_dir, config) = config(
+        r#"
+[[source]]
+name = "bao"
+kind = "openbao"
+url = "http://127.0.0.1:9"
+
+[[action]]
+name = "unseal"
+kind = "unseal"
+source = "bao"
+confirm = "two-person"
+"#,
+    );
+    let refusal = plan(action(&config, "unseal"), Subject::Named("127.0.0.1:9")).unwrap_err();
+    assert!(refusal.0.contains("key shares"), "{refusal}");
 }
 
 #[test]
@@ -279,6 +313,7 @@ fn shell_plan(script: &str, timeout: Duration) -> Plan {
         kind: ActionKind::Command,
         description: None,
         confirm: ConfirmPolicy::Enter,
+        approval_expires: crate::config::DEFAULT_APPROVAL_EXPIRES,
         target: Target {
             name: "web-1".into(),
             row: None,
@@ -534,4 +569,244 @@ async fn the_health_check_decides_and_carries_the_request_id() {
             assert!(requests.len() >= 2, "tried again within the time allowed");
         }
     }
+}
+
+/// `shell_plan`, confirmed by a second operator within `expires`.
+fn two_person_plan(script: &str, expires: Duration) -> Plan {
+    Plan {
+        confirm: ConfirmPolicy::TwoPerson,
+        approval_expires: expires,
+        ..shell_plan(script, Duration::from_secs(30))
+    }
+}
+
+/// Another operator: another account on another machine.
+fn approver() -> OperatorIdentity {
+    OperatorIdentity {
+        os_user: "carol".into(),
+        uid: 2001,
+        host: "ops-03.example.com".into(),
+        ssh_client: None,
+        db_user: None,
+        label: "carol".into(),
+    }
+}
+
+/// The first request waiting on `engine`'s store, once there is one.
+async fn waiting_request(engine: &Engine) -> crate::model::ApprovalRequest {
+    for _ in 0..100 {
+        if let Some(request) = engine.store.pending_approvals().await.unwrap().pop() {
+            return request;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no request was recorded");
+}
+
+#[tokio::test]
+async fn a_two_person_action_is_not_run_until_another_operator_approves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let requester = engine(&dir).await;
+    let decider = Engine {
+        identity: approver(),
+        ..requester.clone()
+    };
+    let marker = dir.path().join("ran");
+    let plan = two_person_plan(
+        &format!("touch {}", marker.display()),
+        Duration::from_secs(60),
+    );
+    let (_cancel_tx, cancel) = watch::channel(false);
+    // The engine never runs it as a plain job.
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let refused = requester.run(&plan, &tx, cancel.clone()).await.unwrap_err();
+    assert!(refused.0.contains("approval"), "{refused}");
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let run = tokio::spawn({
+        let (requester, plan) = (requester.clone(), plan.clone());
+        async move { requester.request_and_run(&plan, &tx, cancel).await }
+    });
+    let request = waiting_request(&requester).await;
+    assert!(!marker.exists(), "run before it was approved");
+    // The requester's own account cannot approve it, and that refusal is recorded.
+    let own = two_person::decide(&requester, &request, Decision::Approve, None, None).await;
+    assert!(own.unwrap_err().contains("its requester"));
+    // Nor another operator whose code is needed and not given.
+    let secret = crate::config::Secret::Env("ONDECK_TEST_UNSET_TOTP".into());
+    let no_code =
+        two_person::decide(&decider, &request, Decision::Approve, Some(&secret), None).await;
+    assert!(no_code.unwrap_err().contains("TOTP code"));
+    // A wrong code of theirs is refused too; their right one approves.
+    let secret_file = dir.path().join("carol.totp");
+    std::fs::write(&secret_file, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n").unwrap();
+    let secret = crate::config::Secret::File(secret_file);
+    let bytes = totp_rs::Secret::Encoded("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP".into())
+        .to_bytes()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let code =
+        totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 0, 30, bytes).generate(now);
+    let wrong =
+        crate::secret_text::SecretText::new(if code == "000000" { "111111" } else { "000000" });
+    let refused = two_person::decide(
+        &decider,
+        &request,
+        Decision::Approve,
+        Some(&secret),
+        Some(&wrong),
+    )
+    .await;
+    assert!(refused.unwrap_err().contains("wrong TOTP code"));
+    let code = crate::secret_text::SecretText::new(&code);
+    let done = two_person::decide(
+        &decider,
+        &request,
+        Decision::Approve,
+        Some(&secret),
+        Some(&code),
+    )
+    .await
+    .unwrap();
+    assert!(done.starts_with("approved runbook on web-1"), "{done}");
+
+    let finished = run.await.unwrap().unwrap();
+    assert_eq!(finished.state, ActionState::Succeeded, "{finished:?}");
+    assert!(marker.exists());
+    let states: Vec<ActionState> = drain(&mut rx)
+        .into_iter()
+        .filter_map(|event| match event {
+            JobEvent::State { state, .. } | JobEvent::Closed { state, .. } => Some(state),
+            JobEvent::Opened(_) => Some(ActionState::Requested),
+            JobEvent::Lines { .. } => None,
+        })
+        .collect();
+    states
+        .iter()
+        .position(|s| *s == ActionState::Approved)
+        .expect("APPROVED was told");
+    assert_eq!(states.first(), Some(&ActionState::Requested));
+    assert_eq!(states.last(), Some(&ActionState::Succeeded));
+    let audit = requester.store.audit_since(None).await.unwrap();
+    let outcomes: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|r| (r.outcome.as_str(), r.operator.as_str()))
+        .collect();
+    let me = requester.identity.os_user.as_str();
+    assert_eq!(
+        outcomes,
+        [
+            ("REQUESTED", me),
+            ("REFUSED", me),
+            ("REFUSED", "carol"),
+            ("REFUSED", "carol"),
+            ("APPROVED", "carol"),
+            ("SUCCEEDED", me),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_denied_an_expired_and_a_withdrawn_request_end_unrun() {
+    let dir = tempfile::tempdir().unwrap();
+    let requester = engine(&dir).await;
+    let decider = Engine {
+        identity: approver(),
+        ..requester.clone()
+    };
+    let marker = dir.path().join("ran");
+    let script = format!("touch {}", marker.display());
+
+    // Denied.
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let (_cancel_tx, cancel) = watch::channel(false);
+    let plan = two_person_plan(&script, Duration::from_secs(60));
+    let run = tokio::spawn({
+        let (requester, plan) = (requester.clone(), plan.clone());
+        async move { requester.request_and_run(&plan, &tx, cancel).await }
+    });
+    let request = waiting_request(&requester).await;
+    two_person::decide(&decider, &request, Decision::Deny, None, None)
+        .await
+        .unwrap();
+    let finished = run.await.unwrap().unwrap();
+    assert_eq!(finished.state, ActionState::Denied);
+    assert!(finished.error.unwrap().contains("denied by carol@"));
+
+    // Expired: nobody decided in time.
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let (_cancel_tx, cancel) = watch::channel(false);
+    let plan = two_person_plan(&script, Duration::from_millis(500));
+    let finished = requester.request_and_run(&plan, &tx, cancel).await.unwrap();
+    assert_eq!(finished.state, ActionState::Expired, "{finished:?}");
+    let jobs = requester.store.jobs(10).await.unwrap();
+    assert_eq!(jobs[0].state, "EXPIRED");
+
+    // Withdrawn by its requester while it waits.
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let (cancel_tx, cancel) = watch::channel(false);
+    let plan = two_person_plan(&script, Duration::from_secs(60));
+    let run = tokio::spawn({
+        let (requester, plan) = (requester.clone(), plan.clone());
+        async move { requester.request_and_run(&plan, &tx, cancel).await }
+    });
+    waiting_request(&requester).await;
+    cancel_tx.send(true).unwrap();
+    let finished = run.await.unwrap().unwrap();
+    assert_eq!(finished.state, ActionState::Cancelled);
+    assert!(
+        requester
+            .store
+            .pending_approvals()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(!marker.exists(), "a request that was not approved ran");
+    assert_eq!(
+        requester.store.verify_audit(None).await.unwrap().broken,
+        None
+    );
+}
+
+#[test]
+fn approval_expires_is_bounded_and_for_two_person_actions_only() {
+    let problems = |extra: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[[action]]\nname = \"restart\"\nkind = \"command\"\nargv = [\"true\"]\n{extra}"
+            ),
+        )
+        .unwrap();
+        match config::load(Some(&path)) {
+            Ok(_) => Vec::new(),
+            Err(error) => error
+                .diagnostics()
+                .iter()
+                .map(|d| format!("{}: {}", d.key, d.message))
+                .collect(),
+        }
+    };
+    assert_eq!(
+        problems("confirm = \"two-person\"\napproval_expires = \"1h\"\n"),
+        Vec::<String>::new()
+    );
+    let short = problems("confirm = \"two-person\"\napproval_expires = \"10s\"\n");
+    assert!(
+        short.len() == 1 && short[0].contains("too short"),
+        "{short:?}"
+    );
+    let long = problems("confirm = \"two-person\"\napproval_expires = \"2d\"\n");
+    assert!(long.len() == 1 && long[0].contains("at most"), "{long:?}");
+    let wrong = problems("confirm = \"totp\"\napproval_expires = \"5m\"\n");
+    assert!(
+        wrong.len() == 1 && wrong[0].contains("two-person"),
+        "{wrong:?}"
+    );
 }

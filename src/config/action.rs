@@ -70,6 +70,13 @@ const BACKUP_AGE: DurationLimits = limits(
     DAY.saturating_mul(3650),
     "backups are checked to the hour",
 );
+/// How long a two-person request waits for its approval, unless `approval_expires` says.
+pub const DEFAULT_APPROVAL_EXPIRES: Duration = Duration::from_secs(15 * 60);
+const APPROVAL_EXPIRES: DurationLimits = limits(
+    Duration::from_secs(30),
+    DAY,
+    "the second operator needs time to read the plan and answer",
+);
 const HEALTH_WITHIN: DurationLimits = limits(Duration::from_secs(1), HOUR, LONGER_THAN_ZERO);
 
 /// A source named by an action, checked once every source is known.
@@ -115,6 +122,9 @@ pub struct ActionConfig {
     /// Default `enter`, except `type-target` for a real (non-drill) restore and for rollback:
     /// those overwrite live data, so the operator types the target's name.
     pub confirm: ConfirmPolicy,
+    /// How long a `two-person` request waits for another operator's approval before it
+    /// expires; `approval_expires`, default 15 minutes.
+    pub approval_expires: Duration,
     pub spec: ActionSpec,
 }
 
@@ -349,6 +359,7 @@ pub(super) fn read_action(
             }
             policy
         });
+    let approval_expires = table.duration(problems, "approval_expires", APPROVAL_EXPIRES);
     let mut source =
         |table: &mut Table<'_, '_>, problems: &mut Problems<'_>, kinds: &'static [&'static str]| {
             let (name, span) =
@@ -557,11 +568,27 @@ pub(super) fn read_action(
         Some(ActionSpec::FileRestore(_) | ActionSpec::Rollback(_)) => ConfirmPolicy::TypeTarget,
         _ => ConfirmPolicy::Enter,
     };
+    let confirm = confirm.unwrap_or(default_confirm);
+    if confirm != ConfirmPolicy::TwoPerson
+        && let Some(value) = table.value("approval_expires")
+    {
+        problems.report(
+            value.span(),
+            &table.key_path("approval_expires"),
+            format!(
+                "`approval_expires` is how long a two-person request waits for its approval, \
+                 and this action is confirmed by `{}`: remove it, or set confirm = \
+                 \"two-person\".",
+                confirm.name()
+            ),
+        );
+    }
     Some(ActionConfig {
         name: name?,
         kind,
         description,
-        confirm: confirm.unwrap_or(default_confirm),
+        confirm,
+        approval_expires: approval_expires.unwrap_or(DEFAULT_APPROVAL_EXPIRES),
         spec: spec?,
     })
 }

@@ -34,9 +34,10 @@ mod wall;
 use std::path::{Path, PathBuf};
 
 pub use action::{
-    ActionConfig, ActionKind, ActionSpec, CommandAction, ConfirmPolicy, FileBackupAction,
-    FileRestoreAction, HealthCheck, JobDecisionAction, PgBackupAction, PgRestoreAction, RemoteCopy,
-    Retention, RollbackAction, SilenceAction, TerminateSessionAction, UnsealAction,
+    ActionConfig, ActionKind, ActionSpec, CommandAction, ConfirmPolicy, DEFAULT_APPROVAL_EXPIRES,
+    FileBackupAction, FileRestoreAction, HealthCheck, JobDecisionAction, PgBackupAction,
+    PgRestoreAction, RemoteCopy, Retention, RollbackAction, SilenceAction, TerminateSessionAction,
+    UnsealAction,
 };
 pub use assets::AssetError;
 pub use console::ConsoleConfig;

@@ -259,6 +259,10 @@ fn actions() -> Value {
         "name": string("The action's name, unique"),
         "description": string("A short sentence"),
         "confirm": {"enum": confirm, "description": "How the operator confirms it"},
+        "approval_expires": duration(
+            "confirm = \"two-person\": how long the request waits for another operator's \
+             approval (30s to 1d, default 15m)"
+        ),
     });
     let source = || string("The name of the [[source]] it acts on");
     let argv = || strings("The program and its arguments, run without a shell");

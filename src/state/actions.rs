@@ -7,10 +7,10 @@ use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
 use super::{AppState, BackupPick, Pane};
-use crate::actions::{self, Plan, Refusal, Subject, Target};
+use crate::actions::{self, Decision, Plan, Refusal, Subject, Target};
 use crate::config::{ActionConfig, ConfirmPolicy};
 use crate::job_log::JobLog;
-use crate::model::{HostRow, JobRow};
+use crate::model::{ApprovalRequest, HostRow, JobRow};
 use crate::msg::Command;
 use crate::row_identity::{Identified, RowIdentity, RowKey};
 use crate::secret_text::MaskedField;
@@ -74,6 +74,11 @@ pub enum Confirming {
     Action(Box<Plan>),
     /// Stopping a job this console runs, at its next safe point.
     CancelJob(Box<JobRow>),
+    /// Approving or denying another operator's two-person request.
+    Decide {
+        request: Box<ApprovalRequest>,
+        decision: Decision,
+    },
 }
 
 /// A modal dialog: the plan, and Cancel / Run. Focus starts on Cancel, so a stray Enter never
@@ -115,6 +120,22 @@ impl Confirm {
             comment_focused: comment.is_some(),
             comment,
             pick,
+        }
+    }
+
+    /// Approving or denying `request`; with `by_code`, confirmed by the operator's TOTP code.
+    pub fn decide(request: ApprovalRequest, decision: Decision, by_code: bool) -> Confirm {
+        Confirm {
+            confirming: Confirming::Decide {
+                request: Box::new(request),
+                decision,
+            },
+            focus: Button::Cancel,
+            typed: None,
+            code: by_code.then(MaskedField::default),
+            comment: None,
+            comment_focused: false,
+            pick: None,
         }
     }
 
@@ -275,6 +296,37 @@ impl AppState {
             ActionSubject::Named(name) => actions::plan(config, Subject::Named(name)),
             ActionSubject::Nothing => actions::plan(config, Subject::Named(&config.name)),
         }
+    }
+
+    /// How many two-person requests of other consoles wait for an approval: the status bar's
+    /// badge. This console's own are not for its operator to approve.
+    pub fn approvals_waiting(&self) -> usize {
+        self.approvals
+            .iter()
+            .filter(|request| self.live_job(&request.job_id).is_none())
+            .count()
+    }
+
+    /// [`AppState::recheck`] for an approved two-person request: the silence comment written
+    /// in the requester's dialog is part of what was approved, not of the target, so it is not
+    /// compared with the configured one.
+    pub fn recheck_approved(&self, plan: &Plan) -> Result<(), Refusal> {
+        if actions::silence::comment(plan).is_none() {
+            return self.recheck(plan);
+        }
+        let configured = self
+            .configured(&plan.action)
+            .ok()
+            .zip(self.subject_of(&plan.target).ok())
+            .and_then(|(config, subject)| actions::plan(config, subject).ok());
+        let Some(configured) = configured else {
+            return self.recheck(plan);
+        };
+        let mut probe = plan.clone();
+        if let Some(comment) = actions::silence::comment(&configured) {
+            actions::silence::set_comment(&mut probe, comment);
+        }
+        self.recheck(&probe)
     }
 
     /// Whether `plan` is still what its action would do to its target as the target is now:

@@ -119,7 +119,14 @@ impl Store {
             ..intent
         };
         let record = self
-            .append_with(intent, JobChange::Open { id: &id, owner })
+            .append_with(
+                intent,
+                JobChange::Open {
+                    id: &id,
+                    owner,
+                    expires_at: None,
+                },
+            )
             .await?;
         Ok((id, record))
     }
@@ -212,6 +219,7 @@ impl Store {
             audit: self.audit_tail(audit).await?,
             sessions: self.operator_sessions().await?,
             alerts: self.health_alerts().await?,
+            approvals: self.pending_approvals().await?,
         })
     }
 

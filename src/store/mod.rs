@@ -11,6 +11,7 @@
 //! only types both decode alike (`BIGINT` / `INTEGER` times in unix milliseconds, `TEXT`,
 //! `REAL` / `DOUBLE PRECISION`).
 
+mod approvals;
 mod audit;
 mod jobs;
 mod sessions;
@@ -31,6 +32,7 @@ use sqlx::sqlite::{
 use crate::config::mask_url;
 use crate::config::transport::pg_connect_options;
 
+pub use approvals::{DecisionRefusal, RequestStatus, requester_key};
 pub use audit::{BreakKind, ChainBreak, ChainHead, NewAudit, SUMMARY_KEY, VerifyReport};
 pub use jobs::{HEALTH_ALERT, JobOwner};
 pub use sessions::SESSION_TTL;
@@ -67,8 +69,12 @@ const PRIVATE_FILE_MODE: u32 = 0o600;
 pub enum ActionState {
     /// Asked for; the write-ahead audit record. Two-person actions wait here for approval.
     Requested,
+    /// A two-person request another operator approved: its requester runs it next.
     Approved,
+    /// A two-person request another operator denied; final.
     Denied,
+    /// A two-person request nobody decided before it expired; final.
+    Expired,
     Running,
     Succeeded,
     Failed,
@@ -89,6 +95,7 @@ impl ActionState {
             ActionState::Requested => "REQUESTED",
             ActionState::Approved => "APPROVED",
             ActionState::Denied => "DENIED",
+            ActionState::Expired => "EXPIRED",
             ActionState::Running => "RUNNING",
             ActionState::Succeeded => "SUCCEEDED",
             ActionState::Failed => "FAILED",
@@ -155,6 +162,11 @@ pub enum StoreError {
     NotFound { kind: &'static str, id: String },
     #[error("job {id} has already finished as {state}")]
     JobFinished { id: String, state: String },
+    #[error("job {job_id} cannot be decided: {why}")]
+    DecisionRefused {
+        job_id: String,
+        why: DecisionRefusal,
+    },
     #[error("{state} is not a state {operation} accepts")]
     WrongState {
         operation: &'static str,
@@ -465,26 +477,49 @@ async fn open_sqlite(
 /// SQLite opens it, since SQLite gives its `-wal` and `-shm` files the database file's mode.
 /// Files left more open by an older ondeck are made private too; an existing directory is left
 /// as it is, because it may be shared (`/var/lib`), while directories created here are private.
+///
+/// The one exception is a directory an administrator prepared for a team's store (setgid,
+/// group-writable, nothing for others: `install -d -m 2770 -g ops /srv/ondeck`): there the
+/// files are the group's too (0660), so that consoles of the team's OS accounts share the store
+/// — a two-person request on one machine needs a second account — and a file another account
+/// created already that way is used as it is.
 fn make_private_file(path: &Path) -> Result<(), String> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(PRIVATE_DIR_MODE)
             .create(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
+    let mode = if dir.is_some_and(is_team_dir) {
+        TEAM_FILE_MODE
+    } else {
+        PRIVATE_FILE_MODE
+    };
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .mode(PRIVATE_FILE_MODE)
+        .mode(mode)
         .open(path)
         .map_err(|e| e.to_string())?;
     for suffix in ["", "-wal", "-shm"] {
         let mut file = path.as_os_str().to_owned();
         file.push(suffix);
-        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(PRIVATE_FILE_MODE)) {
+        let (owner, current) = match std::fs::metadata(&file) {
+            Ok(meta) => (meta.uid(), meta.permissions().mode() & 0o777),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(format!("cannot read {}: {e}", Path::new(&file).display())),
+        };
+        // Another account's file in a team's directory, no more open than it should be, is
+        // theirs to keep so.
+        let theirs = owner != nix::unistd::geteuid().as_raw();
+        if theirs && mode == TEAM_FILE_MODE && current & !TEAM_FILE_MODE == 0 {
+            continue;
+        }
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 return Err(format!(
                     "cannot make {} private: {e}",
@@ -495,6 +530,20 @@ fn make_private_file(path: &Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The mode of a store's files in a team's directory: its owner and its group.
+const TEAM_FILE_MODE: u32 = 0o660;
+
+/// Whether `dir` was prepared for a team's store: setgid (files get its group), writable by
+/// that group, and nothing for anyone else.
+fn is_team_dir(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+
+    std::fs::metadata(dir).is_ok_and(|meta| {
+        let mode = meta.permissions().mode();
+        meta.is_dir() && mode & 0o2000 != 0 && mode & 0o070 == 0o070 && mode & 0o007 == 0
+    })
 }
 
 async fn open_postgres(options: PgConnectOptions, label: String) -> Result<Store, StoreError> {

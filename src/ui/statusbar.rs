@@ -175,6 +175,23 @@ fn segments<'a>(ui: &Ui<'a>, bar: Style) -> Vec<Segment<'a>> {
     if !badges.is_empty() {
         segments.push(vec![badges]);
     }
+    // Another console's two-person request waits for someone to approve it.
+    let waiting = state.approvals_waiting();
+    if waiting > 0 {
+        let style = theme.style(Role::StatusBarMode);
+        let approvals = if waiting == 1 {
+            "approval"
+        } else {
+            "approvals"
+        };
+        segments.push(vec![
+            vec![Span::styled(
+                format!(" {waiting} {approvals} waiting "),
+                style,
+            )],
+            vec![Span::styled(format!(" {waiting} appr "), style)],
+        ]);
+    }
     // The answer to the operator's last key comes before everything that was there before it.
     let notice_at = state.notice.as_ref().map(|notice| {
         segments.push(vec![vec![Span::styled(

@@ -3,7 +3,7 @@
 //! target as it is now.
 
 use super::backup_pick;
-use crate::actions::{Plan, Work, silence};
+use crate::actions::{Decision, Plan, Work, silence};
 use crate::msg::{Command, Effect};
 use crate::secret_text::{MaskedField, SecretText};
 use crate::state::{
@@ -122,7 +122,9 @@ pub(super) fn on_confirm_command(state: &mut AppState, command: Command) -> Vec<
                     "type {} to run {}, or press Esc to cancel",
                     plan.target.name, plan.action
                 ),
-                Confirming::CancelJob(_) => "press Esc to cancel".to_owned(),
+                Confirming::CancelJob(_) | Confirming::Decide { .. } => {
+                    "press Esc to cancel".to_owned()
+                }
             });
         }
         Command::Submit if confirm.code.as_ref().is_some_and(|code| code.chars() == 0) => {
@@ -164,7 +166,31 @@ fn confirmed(state: &mut AppState, mut confirm: Confirm) -> Vec<Effect> {
             ));
             vec![Effect::CancelJob { job_id: job.id }]
         }
-        (Confirming::Action(_) | Confirming::CancelJob(_), _) => Vec::new(),
+        (Confirming::Decide { request, decision }, _)
+            if code.is_some() || confirm.focus == Button::Run =>
+        {
+            if let Some(why) = state.read_only_refusal().or_else(|| state.store_refusal()) {
+                state.notice = Some(why);
+                return Vec::new();
+            }
+            state.notice = Some(format!(
+                "{} {} on {}…",
+                match decision {
+                    Decision::Approve => "approving",
+                    Decision::Deny => "denying",
+                },
+                request.action,
+                request.target
+            ));
+            vec![Effect::DecideRequest {
+                request,
+                decision,
+                code,
+            }]
+        }
+        (Confirming::Action(_) | Confirming::CancelJob(_) | Confirming::Decide { .. }, _) => {
+            Vec::new()
+        }
     }
 }
 

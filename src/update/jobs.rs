@@ -2,6 +2,7 @@
 //! overlay and the cancel command.
 
 use crate::actions::engine::JobEvent;
+use crate::actions::{Decision, Plan};
 use crate::job_log::{JobLog, PageResult};
 use crate::model::JobRow;
 use crate::msg::{Command, Effect};
@@ -251,4 +252,75 @@ pub(super) fn ask_cancel(state: &mut AppState) {
             None
         }
     };
+}
+
+/// The approve and deny commands: asks first, for a two-person request of another console
+/// waiting in the Jobs pane. Whether this operator may decide it is the store's to say.
+pub(super) fn ask_decide(state: &mut AppState, decision: Decision) {
+    if let Some(why) = state.read_only_refusal() {
+        state.notice = Some(why);
+        return;
+    }
+    let selected = (state.focus == Pane::Jobs)
+        .then(|| state.view(Pane::Jobs).selected_row())
+        .flatten()
+        .map(|row| state.data.jobs[row].clone());
+    let verb = match decision {
+        Decision::Approve => "approve",
+        Decision::Deny => "deny",
+    };
+    let Some(row) = selected else {
+        state.notice = Some(format!("select a request in the Jobs pane to {verb} it"));
+        return;
+    };
+    let request = (row.source == STORE_SOURCE)
+        .then(|| state.approvals.iter().find(|r| r.job_id == row.id))
+        .flatten()
+        .cloned();
+    state.notice = match request {
+        None => Some(format!(
+            "{} on {} is {}, not a two-person request waiting for approval",
+            row.action, row.target, row.state
+        )),
+        Some(_) if state.live_job(&row.id).is_some() => Some(format!(
+            "{} on {} is this console's own request: another operator approves it",
+            row.action, row.target
+        )),
+        Some(request) => {
+            if let Some(why) = state.store_refusal() {
+                Some(why)
+            } else {
+                state.overlay = Overlay::Confirm(Box::new(Confirm::decide(
+                    request,
+                    decision,
+                    state.decide_by_code,
+                )));
+                None
+            }
+        }
+    };
+}
+
+/// This console's two-person request was approved: its plan is checked against the target
+/// as it is now, as a confirmed plan is, and then run, or ended unrun saying why.
+pub(super) fn on_approval_granted(
+    state: &mut AppState,
+    job_id: String,
+    decided_by: &str,
+    plan: &Plan,
+) -> Vec<Effect> {
+    let target = plan.target.ledger_name();
+    let go = state.recheck_approved(plan).map_err(|refusal| refusal.0);
+    state.notice = Some(match &go {
+        Ok(()) => format!(
+            "{} on {target} approved by {decided_by}: starting",
+            plan.action
+        ),
+        Err(why) => format!(
+            "{} on {target} approved by {decided_by}, not run: {why}",
+            plan.action
+        ),
+    });
+    state.dirty = true;
+    vec![Effect::ProceedApproved { job_id, go }]
 }

@@ -736,6 +736,7 @@ fn store_rows_arrive_and_store_errors_show() {
             audit: vec![audit],
             sessions: vec![me],
             alerts: Vec::new(),
+            approvals: Vec::new(),
         })),
     );
     assert_eq!(s.store_error, None);

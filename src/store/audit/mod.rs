@@ -32,6 +32,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
+use super::approvals::{DecisionRefusal, check_decision, requester_key};
 use super::jobs::JobOwner;
 use super::{ActionState, Store, StoreError, is_unique_violation, now_ms, on_pool};
 use crate::identity::OperatorIdentity;
@@ -200,11 +201,16 @@ impl Store {
                         .await?;
                     match &job {
                         JobChange::None => {}
-                        JobChange::Open { id, owner } => {
+                        JobChange::Open {
+                            id,
+                            owner,
+                            expires_at,
+                        } => {
                             sqlx::query(
                                 "INSERT INTO jobs (id, action, target, operator, state, \
-                                 started_at, owner_host, owner_pid, heartbeat_at) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $6)",
+                                 started_at, owner_host, owner_pid, heartbeat_at, \
+                                 requested_by, expires_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $6, $9, $10)",
                             )
                             .bind(*id)
                             .bind(&rec.action)
@@ -214,6 +220,8 @@ impl Store {
                             .bind(time_ms)
                             .bind(&owner.host)
                             .bind(i64::from(owner.pid))
+                            .bind(expires_at.map(|_| requester_key(&rec.identity)))
+                            .bind(*expires_at)
                             .execute(&mut *tx)
                             .await
                             .map_err(|e| {
@@ -223,6 +231,56 @@ impl Store {
                                     AppendError::Sql(e)
                                 }
                             })?;
+                        }
+                        JobChange::Decide { id } => {
+                            // Read under the write lock every decision takes, so of two
+                            // operators deciding at once the second sees the first's decision.
+                            let request: Option<(String, Option<String>, Option<i64>)> =
+                                sqlx::query_as(
+                                    "SELECT state, requested_by, expires_at FROM jobs \
+                                     WHERE id = $1",
+                                )
+                                .bind(*id)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                            let Some(request) = request else {
+                                return Err(AppendError::JobNotOpen);
+                            };
+                            let decision = check_decision(&request, &rec, time_ms)
+                                .map_err(AppendError::Refused)?;
+                            let finished_at = (decision == ActionState::Denied).then_some(time_ms);
+                            sqlx::query(
+                                "UPDATE jobs SET state = $2, decision = $2, decided_by = $3, \
+                                 decided_at = $4, finished_at = $5, \
+                                 result = CASE WHEN $5 IS NULL THEN result \
+                                 ELSE 'denied by ' || $3 END \
+                                 WHERE id = $1 AND state = 'REQUESTED'",
+                            )
+                            .bind(*id)
+                            .bind(decision.as_str())
+                            .bind(requester_key(&rec.identity))
+                            .bind(time_ms)
+                            .bind(finished_at)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        JobChange::Expire { id } => {
+                            let expired = sqlx::query(
+                                "UPDATE jobs SET state = $2, finished_at = $3, error = $4, \
+                                 result = $4 \
+                                 WHERE id = $1 AND state = 'REQUESTED' AND finished_at IS NULL \
+                                 AND expires_at IS NOT NULL AND expires_at <= $3",
+                            )
+                            .bind(*id)
+                            .bind(ActionState::Expired.as_str())
+                            .bind(time_ms)
+                            .bind(&rec.error)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                            if expired == 0 {
+                                return Err(AppendError::JobNotOpen);
+                            }
                         }
                         JobChange::Close { id } => {
                             let closed = sqlx::query(
@@ -265,9 +323,17 @@ impl Store {
                 Err(AppendError::SeqTaken(seq)) => taken_seq = seq,
                 Err(AppendError::Sql(e)) => return Err(self.error(e)),
                 Err(AppendError::TargetBusy) => return Err(self.busy(&rec.target).await),
+                Err(AppendError::Refused(why)) => {
+                    return Err(StoreError::DecisionRefused {
+                        job_id: rec.job_id.clone().unwrap_or_default(),
+                        why,
+                    });
+                }
                 Err(AppendError::JobNotOpen) => {
                     let id = match &job {
-                        JobChange::Close { id } => id,
+                        JobChange::Close { id }
+                        | JobChange::Decide { id }
+                        | JobChange::Expire { id } => id,
                         JobChange::None | JobChange::Open { .. } => "",
                     };
                     return Err(self.why_not_updated(id).await);
@@ -379,10 +445,21 @@ const SELECT_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
 /// What happens to the job ledger in the transaction of an audit record.
 pub(in crate::store) enum JobChange<'a> {
     None,
-    /// A new job, REQUESTED, held by `owner`, for the record's action and target.
+    /// A new job, REQUESTED, held by `owner`, for the record's action and target; with
+    /// `expires_at` (unix milliseconds), a two-person request by the record's identity.
     Open {
         id: &'a str,
         owner: &'a JobOwner,
+        expires_at: Option<i64>,
+    },
+    /// The record (APPROVED or DENIED, by its identity) decides the two-person request `id`,
+    /// if it still may be decided ([`decide`]).
+    Decide {
+        id: &'a str,
+    },
+    /// The two-person request `id`, still REQUESTED past its expiry, ends EXPIRED.
+    Expire {
+        id: &'a str,
     },
     /// The job ends in the record's outcome, with its error.
     Close {
@@ -397,6 +474,8 @@ enum AppendError {
     TargetBusy,
     /// The job to close is unknown or has already ended.
     JobNotOpen,
+    /// The two-person request may not be decided by this record.
+    Refused(DecisionRefusal),
     Sql(sqlx::Error),
 }
 

@@ -11,6 +11,7 @@ use ratatui_textarea::TextArea;
 
 use super::backup_pick::Picker;
 use super::popup_closed_by;
+use crate::actions::Decision;
 use crate::config::keymap::KeyContext;
 use crate::config::theme::Role;
 use crate::msg::Command;
@@ -217,6 +218,17 @@ fn draw_field(
 /// focus, and each says its key.
 fn draw_buttons(frame: &mut Frame, area: Rect, ui: &Ui, confirm: &Confirm) {
     let theme = ui.theme;
+    let run = match &confirm.confirming {
+        Confirming::Decide {
+            decision: Decision::Approve,
+            ..
+        } => "Approve",
+        Confirming::Decide {
+            decision: Decision::Deny,
+            ..
+        } => "Deny",
+        Confirming::Action(_) | Confirming::CancelJob(_) => "Run",
+    };
     let labels: [(Button, String); 2] = if confirm.takes_text() {
         let key = |command| text::keys(ui.keymap, &[KeyContext::Input], command);
         [
@@ -226,13 +238,13 @@ fn draw_buttons(frame: &mut Frame, area: Rect, ui: &Ui, confirm: &Confirm) {
             ),
             (
                 Button::Run,
-                format!("Run: {}", key(Command::Submit).unwrap_or_default()),
+                format!("{run}: {}", key(Command::Submit).unwrap_or_default()),
             ),
         ]
     } else {
         [
             (Button::Cancel, "Cancel".to_owned()),
-            (Button::Run, "Run".to_owned()),
+            (Button::Run, run.to_owned()),
         ]
     };
     let spans: Vec<(Span, u16)> = labels
@@ -295,6 +307,50 @@ fn content(confirming: &Confirming) -> (String, Option<String>, Vec<Field>) {
                 fields,
             )
         }
+        Confirming::Decide { request, decision } => {
+            let (title, changes) = match decision {
+                Decision::Approve => (
+                    "Approve the request?",
+                    format!(
+                        "{} runs on {} in its requester's console, as its plan says",
+                        request.action, request.target
+                    ),
+                ),
+                Decision::Deny => (
+                    "Deny the request?",
+                    format!(
+                        "{} on {} ends DENIED and is not run",
+                        request.action, request.target
+                    ),
+                ),
+            };
+            (
+                title.to_owned(),
+                None,
+                vec![
+                    Field {
+                        label: "Action",
+                        lines: vec![format!("{} on {}", request.action, request.target)],
+                        role: Role::TitleFocused,
+                    },
+                    Field {
+                        label: "Requester",
+                        lines: vec![format!("{} ({})", request.requested_by, request.operator)],
+                        role: Role::Dialog,
+                    },
+                    Field {
+                        label: "Expires",
+                        lines: vec![request.expires_at.format("%H:%M:%S UTC").to_string()],
+                        role: Role::Dialog,
+                    },
+                    Field {
+                        label: "Changes",
+                        lines: vec![changes],
+                        role: Role::DialogDanger,
+                    },
+                ],
+            )
+        }
         Confirming::CancelJob(job) => (
             "Cancel the job?".to_owned(),
             None,
@@ -337,5 +393,10 @@ fn warning(ui: &Ui, confirming: &Confirming) -> Option<String> {
             .or_else(|| ui.state.store_refusal())
             .map(|why| format!("⚠ {why}")),
         Confirming::CancelJob(_) => None,
+        Confirming::Decide { .. } => ui
+            .state
+            .read_only_refusal()
+            .or_else(|| ui.state.store_refusal())
+            .map(|why| format!("⚠ {why}")),
     }
 }
