@@ -15,7 +15,7 @@ url=${ONDECK_BENCH_PG_URL:-${ONDECK_TEST_PG_URL:?set ONDECK_BENCH_PG_URL (or OND
 rounds=${ROUNDS:-3}
 # Rows of two 32-character hex strings: about 1.1 GB on disk with the index, compressing about
 # two to one, so that the dump is as much hashing work as a real one.
-rows=${ROWS:-7000000}
+rows=${ROWS:-8000000}
 database=ondeck_bench_$$
 work=$(mktemp -d -t ondeck-bench.XXXXXX)
 db_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$url" "$database")
