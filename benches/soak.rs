@@ -6,7 +6,7 @@
 //! are sampled all along; after the warm-up none of them may grow by more than 5 %.
 //!
 //! Run with `cargo bench --bench soak` (about two minutes; `ONDECK_SOAK_POLLS` sets the number
-//! of polls). The endpoints are served by a child process (this benchmark started again with
+//! of polls, `ONDECK_SOAK_RELOADS` the number of reloads). The endpoints are served by a child process (this benchmark started again with
 //! `ONDECK_SOAK_SERVE` set), so what is measured is the console's side alone. A failing source
 //! answers bytes that are not HTTP, so its poll fails and it backs off, as one whose server
 //! broke would. Not a divan benchmark: it measures drift over one long run, not the time of a
@@ -138,7 +138,14 @@ async fn soak(polls: usize) {
     let (stop, shutdown) = watch::channel(false);
     let mut pollers = Pollers::start(first, tx, shutdown);
 
-    println!("soak: {SOURCES} http sources every 1 s, {polls} polls, a quarter failing, 2 reloads");
+    let reload_count: usize = std::env::var("ONDECK_SOAK_RELOADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2);
+    println!(
+        "soak: {SOURCES} http sources every 1 s, {polls} polls, a quarter failing, \
+         {reload_count} reloads"
+    );
     println!(
         "{:>8} {:>8} {:>10} {:>10} {:>6} {:>5}",
         "polls", "secs", "rss", "peak", "tasks", "fds"
@@ -156,9 +163,11 @@ async fn soak(polls: usize) {
         if applied % 100 == 0 {
             finish_batch(&mut state);
         }
-        if reloads < 2 && applied >= polls * (reloads + 1) / 3 {
+        if reloads < reload_count && applied >= polls * (reloads + 1) / (reload_count + 1) {
             reloads += 1;
-            let config = sources(port, reloads);
+            // Back and forth between two generations after the first two: what a reload
+            // leaves behind adds up, what it only needs while running does not.
+            let config = sources(port, 1 + (reloads - 1) % 2);
             let restarted = pollers.reconcile(config.clone());
             let mut reloaded = ondeck::config::load(None).unwrap();
             reloaded.sources = config;
