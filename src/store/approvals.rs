@@ -134,28 +134,13 @@ impl Store {
         owner: &JobOwner,
         expires_at: DateTime<Utc>,
     ) -> Result<(String, AuditRow), StoreError> {
-        if intent.outcome != ActionState::Requested {
-            return Err(StoreError::WrongState {
-                operation: "request_approval",
-                state: intent.outcome,
-            });
-        }
-        let id = uuid::Uuid::new_v4().to_string();
-        let intent = NewAudit {
-            job_id: Some(id.clone()),
-            ..intent
-        };
-        let record = self
-            .append_with(
-                intent,
-                JobChange::Open {
-                    id: &id,
-                    owner,
-                    expires_at: Some(expires_at.timestamp_millis()),
-                },
-            )
-            .await?;
-        Ok((id, record))
+        self.open_job(
+            intent,
+            owner,
+            Some(expires_at.timestamp_millis()),
+            "request_approval",
+        )
+        .await
     }
 
     /// Approves or denies (the record's outcome) the request the record's job names, by the

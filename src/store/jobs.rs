@@ -107,9 +107,21 @@ impl Store {
         intent: NewAudit,
         owner: &JobOwner,
     ) -> Result<(String, AuditRow), StoreError> {
+        self.open_job(intent, owner, None, "begin_action").await
+    }
+
+    /// A new job, REQUESTED and held by `owner`, with the intent record naming it, in one
+    /// transaction; a two-person request has the time by which it must be decided.
+    pub(super) async fn open_job(
+        &self,
+        intent: NewAudit,
+        owner: &JobOwner,
+        expires_at: Option<i64>,
+        operation: &'static str,
+    ) -> Result<(String, AuditRow), StoreError> {
         if intent.outcome != ActionState::Requested {
             return Err(StoreError::WrongState {
-                operation: "begin_action",
+                operation,
                 state: intent.outcome,
             });
         }
@@ -124,7 +136,7 @@ impl Store {
                 JobChange::Open {
                     id: &id,
                     owner,
-                    expires_at: None,
+                    expires_at,
                 },
             )
             .await?;
