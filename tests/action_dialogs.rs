@@ -6,24 +6,22 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 
+#[path = "support/dialog_driver.rs"]
+mod dialog_driver;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use chrono::Duration;
+use dialog_driver::{keymap, now, press, screen, send, type_text};
 use insta::assert_snapshot;
 use ondeck::actions::backups::manifest::{FORMAT, Source, Tool};
 use ondeck::actions::backups::{Listed, Listing, Manifest};
 use ondeck::actions::engine::JobEvent;
-use ondeck::config::keymap::Keymap;
-use ondeck::config::theme::Theme;
 use ondeck::model::{HostRow, HostStatus, JobRow, SourceRow, SourceStatus};
 use ondeck::msg::{Command, Effect, Msg};
 use ondeck::state::{AppState, Mode, Overlay, Pane};
 use ondeck::store::ActionState;
-use ondeck::update::{finish_batch, update};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 const CONFIG: &str = r#"
 [[source]]
@@ -53,10 +51,6 @@ argv = ["/opt/runbooks/restart-api.sh", "--graceful"]
 cwd = "/opt/runbooks"
 timeout = "5m"
 "#;
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 11, 20, 14, 5, 30).unwrap()
-}
 
 fn release(name: &str, current: &str, previous: &str) -> HostRow {
     let fields = BTreeMap::from([
@@ -114,29 +108,6 @@ fn state_with(width: u16, height: u16, more: &str) -> AppState {
     state
 }
 
-fn keymap() -> Keymap {
-    Keymap::load("default").unwrap()
-}
-
-fn send(state: &mut AppState, msg: Msg) -> Vec<Effect> {
-    let effects = update(state, msg);
-    finish_batch(state);
-    effects
-}
-
-fn press(state: &mut AppState, command: Command) -> Vec<Effect> {
-    send(state, Msg::Command(command))
-}
-
-fn type_text(state: &mut AppState, text: &str) {
-    for c in text.chars() {
-        send(
-            state,
-            Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
-        );
-    }
-}
-
 fn select_host(state: &mut AppState, name: &str) {
     let position = state
         .view(Pane::Hosts)
@@ -168,16 +139,6 @@ fn open_dialog(state: &mut AppState, host: &str, action: &str) {
         "{:?}",
         state.notice
     );
-}
-
-fn screen(state: &AppState) -> String {
-    let (width, height) = state.size;
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    let theme = Theme::load("default").unwrap();
-    terminal
-        .draw(|frame| ondeck::ui::draw(frame, state, &theme, &keymap()))
-        .unwrap();
-    terminal.backend().to_string()
 }
 
 #[test]

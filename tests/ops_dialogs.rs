@@ -7,23 +7,21 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 
+#[path = "support/dialog_driver.rs"]
+mod dialog_driver;
+
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, TimeZone, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
+use dialog_driver::{key, keymap, now, press, screen, send, type_text};
 use insta::assert_snapshot;
 use ondeck::actions::Work;
 use ondeck::actions::silence::{SilenceChange, SilenceWork};
 use ondeck::config::ConfirmPolicy;
-use ondeck::config::keymap::Keymap;
-use ondeck::config::theme::Theme;
 use ondeck::model::{AlertRow, AlertState, JobRow, SessionRow, Severity};
 use ondeck::msg::{Command, Effect, Msg};
 use ondeck::secret_text::SecretText;
 use ondeck::state::{AppState, Mode, Overlay, Pane};
-use ondeck::update::{finish_batch, update};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use serde_json::json;
 
 const CONFIG: &str = r#"
@@ -67,10 +65,6 @@ sql = "UPDATE install_jobs SET status = 'DENIED', approved_by = $2 WHERE id::tex
 
 const REQUESTED_JOB: &str = "10000000-0000-0000-0000-000000000001";
 const PENDING_JOB: &str = "10000000-0000-0000-0000-000000000002";
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 11, 20, 14, 5, 30).unwrap()
-}
 
 fn alert(name: &str, instance: &str, silenced: bool) -> AlertRow {
     let labels = BTreeMap::from([
@@ -145,30 +139,6 @@ fn state(width: u16, height: u16) -> AppState {
     state_with(width, height, Mode::default())
 }
 
-fn keymap() -> Keymap {
-    Keymap::load("default").unwrap()
-}
-
-fn send(state: &mut AppState, msg: Msg) -> Vec<Effect> {
-    let effects = update(state, msg);
-    finish_batch(state);
-    effects
-}
-
-fn press(state: &mut AppState, command: Command) -> Vec<Effect> {
-    send(state, Msg::Command(command))
-}
-
-fn key(state: &mut AppState, code: KeyCode) {
-    send(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn type_text(state: &mut AppState, text: &str) {
-    for c in text.chars() {
-        key(state, KeyCode::Char(c));
-    }
-}
-
 /// Focuses `pane` and selects its row that `is_it` picks.
 fn select(state: &mut AppState, pane: Pane, is_it: impl Fn(&AppState, usize) -> bool) {
     state.focus = pane;
@@ -224,16 +194,6 @@ fn open_dialog(state: &mut AppState, action: &str) {
         "{:?}",
         state.notice
     );
-}
-
-fn screen(state: &AppState) -> String {
-    let (width, height) = state.size;
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    let theme = Theme::load("default").unwrap();
-    terminal
-        .draw(|frame| ondeck::ui::draw(frame, state, &theme, &keymap()))
-        .unwrap();
-    terminal.backend().to_string()
 }
 
 /// The store has been read, so Run is not refused for want of it.

@@ -4,21 +4,18 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 
-use chrono::{DateTime, TimeZone, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+#[path = "support/dialog_driver.rs"]
+mod dialog_driver;
+
+use dialog_driver::{keymap, now, press, screen, send, type_text};
 use insta::assert_snapshot;
 use ondeck::actions::engine::JobEvent;
 use ondeck::actions::{Decision, Subject};
-use ondeck::config::keymap::Keymap;
-use ondeck::config::theme::Theme;
 use ondeck::model::{ApprovalRequest, JobRow, StoreRows};
 use ondeck::msg::{Command, Effect, Msg};
 use ondeck::secret_text::SecretText;
 use ondeck::state::{AppState, Mode, Overlay, Pane};
 use ondeck::store::STORE_SOURCE;
-use ondeck::update::{finish_batch, update};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 const CONFIG: &str = r#"
 [[action]]
@@ -32,10 +29,6 @@ approval_expires = "10m"
 
 const REQUEST: &str = "20000000-0000-0000-0000-000000000001";
 const PLAIN: &str = "30000000-0000-0000-0000-000000000002";
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 11, 20, 14, 5, 30).unwrap()
-}
 
 fn job(id: &str, action: &str, state: &str, operator: &str) -> JobRow {
     JobRow {
@@ -97,29 +90,6 @@ fn state(width: u16, height: u16) -> AppState {
     state
 }
 
-fn keymap() -> Keymap {
-    Keymap::load("default").unwrap()
-}
-
-fn send(state: &mut AppState, msg: Msg) -> Vec<Effect> {
-    let effects = update(state, msg);
-    finish_batch(state);
-    effects
-}
-
-fn press(state: &mut AppState, command: Command) -> Vec<Effect> {
-    send(state, Msg::Command(command))
-}
-
-fn type_text(state: &mut AppState, text: &str) {
-    for c in text.chars() {
-        send(
-            state,
-            Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
-        );
-    }
-}
-
 fn select_job(state: &mut AppState, id: &str) {
     state.focus = Pane::Jobs;
     let position = state
@@ -129,16 +99,6 @@ fn select_job(state: &mut AppState, id: &str) {
         .position(|&i| state.data.jobs[i].id == id)
         .unwrap();
     state.select(Pane::Jobs, position);
-}
-
-fn screen(state: &AppState) -> String {
-    let (width, height) = state.size;
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    let theme = Theme::load("default").unwrap();
-    terminal
-        .draw(|frame| ondeck::ui::draw(frame, state, &theme, &keymap()))
-        .unwrap();
-    terminal.backend().to_string()
 }
 
 fn notice(state: &AppState) -> String {

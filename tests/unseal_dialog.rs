@@ -4,22 +4,20 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 
+#[path = "support/dialog_driver.rs"]
+mod dialog_driver;
+
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use dialog_driver::{now, press, screen, send, type_text};
 use insta::assert_snapshot;
 use ondeck::actions::unseal::{Submitted, UnsealReply, UnsealRequest, Verdict};
-use ondeck::config::keymap::Keymap;
-use ondeck::config::theme::Theme;
 use ondeck::model::{HostRow, HostStatus, SourceRow, SourceStatus, host_fields};
 use ondeck::msg::{Command, Effect, Msg};
 use ondeck::secret_text::SecretText;
 use ondeck::sources::openbao::SealStatus;
 use ondeck::state::{AppState, Mode, Overlay, Pane};
-use ondeck::update::{finish_batch, update};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 const SHARE: &str = "3f1c0a9e2b7d4c6a8e0f1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7";
 
@@ -41,10 +39,6 @@ kind = "command"
 argv = ["/opt/runbooks/rotate.sh"]
 confirm = "totp"
 "#;
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 11, 20, 14, 5, 30).unwrap()
-}
 
 fn sealed(progress: u32, nonce: &str) -> SealStatus {
     SealStatus {
@@ -94,39 +88,6 @@ fn state(width: u16, height: u16) -> AppState {
     state.data.hosts = vec![node("bao1.example.com:8200"), node("bao2.example.com:8200")].into();
     state.rebuild_all_views();
     state
-}
-
-fn keymap() -> Keymap {
-    Keymap::load("default").unwrap()
-}
-
-fn send(state: &mut AppState, msg: Msg) -> Vec<Effect> {
-    let effects = update(state, msg);
-    finish_batch(state);
-    effects
-}
-
-fn press(state: &mut AppState, command: Command) -> Vec<Effect> {
-    send(state, Msg::Command(command))
-}
-
-fn type_text(state: &mut AppState, text: &str) {
-    for c in text.chars() {
-        send(
-            state,
-            Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
-        );
-    }
-}
-
-fn screen(state: &AppState) -> String {
-    let (width, height) = state.size;
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    let theme = Theme::load("default").unwrap();
-    terminal
-        .draw(|frame| ondeck::ui::draw(frame, state, &theme, &keymap()))
-        .unwrap();
-    terminal.backend().to_string()
 }
 
 /// The menu on the first node, `action` picked from it.
