@@ -140,6 +140,13 @@ fn main() {
 
     let idle = measure(&screen, &wire, IDLE);
     idle.print("idle");
+    // Idle output must be explained by what changed on screen (the clock's minute), so show it.
+    if idle.terminal.len() <= 1024 {
+        println!(
+            "idle: what was written: \"{}\"",
+            String::from_utf8_lossy(&idle.terminal).escape_debug()
+        );
+    }
 
     let latencies = keystrokes(&mut screen);
     let (median, p95) = (percentile(&latencies, 50), percentile(&latencies, 95));

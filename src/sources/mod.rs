@@ -10,7 +10,8 @@
 //! that implements [`Poller`]. [`SourcePoller`] (in `kinds.rs`) dispatches over them, so adding
 //! a kind is one new file plus one arm in [`SourcePoller::new`] and [`SourcePoller::poll`]. The
 //! supervisor is `supervisor.rs`, the one-shot round of `ondeck snapshot` `poll_once.rs`, the
-//! error a poll fails with `error.rs`.
+//! error a poll fails with `error.rs`, and what keeps latency figures steady through jitter
+//! `steady_latency.rs`.
 
 pub mod alerting;
 pub mod alertmanager;
@@ -26,6 +27,7 @@ pub mod postgres;
 pub mod prometheus;
 pub mod proxmox;
 pub mod release;
+mod steady_latency;
 mod supervisor;
 
 pub use alertmanager::AlertmanagerPoller;

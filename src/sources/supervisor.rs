@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::alerting::{self, FirstSeen};
+use super::steady_latency::SteadyLatency;
 use super::{Poller, SharedClients, SourceError, SourcePoller};
 use crate::config::SourceConfig;
 use crate::model::Observation;
@@ -174,9 +175,10 @@ async fn run_source<P: Poller>(
 ) {
     let mut consecutive_failures: u32 = 0;
     let mut down_hosts = FirstSeen::default();
+    let mut latency = SteadyLatency::default();
     loop {
         let started = Instant::now();
-        let polled = tokio::select! {
+        let mut polled = tokio::select! {
             biased;
             () = shutdown_requested(&mut shutdown) => return,
             polled = async {
@@ -191,6 +193,10 @@ async fn run_source<P: Poller>(
                 }
             } => polled,
         };
+        if let Some(observation) = polled.result.as_mut().ok().or(polled.unanswered.as_mut()) {
+            latency.hosts(&mut observation.hosts);
+        }
+        polled.latency_ms = latency.source(polled.latency_ms);
         consecutive_failures = if polled.result.is_ok() {
             0
         } else {
