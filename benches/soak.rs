@@ -17,7 +17,7 @@
 #[path = "../tests/support/fake_http.rs"]
 mod fake_http;
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,21 +31,22 @@ use ondeck::msg::Msg;
 use ondeck::sources::Pollers;
 use ondeck::state::{AppState, Mode};
 use ondeck::update::{finish_batch, update};
+use tikv_jemallocator::Jemalloc;
 use tokio::sync::{mpsc, watch};
 
 /// Bytes the process holds allocated right now, to tell a leak (this grows) from memory the
 /// allocator keeps after it was freed (only RSS grows).
 static LIVE_HEAP: AtomicUsize = AtomicUsize::new(0);
 
-/// The system allocator, counting what is live. Written here because what is wanted is one
-/// number read from the benchmark itself, not a profiler's report.
+/// The allocator the binary uses (`ondeck::allocator`), counting what is live. Written here
+/// because what is wanted is one number read from the benchmark itself, not a profiler's report.
 struct Counting;
 
-// SAFETY: every call goes to the system allocator unchanged; only a counter is kept beside it.
+// SAFETY: every call goes to jemalloc unchanged; only a counter is kept beside it.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller's contract is passed on as it is.
-        let ptr = unsafe { System.alloc(layout) };
+        let ptr = unsafe { Jemalloc.alloc(layout) };
         if !ptr.is_null() {
             LIVE_HEAP.fetch_add(layout.size(), Ordering::Relaxed);
         }
@@ -54,13 +55,13 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: the caller's contract is passed on as it is.
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { Jemalloc.dealloc(ptr, layout) };
         LIVE_HEAP.fetch_sub(layout.size(), Ordering::Relaxed);
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: the caller's contract is passed on as it is.
-        let moved = unsafe { System.realloc(ptr, layout, new_size) };
+        let moved = unsafe { Jemalloc.realloc(ptr, layout, new_size) };
         if !moved.is_null() {
             LIVE_HEAP.fetch_sub(layout.size(), Ordering::Relaxed);
             LIVE_HEAP.fetch_add(new_size, Ordering::Relaxed);
@@ -71,13 +72,18 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
+ondeck::jemalloc_settings!();
 
 const SOURCES: usize = 1000;
 /// A source is failing in one of this many outage windows.
 const OUTAGE_CYCLE: u64 = 4;
 const OUTAGE_WINDOW: Duration = Duration::from_secs(3);
-/// Samples before this many polls are the warm-up: connection pools and buffers filling.
-const WARM_UP: usize = 10_000;
+/// The samples up to this many polls are the warm-up: connection pools and buffers filling, and
+/// the allocator handing back the pages the start freed. The first sample compared is the one
+/// taken at this count (30 s in, just before the first reload); the last one comes as long
+/// after the last reload, so both are measured at rest and a reload's passing step shows in
+/// the maximum.
+const WARM_UP: usize = 30_000;
 const SAMPLE_EVERY: usize = 5_000;
 const SERVE_ENV: &str = "ONDECK_SOAK_SERVE";
 
@@ -190,8 +196,8 @@ async fn soak(polls: usize) {
          {reload_count} reloads"
     );
     println!(
-        "{:>8} {:>8} {:>10} {:>10} {:>10} {:>6} {:>5}",
-        "polls", "secs", "rss", "peak", "heap", "tasks", "fds"
+        "{:>8} {:>8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>6} {:>7} {:>5}",
+        "polls", "secs", "rss", "anon", "file", "peak", "heap", "tasks", "threads", "fds"
     );
     let started = Instant::now();
     let mut samples: Vec<Sample> = Vec::new();
@@ -229,12 +235,15 @@ async fn soak(polls: usize) {
         if applied % SAMPLE_EVERY == 0 {
             let sample = Sample::now(started.elapsed());
             println!(
-                "{applied:>8} {:>8.1} {:>10} {:>10} {:>10} {:>6} {:>5}",
+                "{applied:>8} {:>8.1} {:>10} {:>10} {:>10} {:>10} {:>10} {:>6} {:>7} {:>5}",
                 sample.elapsed.as_secs_f64(),
                 mib(sample.rss),
+                mib(sample.anon),
+                mib(sample.file),
                 mib(sample.peak),
                 mib(sample.heap),
                 sample.tasks,
+                sample.threads,
                 sample.fds
             );
             samples.push(sample);
@@ -248,11 +257,11 @@ async fn soak(polls: usize) {
     let settled: Vec<&Sample> = samples
         .iter()
         .enumerate()
-        .filter(|(i, _)| (i + 1) * SAMPLE_EVERY > WARM_UP)
+        .filter(|(i, _)| (i + 1) * SAMPLE_EVERY >= WARM_UP)
         .map(|(_, s)| s)
         .collect();
     let (Some(first), Some(last)) = (settled.first(), settled.last()) else {
-        println!("too few polls to compare: raise ONDECK_SOAK_POLLS above {WARM_UP}");
+        println!("too few polls to compare: raise ONDECK_SOAK_POLLS to {WARM_UP} or more");
         return;
     };
     let growth = |from: u64, to: u64| (to as f64 - from as f64) / from.max(1) as f64 * 100.0;
@@ -267,6 +276,20 @@ async fn soak(polls: usize) {
         mib(last.rss),
         mib(most(|s| s.rss)),
         growth(first.rss, last.rss)
+    );
+    println!(
+        "  anon  start {}  end {}  max {}  growth {:+.1} %",
+        mib(first.anon),
+        mib(last.anon),
+        mib(most(|s| s.anon)),
+        growth(first.anon, last.anon)
+    );
+    println!(
+        "  file  start {}  end {}  max {}  growth {:+.1} %",
+        mib(first.file),
+        mib(last.file),
+        mib(most(|s| s.file)),
+        growth(first.file, last.file)
     );
     println!(
         "  heap  start {}  end {}  max {}  growth {:+.1} %",
@@ -296,34 +319,44 @@ async fn soak(polls: usize) {
 struct Sample {
     elapsed: Duration,
     rss: u64,
+    /// The part of `rss` that is memory the process allocated (heap, stacks)…
+    anon: u64,
+    /// …and the part that is pages of files it mapped: the binary's code, read in as each path
+    /// of it first runs (a reload runs some for the first time).
+    file: u64,
     peak: u64,
     /// Bytes allocated and not yet freed.
     heap: u64,
     /// Tasks alive in the runtime: the pollers and the server's connections.
     tasks: u64,
+    /// Threads of the process: the runtime's workers and its blocking pool.
+    threads: u64,
     fds: u64,
 }
 
 impl Sample {
     fn now(elapsed: Duration) -> Sample {
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let kib = |key: &str| {
+        let field = |key: &str| {
             status
                 .lines()
                 .find_map(|line| line.strip_prefix(key))
                 .and_then(|rest| rest.split_whitespace().next())
                 .and_then(|n| n.parse::<u64>().ok())
                 .unwrap_or(0)
-                * 1024
         };
+        let kib = |key: &str| field(key) * 1024;
         Sample {
             elapsed,
             rss: kib("VmRSS:"),
+            anon: kib("RssAnon:"),
+            file: kib("RssFile:"),
             peak: kib("VmHWM:"),
             heap: LIVE_HEAP.load(Ordering::Relaxed) as u64,
             tasks: tokio::runtime::Handle::current()
                 .metrics()
                 .num_alive_tasks() as u64,
+            threads: field("Threads:"),
             fds: std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64),
         }
     }

@@ -6,10 +6,12 @@
 //! log and job ledger), `identity` (who the operator is), `row_identity` (which row is which
 //! from one poll to the next), `config` (configuration, themes,
 //! keymaps), `snapshot`, `audit_cmd`, `run_cmd` and `backups_cmd` (the non-interactive
-//! commands), `printable` (text from other systems made safe to print). `job_log` is a job's log
+//! commands), `printable` (text from other systems made safe to print), `allocator` (the memory
+//! allocator the binary runs on). `job_log` is a job's log
 //! as the console holds it.
 
 pub mod actions;
+pub mod allocator;
 pub mod app;
 pub mod audit_cmd;
 pub mod backups_cmd;

@@ -16,6 +16,11 @@ use ondeck::store::{ActionState, ChainHead, Store};
 use ondeck::terminal::Colours;
 use ondeck::{audit_cmd, backups_cmd, run_cmd, snapshot, sources};
 
+/// jemalloc, set up for a long life: see `ondeck::allocator`.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+ondeck::jemalloc_settings!();
+
 /// A terminal operations console: live hosts, sessions, jobs, alerts and audit log, with
 /// confirmed, audited operator actions.
 #[derive(Debug, Parser)]

@@ -120,3 +120,25 @@ fn a_reader_that_stops_early_is_no_panic() {
         assert!(output.status.success(), "ondeck {flag:?}: {stderr}");
     }
 }
+
+/// The binary runs on jemalloc with the settings of `ondeck::allocator`: the allocator itself
+/// says which options it took when asked to confirm them.
+#[test]
+fn the_binary_allocates_with_jemalloc_and_its_settings() {
+    let output = Command::new(env!("CARGO_BIN_EXE_ondeck"))
+        .arg("--version")
+        .env("_RJEM_MALLOC_CONF", "confirm_conf:true")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    let settings = std::str::from_utf8(ondeck::allocator::SETTINGS)
+        .unwrap()
+        .trim_end_matches('\0');
+    for setting in settings.split(',') {
+        assert!(
+            said.contains(&format!("Set conf value: {setting}")),
+            "jemalloc did not take {setting}:\n{said}"
+        );
+    }
+}

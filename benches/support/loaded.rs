@@ -11,6 +11,11 @@ use ondeck::model::{
 };
 use ondeck::state::{AppState, Mode};
 
+/// What runs in-process is measured with the allocator the binary uses (`ondeck::allocator`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+ondeck::jemalloc_settings!();
+
 pub const HOSTS: usize = 10_000;
 pub const ALERTS: usize = 5_000;
 pub const AUDIT: usize = 100_000;

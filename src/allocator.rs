@@ -1,0 +1,30 @@
+//! The memory allocator of the binary, and of the benchmarks that measure code in their own
+//! process: jemalloc, with settings for a console that lives for weeks.
+//!
+//! Why not the C library's malloc: every poll replaces thousands of rows, and glibc spent over
+//! half of `update`'s instructions for a 10,000-host poll freeing the old ones on the UI task;
+//! and it kept the pages that the sources restarted by a reload had freed, so RSS stepped up at
+//! every reload. mimalloc freed fastest but held half again as much memory. The numbers are in
+//! docs/benchmarks.md.
+//!
+//! jemalloc hands freed pages back to the system only as fast as its decay allows; by default
+//! over some 10–30 s, long enough for a 10,000-host poll's garbage to pile up under the next
+//! one (a peak of 64 MiB where glibc needed 54). [`SETTINGS`] shortens that to a second, done by
+//! background threads so an idle console gives memory back too.
+
+/// jemalloc's options (its `malloc_conf`), NUL-terminated for C.
+pub const SETTINGS: &[u8] = b"background_thread:true,dirty_decay_ms:1000\0";
+
+/// Gives the binary it is used in [`SETTINGS`]. It has to be expanded in each binary (the
+/// console, a benchmark): jemalloc reads a symbol the program defines, and a definition in
+/// this library would be left out by the linker, since no code refers to it.
+#[macro_export]
+macro_rules! jemalloc_settings {
+    () => {
+        // SAFETY: jemalloc declares `malloc_conf` (named `_rjem_malloc_conf` in the Rust build)
+        // as a weak `const char *` for the program to define, and reads it once as it starts.
+        // This one points at a NUL-terminated string that lives as long as the program.
+        #[unsafe(export_name = "_rjem_malloc_conf")]
+        static JEMALLOC_SETTINGS: Option<&'static u8> = Some(&$crate::allocator::SETTINGS[0]);
+    };
+}
