@@ -270,34 +270,21 @@ async fn soak(polls: usize) {
         "{applied} polls ({failed} failed) in {:.0} s; after the warm-up:",
         started.elapsed().as_secs_f64()
     );
-    println!(
-        "  RSS   start {}  end {}  max {}  growth {:+.1} %",
-        mib(first.rss),
-        mib(last.rss),
-        mib(most(|s| s.rss)),
-        growth(first.rss, last.rss)
-    );
-    println!(
-        "  anon  start {}  end {}  max {}  growth {:+.1} %",
-        mib(first.anon),
-        mib(last.anon),
-        mib(most(|s| s.anon)),
-        growth(first.anon, last.anon)
-    );
-    println!(
-        "  file  start {}  end {}  max {}  growth {:+.1} %",
-        mib(first.file),
-        mib(last.file),
-        mib(most(|s| s.file)),
-        growth(first.file, last.file)
-    );
-    println!(
-        "  heap  start {}  end {}  max {}  growth {:+.1} %",
-        mib(first.heap),
-        mib(last.heap),
-        mib(most(|s| s.heap)),
-        growth(first.heap, last.heap)
-    );
+    let memory: [(&str, fn(&Sample) -> u64); 4] = [
+        ("RSS ", |s| s.rss),
+        ("anon", |s| s.anon),
+        ("file", |s| s.file),
+        ("heap", |s| s.heap),
+    ];
+    for (what, of) in memory {
+        println!(
+            "  {what}  start {}  end {}  max {}  growth {:+.1} %",
+            mib(of(first)),
+            mib(of(last)),
+            mib(most(of)),
+            growth(of(first), of(last))
+        );
+    }
     println!(
         "  tasks start {}  end {}  max {}",
         first.tasks,
