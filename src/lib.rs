@@ -7,8 +7,7 @@
 //! from one poll to the next), `config` (configuration, themes,
 //! keymaps), `snapshot`, `audit_cmd`, `run_cmd` and `backups_cmd` (the non-interactive
 //! commands), `printable` (text from other systems made safe to print), `allocator` (the memory
-//! allocator the binary runs on). `job_log` is a job's log
-//! as the console holds it.
+//! allocator the binary runs on). `job_log` is a job's log as the console holds it.
 
 pub mod actions;
 pub mod allocator;
