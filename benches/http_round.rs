@@ -25,11 +25,9 @@ use ondeck::model::HostStatus;
 use ondeck::sources::{fetch, poll_once_all};
 use serde_json::json;
 
-/// The round is what `ondeck snapshot` does, so it runs on the allocator the binary uses
-/// (`ondeck::allocator`).
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-ondeck::jemalloc_settings!();
+// The round is what `ondeck snapshot` does, so it runs on the allocator the binary uses
+// (`ondeck::allocator`).
+ondeck::global_allocator!();
 
 const ROUNDS: usize = 10;
 /// Sequential requests timed to extrapolate the one-by-one loop without waiting 50 s.

@@ -25,13 +25,13 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use fake_http::{FakeServer, Reply};
+use ondeck::allocator::Jemalloc;
 use ondeck::config::{HttpSource, SourceConfig, SourceSpec};
 use ondeck::model::SourceRow;
 use ondeck::msg::Msg;
 use ondeck::sources::Pollers;
 use ondeck::state::{AppState, Mode};
 use ondeck::update::{finish_batch, update};
-use tikv_jemallocator::Jemalloc;
 use tokio::sync::{mpsc, watch};
 
 /// Bytes the process holds allocated right now, to tell a leak (this grows) from memory the
@@ -70,9 +70,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-ondeck::jemalloc_settings!();
+ondeck::global_allocator!(Counting);
 
 const SOURCES: usize = 1000;
 /// A source is failing in one of this many outage windows.
@@ -265,12 +263,12 @@ async fn soak(polls: usize) {
         return;
     };
     let growth = |from: u64, to: u64| (to as f64 - from as f64) / from.max(1) as f64 * 100.0;
-    let most = |f: fn(&Sample) -> u64| settled.iter().map(|s| f(s)).max().unwrap_or(0);
+    let most = |f: Field| settled.iter().map(|s| f(s)).max().unwrap_or(0);
     println!(
         "{applied} polls ({failed} failed) in {:.0} s; after the warm-up:",
         started.elapsed().as_secs_f64()
     );
-    let memory: [(&str, fn(&Sample) -> u64); 4] = [
+    let memory: [(&str, Field); 4] = [
         ("RSS ", |s| s.rss),
         ("anon", |s| s.anon),
         ("file", |s| s.file),
@@ -302,6 +300,9 @@ async fn soak(polls: usize) {
         pollers.alive()
     );
 }
+
+/// One of a [`Sample`]'s numbers, read off it.
+type Field = fn(&Sample) -> u64;
 
 struct Sample {
     elapsed: Duration,

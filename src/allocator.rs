@@ -15,12 +15,23 @@
 /// jemalloc's options (its `malloc_conf`), NUL-terminated for C.
 pub const SETTINGS: &[u8] = b"background_thread:true,dirty_decay_ms:1000\0";
 
-/// Gives the binary it is used in [`SETTINGS`]. It has to be expanded in each binary (the
-/// console, a benchmark): jemalloc reads a symbol the program defines, and a definition in
-/// this library would be left out by the linker, since no code refers to it.
+pub use tikv_jemallocator::Jemalloc;
+
+/// Makes the binary it is expanded in allocate with jemalloc (or with `$allocator`, a unit
+/// struct that wraps it, as the soak benchmark's counting one does) and gives jemalloc
+/// [`SETTINGS`]. Both in one place, so no binary runs on jemalloc without its settings. It has
+/// to be expanded in each binary (the console, a benchmark): jemalloc reads a symbol the program
+/// defines, and a definition in this library would be left out by the linker, since no code
+/// refers to it.
 #[macro_export]
-macro_rules! jemalloc_settings {
+macro_rules! global_allocator {
     () => {
+        $crate::global_allocator!($crate::allocator::Jemalloc);
+    };
+    ($allocator:path) => {
+        #[global_allocator]
+        static ALLOCATOR: $allocator = $allocator;
+
         // SAFETY: jemalloc declares `malloc_conf` (named `_rjem_malloc_conf` in the Rust build)
         // as a weak `const char *` for the program to define, and reads it once as it starts.
         // This one points at a NUL-terminated string that lives as long as the program.

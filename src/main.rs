@@ -16,10 +16,8 @@ use ondeck::store::{ActionState, ChainHead, Store};
 use ondeck::terminal::Colours;
 use ondeck::{audit_cmd, backups_cmd, run_cmd, snapshot, sources};
 
-/// jemalloc, set up for a long life: see `ondeck::allocator`.
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-ondeck::jemalloc_settings!();
+// jemalloc, set up for a long life: see `ondeck::allocator`.
+ondeck::global_allocator!();
 
 /// A terminal operations console: live hosts, sessions, jobs, alerts and audit log, with
 /// confirmed, audited operator actions.

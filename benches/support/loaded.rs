@@ -11,10 +11,8 @@ use ondeck::model::{
 };
 use ondeck::state::{AppState, Mode};
 
-/// What runs in-process is measured with the allocator the binary uses (`ondeck::allocator`).
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-ondeck::jemalloc_settings!();
+// What runs in-process is measured with the allocator the binary uses (`ondeck::allocator`).
+ondeck::global_allocator!();
 
 pub const HOSTS: usize = 10_000;
 pub const ALERTS: usize = 5_000;
