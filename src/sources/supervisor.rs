@@ -116,22 +116,32 @@ impl Pollers {
     }
 
     fn spawn(&self, source: SourceConfig) -> JoinHandle<()> {
-        let schedule = Schedule {
-            name: source.name.clone(),
-            every: source.every,
-            timeout: source.timeout,
-        };
-        let (shared, tx, shutdown, permits) = (
+        tokio::spawn(source_task(
+            source,
             self.shared.clone(),
             self.tx.clone(),
             self.shutdown.clone(),
             Arc::clone(&self.permits),
-        );
-        tokio::spawn(async move {
-            let poller = build_poller(source, shared).await;
-            run_source(schedule, poller, tx, shutdown, permits).await;
-        })
+        ))
     }
+}
+
+/// What the task of one source runs: build its poller, then poll until shutdown. The future
+/// lives as long as the source; see [`SourcePoller`]'s `poll` on keeping it small.
+async fn source_task(
+    source: SourceConfig,
+    shared: SharedClients,
+    tx: mpsc::Sender<Msg>,
+    shutdown: watch::Receiver<bool>,
+    permits: Arc<Semaphore>,
+) {
+    let schedule = Schedule {
+        name: source.name.clone(),
+        every: source.every,
+        timeout: source.timeout,
+    };
+    let poller = build_poller(source, shared).await;
+    run_source(schedule, poller, tx, shutdown, permits).await;
 }
 
 /// [`SourcePoller::new`] off the async workers: setting up an HTTP client reads the system's CA
@@ -403,6 +413,26 @@ mod tests {
         assert!(most < some && some < full);
         // Out-of-range jitter is clamped rather than trusted.
         assert_eq!(backoff_delay(every_10s(), 4, 7.0), most);
+    }
+
+    #[test]
+    fn a_source_task_stays_small_whatever_its_kind_needs_while_polling() {
+        let source = crate::config::load(None).unwrap().sources.remove(0);
+        let (tx, _rx) = mpsc::channel(1);
+        let (_stop, shutdown) = watch::channel(false);
+        let task = source_task(
+            source,
+            SharedClients::default(),
+            tx,
+            shutdown,
+            Arc::new(Semaphore::new(1)),
+        );
+        // 2.7 KB today; 9 KB with the kinds' poll futures held inline.
+        assert!(
+            std::mem::size_of_val(&task) < 4096,
+            "a source's task is {} bytes",
+            std::mem::size_of_val(&task)
+        );
     }
 
     /// What a scripted poll does.
