@@ -296,12 +296,14 @@ fn reload(state: &mut AppState) -> Vec<Effect> {
     vec![Effect::LoadConfig]
 }
 
-/// Takes in a reloaded configuration: the rows of sources stopped or restarted go, those of
-/// unchanged sources stay, and the actions and the wall's settings are the new ones. What is
-/// read only at start (the store, the operator, theme and keymap) waits for the next start.
+/// Takes in a reloaded configuration: the rows and wall alerts of sources stopped or restarted
+/// go, those of unchanged sources stay, and the actions and the wall's settings are the new
+/// ones. What is read only at start (the store, the operator, theme and keymap) waits for the
+/// next start.
 fn reconfigure(state: &mut AppState, config: crate::config::Config, restarted: &[String]) {
     for name in restarted {
         replace_observation(state, name, Observation::default());
+        state.wall.forget(name);
     }
     let before: Vec<String> = state.sources.iter().map(|s| s.name.clone()).collect();
     let mut kept = std::mem::take(&mut state.sources);

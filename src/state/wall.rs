@@ -77,6 +77,12 @@ impl WallState {
         new
     }
 
+    /// Forgets the alerts of `source`, stopped or restarted by a reload: it will not answer to
+    /// forget them itself, and a renamed source would otherwise leave them behind for good.
+    pub fn forget(&mut self, source: &str) {
+        self.criticals.retain(|_, (from, _)| from != source);
+    }
+
     /// Whether `alert` is a critical one that appeared less than `highlight` ago.
     pub fn is_new(&self, alert: &AlertRow, now: DateTime<Utc>) -> bool {
         is_loud_critical(alert)
@@ -406,6 +412,23 @@ mod tests {
         assert_eq!(
             wall.observe("am", &[alert, quiet, warning], false, at(6)),
             0
+        );
+    }
+
+    #[test]
+    fn a_source_stopped_by_a_reload_leaves_no_alert_behind() {
+        let mut wall = WallState::new(WallConfig::default(), at(0));
+        let alert = critical("ServiceDown", "api");
+        wall.observe("am", &[], true, at(0));
+        wall.observe("am", std::slice::from_ref(&alert), false, at(1));
+        wall.forget("am");
+        assert!(!wall.is_new(&alert, at(2)));
+        assert_eq!(wall.highlighted(at(2)), 0);
+        // The source that reports it after the reload makes it news of its own.
+        wall.observe("am-2", &[], true, at(3));
+        assert_eq!(
+            wall.observe("am-2", std::slice::from_ref(&alert), false, at(4)),
+            1
         );
     }
 
