@@ -17,15 +17,12 @@
 #[path = "../tests/support/fake_http.rs"]
 mod fake_http;
 
-use std::alloc::{GlobalAlloc, Layout};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use fake_http::{FakeServer, Reply};
-use ondeck::allocator::Jemalloc;
 use ondeck::config::{HttpSource, SourceConfig, SourceSpec};
 use ondeck::model::SourceRow;
 use ondeck::msg::Msg;
@@ -34,55 +31,25 @@ use ondeck::state::{AppState, Mode};
 use ondeck::update::{finish_batch, update};
 use tokio::sync::{mpsc, watch};
 
-/// Bytes the process holds allocated right now, to tell a leak (this grows) from memory the
-/// allocator keeps after it was freed (only RSS grows).
-static LIVE_HEAP: AtomicUsize = AtomicUsize::new(0);
-
-/// The allocator the binary uses (`ondeck::allocator`), counting what is live. Written here
-/// because what is wanted is one number read from the benchmark itself, not a profiler's report.
-struct Counting;
-
-// SAFETY: every call goes to jemalloc unchanged; only a counter is kept beside it.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's contract is passed on as it is.
-        let ptr = unsafe { Jemalloc.alloc(layout) };
-        if !ptr.is_null() {
-            LIVE_HEAP.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract is passed on as it is.
-        unsafe { Jemalloc.dealloc(ptr, layout) };
-        LIVE_HEAP.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller's contract is passed on as it is.
-        let moved = unsafe { Jemalloc.realloc(ptr, layout, new_size) };
-        if !moved.is_null() {
-            LIVE_HEAP.fetch_sub(layout.size(), Ordering::Relaxed);
-            LIVE_HEAP.fetch_add(new_size, Ordering::Relaxed);
-        }
-        moved
-    }
-}
-
-ondeck::global_allocator!(Counting);
+ondeck::global_allocator!();
 
 const SOURCES: usize = 1000;
 /// A source is failing in one of this many outage windows.
 const OUTAGE_CYCLE: u64 = 4;
 const OUTAGE_WINDOW: Duration = Duration::from_secs(3);
-/// The samples up to this many polls are the warm-up: connection pools and buffers filling, and
-/// the allocator handing back the pages the start freed. The first sample compared is the one
-/// taken at this count (30 s in, just before the first reload); the last one comes as long
-/// after the last reload, so both are measured at rest and a reload's passing step shows in
+/// The polls up to this count are the warm-up: connection pools and buffers filling, and the
+/// allocator handing back the pages the start freed. The level at the start is measured on the
+/// samples that end here (30 s in, just before the first reload); the level at the end on the
+/// last ones, as long after the last reload. Both are at rest; a reload's passing step shows in
 /// the maximum.
 const WARM_UP: usize = 30_000;
-const SAMPLE_EVERY: usize = 5_000;
+/// About one round of polls.
+const SAMPLE_EVERY: usize = 1_000;
+const PRINT_EVERY: usize = 5_000;
+/// A level is the median of this many samples, a round apart: a single sample lands anywhere
+/// in the allocator's one-second decay of a round's garbage, which moves it by up to half a MiB
+/// (more than 2 % of the whole), and so did the start and end that were single samples.
+const LEVEL_SAMPLES: usize = 10;
 const SERVE_ENV: &str = "ONDECK_SOAK_SERVE";
 
 fn main() {
@@ -194,8 +161,18 @@ async fn soak(polls: usize) {
          {reload_count} reloads"
     );
     println!(
-        "{:>8} {:>8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>6} {:>7} {:>5}",
-        "polls", "secs", "rss", "anon", "file", "peak", "heap", "tasks", "threads", "fds"
+        "{:>8} {:>8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>6} {:>7} {:>5}",
+        "polls",
+        "secs",
+        "rss",
+        "anon",
+        "file",
+        "peak",
+        "heap",
+        "allocator",
+        "tasks",
+        "threads",
+        "fds"
     );
     let started = Instant::now();
     let mut samples: Vec<Sample> = Vec::new();
@@ -231,19 +208,22 @@ async fn soak(polls: usize) {
             );
         }
         if applied % SAMPLE_EVERY == 0 {
-            let sample = Sample::now(started.elapsed());
-            println!(
-                "{applied:>8} {:>8.1} {:>10} {:>10} {:>10} {:>10} {:>10} {:>6} {:>7} {:>5}",
-                sample.elapsed.as_secs_f64(),
-                mib(sample.rss),
-                mib(sample.anon),
-                mib(sample.file),
-                mib(sample.peak),
-                mib(sample.heap),
-                sample.tasks,
-                sample.threads,
-                sample.fds
-            );
+            let sample = Sample::now(applied, started.elapsed());
+            if applied % PRINT_EVERY == 0 {
+                println!(
+                    "{applied:>8} {:>8.1} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>6} {:>7} {:>5}",
+                    sample.elapsed.as_secs_f64(),
+                    mib(sample.rss),
+                    mib(sample.anon),
+                    mib(sample.file),
+                    mib(sample.peak),
+                    mib(sample.heap),
+                    mib(sample.allocator),
+                    sample.tasks,
+                    sample.threads,
+                    sample.fds
+                );
+            }
             samples.push(sample);
         }
     }
@@ -252,59 +232,74 @@ async fn soak(polls: usize) {
     drop(server.stdin.take());
     let _ = server.wait();
 
-    let settled: Vec<&Sample> = samples
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| (i + 1) * SAMPLE_EVERY >= WARM_UP)
-        .map(|(_, s)| s)
-        .collect();
-    let (Some(first), Some(last)) = (settled.first(), settled.last()) else {
-        println!("too few polls to compare: raise ONDECK_SOAK_POLLS to {WARM_UP} or more");
+    let at_warm_up = samples.partition_point(|s| s.applied <= WARM_UP);
+    if at_warm_up < LEVEL_SAMPLES || samples.len() < at_warm_up + LEVEL_SAMPLES {
+        println!(
+            "too few polls to compare: raise ONDECK_SOAK_POLLS to {} or more",
+            WARM_UP + LEVEL_SAMPLES * SAMPLE_EVERY
+        );
         return;
-    };
-    let growth = |from: u64, to: u64| (to as f64 - from as f64) / from.max(1) as f64 * 100.0;
-    let most = |f: Field| settled.iter().map(|s| f(s)).max().unwrap_or(0);
+    }
+    let settled = &samples[at_warm_up - LEVEL_SAMPLES..];
+    let (start, end) = (
+        &settled[..LEVEL_SAMPLES],
+        &settled[settled.len() - LEVEL_SAMPLES..],
+    );
     println!(
-        "{applied} polls ({failed} failed) in {:.0} s; after the warm-up:",
+        "{applied} polls ({failed} failed) in {:.0} s; after the warm-up, each level the median \
+         of {LEVEL_SAMPLES} samples a round apart:",
         started.elapsed().as_secs_f64()
     );
-    let memory: [(&str, Field); 4] = [
-        ("RSS ", |s| s.rss),
-        ("anon", |s| s.anon),
-        ("file", |s| s.file),
-        ("heap", |s| s.heap),
+    let growth = |from: u64, to: u64| (to as f64 - from as f64) / from.max(1) as f64 * 100.0;
+    let memory: [(&str, Field); 5] = [
+        ("RSS      ", |s| s.rss),
+        ("anon     ", |s| s.anon),
+        ("file     ", |s| s.file),
+        ("heap     ", |s| s.heap),
+        ("allocator", |s| s.allocator),
     ];
     for (what, of) in memory {
+        let (from, to) = (level(start, of), level(end, of));
         println!(
             "  {what}  start {}  end {}  max {}  growth {:+.1} %",
-            mib(of(first)),
-            mib(of(last)),
-            mib(most(of)),
-            growth(of(first), of(last))
+            mib(from),
+            mib(to),
+            mib(most(settled, of)),
+            growth(from, to)
         );
     }
-    println!(
-        "  tasks start {}  end {}  max {}",
-        first.tasks,
-        last.tasks,
-        most(|s| s.tasks)
-    );
-    println!(
-        "  fds   start {}  end {}  max {}",
-        first.fds,
-        last.fds,
-        most(|s| s.fds)
-    );
+    let counts: [(&str, Field); 2] = [("tasks", |s| s.tasks), ("fds  ", |s| s.fds)];
+    for (what, of) in counts {
+        println!(
+            "  {what}  start {}  end {}  max {}",
+            level(start, of),
+            level(end, of),
+            most(settled, of)
+        );
+    }
     println!(
         "  source tasks alive at the end: {} of {SOURCES}",
         pollers.alive()
     );
 }
 
+/// The median of `field` over `samples`.
+fn level(samples: &[Sample], field: Field) -> u64 {
+    let mut values: Vec<u64> = samples.iter().map(field).collect();
+    values.sort_unstable();
+    values.get(values.len() / 2).copied().unwrap_or(0)
+}
+
+fn most(samples: &[Sample], field: Field) -> u64 {
+    samples.iter().map(field).max().unwrap_or(0)
+}
+
 /// One of a [`Sample`]'s numbers, read off it.
 type Field = fn(&Sample) -> u64;
 
 struct Sample {
+    /// Polls applied when it was taken.
+    applied: usize,
     elapsed: Duration,
     rss: u64,
     /// The part of `rss` that is memory the process allocated (heap, stacks)…
@@ -313,8 +308,11 @@ struct Sample {
     /// of it first runs (a reload runs some for the first time).
     file: u64,
     peak: u64,
-    /// Bytes allocated and not yet freed.
+    /// Bytes allocated and not yet freed (in jemalloc's size classes): this grows with a leak…
     heap: u64,
+    /// …and this, the pages jemalloc holds in memory (its own bookkeeping included), with
+    /// garbage not yet handed back or pages that live allocations keep half empty.
+    allocator: u64,
     /// Tasks alive in the runtime: the pollers and the server's connections.
     tasks: u64,
     /// Threads of the process: the runtime's workers and its blocking pool.
@@ -323,7 +321,16 @@ struct Sample {
 }
 
 impl Sample {
-    fn now(elapsed: Duration) -> Sample {
+    fn now(applied: usize, elapsed: Duration) -> Sample {
+        // jemalloc's statistics are as of the last epoch.
+        let jemalloc = tikv_jemalloc_ctl::epoch::advance()
+            .and_then(|_| {
+                Ok((
+                    tikv_jemalloc_ctl::stats::allocated::read()?,
+                    tikv_jemalloc_ctl::stats::resident::read()?,
+                ))
+            })
+            .unwrap();
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
         let field = |key: &str| {
             status
@@ -335,12 +342,14 @@ impl Sample {
         };
         let kib = |key: &str| field(key) * 1024;
         Sample {
+            applied,
             elapsed,
             rss: kib("VmRSS:"),
             anon: kib("RssAnon:"),
             file: kib("RssFile:"),
             peak: kib("VmHWM:"),
-            heap: LIVE_HEAP.load(Ordering::Relaxed) as u64,
+            heap: jemalloc.0 as u64,
+            allocator: jemalloc.1 as u64,
             tasks: tokio::runtime::Handle::current()
                 .metrics()
                 .num_alive_tasks() as u64,
