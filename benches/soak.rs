@@ -143,14 +143,18 @@ async fn soak(polls: usize) {
     let port: u16 = port.trim().parse().expect("the server's port");
 
     let mut state = AppState::new("soak".into(), "none".into(), Mode::default(), Utc::now());
-    let first = sources(port, 0);
+    // The console reads its configuration as it starts, and so runs that code before the
+    // first reload does.
+    let mut first = ondeck::config::load(None).unwrap();
+    first.sources = sources(port, 0);
     state.sources = first
+        .sources
         .iter()
         .map(|s| SourceRow::pending(&s.name, s.kind(), s.every))
         .collect();
     let (tx, mut rx) = mpsc::channel(1024);
     let (stop, shutdown) = watch::channel(false);
-    let mut pollers = Pollers::start(first, tx, shutdown);
+    let mut pollers = Pollers::start(first.sources, tx, shutdown);
 
     let reload_count: usize = std::env::var("ONDECK_SOAK_RELOADS")
         .ok()
