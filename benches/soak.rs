@@ -179,7 +179,7 @@ async fn soak(polls: usize) {
         "fds"
     );
     let started = Instant::now();
-    let mut samples: Vec<Sample> = Vec::new();
+    let mut record = Record::default();
     let (mut applied, mut failed, mut reloads) = (0, 0, 0);
     while applied < polls {
         let msg = rx.recv().await.expect("the pollers run");
@@ -228,7 +228,7 @@ async fn soak(polls: usize) {
                     sample.fds
                 );
             }
-            samples.push(sample);
+            record.take(sample);
         }
     }
     let _ = stop.send(true);
@@ -236,50 +236,31 @@ async fn soak(polls: usize) {
     drop(server.stdin.take());
     let _ = server.wait();
 
-    let at_warm_up = samples.partition_point(|s| s.applied <= WARM_UP);
-    if at_warm_up < LEVEL_SAMPLES || samples.len() < at_warm_up + LEVEL_SAMPLES {
+    if !record.is_complete() {
         println!(
             "too few polls to compare: raise ONDECK_SOAK_POLLS to {} or more",
             WARM_UP + LEVEL_SAMPLES * SAMPLE_EVERY
         );
         return;
     }
-    let settled = &samples[at_warm_up - LEVEL_SAMPLES..];
-    let (start, end) = (
-        &settled[..LEVEL_SAMPLES],
-        &settled[settled.len() - LEVEL_SAMPLES..],
-    );
     println!(
         "{applied} polls ({failed} failed) in {:.0} s; after the warm-up, each level the median \
          of {LEVEL_SAMPLES} samples a round apart:",
         started.elapsed().as_secs_f64()
     );
     let growth = |from: u64, to: u64| (to as f64 - from as f64) / from.max(1) as f64 * 100.0;
-    let memory: [(&str, Field); 5] = [
-        ("RSS      ", |s| s.rss),
-        ("anon     ", |s| s.anon),
-        ("file     ", |s| s.file),
-        ("heap     ", |s| s.heap),
-        ("allocator", |s| s.allocator),
-    ];
-    for (what, of) in memory {
-        let (from, to) = (level(start, of), level(end, of));
-        println!(
-            "  {what}  start {}  end {}  max {}  growth {:+.1} %",
-            mib(from),
-            mib(to),
-            mib(most(settled, of)),
-            growth(from, to)
-        );
-    }
-    let counts: [(&str, Field); 2] = [("tasks", |s| s.tasks), ("fds  ", |s| s.fds)];
-    for (what, of) in counts {
-        println!(
-            "  {what}  start {}  end {}  max {}",
-            level(start, of),
-            level(end, of),
-            most(settled, of)
-        );
+    for ((what, unit, of), highest) in FIELDS.into_iter().zip(record.highest) {
+        let (from, to) = (level(&record.start, of), level(&record.latest, of));
+        match unit {
+            Unit::Bytes => println!(
+                "  {what:<9}  start {}  end {}  max {}  growth {:+.1} %",
+                mib(from),
+                mib(to),
+                mib(highest),
+                growth(from, to)
+            ),
+            Unit::Count => println!("  {what:<9}  start {from}  end {to}  max {highest}"),
+        }
     }
     println!(
         "  source tasks alive at the end: {} of {SOURCES}",
@@ -288,14 +269,59 @@ async fn soak(polls: usize) {
 }
 
 /// The median of `field` over `samples`.
-fn level(samples: &[Sample], field: Field) -> u64 {
-    let mut values: Vec<u64> = samples.iter().map(field).collect();
+fn level<'a>(samples: impl IntoIterator<Item = &'a Sample>, field: Field) -> u64 {
+    let mut values: Vec<u64> = samples.into_iter().map(field).collect();
     values.sort_unstable();
     values.get(values.len() / 2).copied().unwrap_or(0)
 }
 
-fn most(samples: &[Sample], field: Field) -> u64 {
-    samples.iter().map(field).max().unwrap_or(0)
+enum Unit {
+    Bytes,
+    Count,
+}
+
+/// What the report compares, start against end.
+const FIELDS: [(&str, Unit, Field); 7] = [
+    ("RSS", Unit::Bytes, |s| s.rss),
+    ("anon", Unit::Bytes, |s| s.anon),
+    ("file", Unit::Bytes, |s| s.file),
+    ("heap", Unit::Bytes, |s| s.heap),
+    ("allocator", Unit::Bytes, |s| s.allocator),
+    ("tasks", Unit::Count, |s| s.tasks),
+    ("fds", Unit::Count, |s| s.fds),
+];
+
+/// What the soak keeps of its samples, in the same space however long it runs (a list of every
+/// sample would be growth of its own in a long run): those of the start level, the latest ones,
+/// and the highest value of each field since the first of the start level's.
+#[derive(Default)]
+struct Record {
+    start: Vec<Sample>,
+    latest: std::collections::VecDeque<Sample>,
+    highest: [u64; FIELDS.len()],
+}
+
+impl Record {
+    fn take(&mut self, sample: Sample) {
+        if sample.applied + LEVEL_SAMPLES * SAMPLE_EVERY <= WARM_UP {
+            return;
+        }
+        for ((_, _, of), highest) in FIELDS.iter().zip(&mut self.highest) {
+            *highest = (*highest).max(of(&sample));
+        }
+        if sample.applied <= WARM_UP {
+            self.start.push(sample);
+            return;
+        }
+        if self.latest.len() == LEVEL_SAMPLES {
+            self.latest.pop_front();
+        }
+        self.latest.push_back(sample);
+    }
+
+    fn is_complete(&self) -> bool {
+        self.start.len() == LEVEL_SAMPLES && self.latest.len() == LEVEL_SAMPLES
+    }
 }
 
 /// One of a [`Sample`]'s numbers, read off it.
