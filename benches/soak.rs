@@ -2,12 +2,15 @@
 //! pollers (one task each, every second) until 100,000 polls have been applied to the console's
 //! state, with a quarter of the sources failing at any time (a different quarter every few
 //! seconds, so each keeps failing and recovering) and two configuration reloads that stop,
-//! start and change a hundred sources each. Memory (RSS), live tasks and open file descriptors
-//! are sampled all along; after the warm-up none of them may grow by more than 5 %.
+//! start and change a hundred sources each. Memory (RSS, and what jemalloc holds), live tasks
+//! and open file descriptors are sampled every round; the report compares their level at rest
+//! before the first reload with their level at the end, where RSS should have grown by under 5 %
+//! and the counts not at all.
 //!
 //! Run with `cargo bench --bench soak` (about two minutes; `ONDECK_SOAK_POLLS` sets the number
-//! of polls, `ONDECK_SOAK_RELOADS` the number of reloads). The endpoints are served by a child process (this benchmark started again with
-//! `ONDECK_SOAK_SERVE` set), so what is measured is the console's side alone. A failing source
+//! of polls, `ONDECK_SOAK_RELOADS` the number of reloads). The endpoints are served by a child
+//! process (this benchmark started again with `ONDECK_SOAK_SERVE` set), so what is measured is
+//! the console's side alone. A failing source
 //! answers bytes that are not HTTP, so its poll fails and it backs off, as one whose server
 //! broke would. Not a divan benchmark: it measures drift over one long run, not the time of a
 //! repeated closure.
