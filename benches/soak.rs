@@ -346,7 +346,7 @@ struct Sample {
     /// …and this, the pages jemalloc holds in memory (its own bookkeeping included), with
     /// garbage not yet handed back or pages that live allocations keep half empty.
     allocator: u64,
-    /// Tasks alive in the runtime: the pollers and the server's connections.
+    /// Tasks alive in the runtime: the pollers and the HTTP client's connections.
     tasks: u64,
     /// Threads of the process: the runtime's workers and its blocking pool.
     threads: u64,
